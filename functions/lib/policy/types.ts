@@ -1,0 +1,51 @@
+import type { CallerIdentity } from '../auth/types.js'
+import type { Permission } from '../githosted/types.js'
+
+/** What a matching rule allows. */
+export interface Grant {
+  /** Repo slugs (or rp_ ids) the caller may get a token for. */
+  repos: string[]
+  /** The most the caller may get; a request for 'write' with a 'read' grant is denied. */
+  permission: Permission
+  /** Longest token TTL; longer requests are clamped (and the response says so). */
+  maxTtlSeconds: number
+  /** Environments the caller may deploy to through /v1/deploys (empty = none). */
+  environments: string[]
+  /** Whether explicit deploys may override a hold on an environment. */
+  overrideHolds: boolean
+}
+
+export interface RuleTrace {
+  rule: string
+  matched: boolean
+  /** Why it did not match: the first condition that failed, in words. */
+  reason?: string
+}
+
+export interface Decision {
+  allowed: boolean
+  /** Name of the rule that decided (allowed), if any. */
+  rule?: string
+  grant?: Grant
+  /** Actionable reason; for denials it says what would be needed. */
+  reason: string
+  trace: RuleTrace[]
+}
+
+export interface MintRequest {
+  repos: string[]
+  permission: Permission
+  ttlSeconds: number
+}
+
+export interface DeployRequest {
+  repo: string
+  environment: string
+  overrideHold?: boolean
+}
+
+export interface Policy {
+  authorizeMint(identity: CallerIdentity, request: MintRequest): Decision
+  authorizeDeploy(identity: CallerIdentity, request: DeployRequest): Decision
+  authorizeRead(identity: CallerIdentity, repo: string): Decision
+}
