@@ -125,6 +125,8 @@ export interface CommitInfo {
   committedAt?: Date
   /** First line of the message, as githosted returns it. */
   subject: string
+  /** Full message where the server returns it (our `Commit.message` extension); else undefined. */
+  message?: string
 }
 
 export interface BranchInfo {

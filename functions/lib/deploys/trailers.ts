@@ -1,0 +1,116 @@
+/**
+ * Deploy trailers: the machine-readable part of every deploy commit, so that
+ * the Git history is the deploy log. Git's trailer convention (`Key: value`
+ * lines in the last paragraph) keeps them readable with `git log` and
+ * `git interpret-trailers`.
+ *
+ * Values are single-line; anything else (newlines, control characters) is
+ * escaped as JSON string content so a trailer can never inject another one.
+ */
+
+export interface DeployTrailers {
+  environment: string
+  /** 'api' | 'event' | 'rollback' | 'ci-job' */
+  source: string
+  /** JSON pointer of each changed key with its before and after value, JSON-encoded. */
+  changes: Array<{ pointer: string; previous: unknown; current: unknown }>
+  requester?: string
+  runUrl?: string
+  eventId?: string
+  /** ISO 8601 time of the event that produced this value (for ordering). */
+  eventTime?: string
+  imageDigest?: string
+  idempotencyKey?: string
+  reason?: string
+}
+
+const KEYS = {
+  environment: 'Deploy-Environment',
+  source: 'Deploy-Source',
+  change: 'Deploy-Change',
+  requester: 'Deploy-Requester',
+  runUrl: 'Deploy-Run-Url',
+  eventId: 'Deploy-Event-Id',
+  eventTime: 'Deploy-Event-Time',
+  imageDigest: 'Deploy-Image-Digest',
+  idempotencyKey: 'Deploy-Idempotency-Key',
+  reason: 'Deploy-Reason',
+} as const
+
+function clean(value: string): string {
+  // JSON.stringify escapes newlines and control characters; strip its quotes.
+  return JSON.stringify(value).slice(1, -1)
+}
+
+/** Renders trailers as the final paragraph of a commit message. */
+export function formatTrailers(t: DeployTrailers): string {
+  const lines = [`${KEYS.environment}: ${clean(t.environment)}`, `${KEYS.source}: ${clean(t.source)}`]
+  for (const c of t.changes) {
+    lines.push(`${KEYS.change}: ${JSON.stringify({ pointer: c.pointer, previous: c.previous ?? null, current: c.current ?? null })}`)
+  }
+  const optional: Array<[keyof typeof KEYS, string | undefined]> = [
+    ['requester', t.requester],
+    ['runUrl', t.runUrl],
+    ['eventId', t.eventId],
+    ['eventTime', t.eventTime],
+    ['imageDigest', t.imageDigest],
+    ['idempotencyKey', t.idempotencyKey],
+    ['reason', t.reason],
+  ]
+  for (const [k, v] of optional) if (v) lines.push(`${KEYS[k]}: ${clean(v)}`)
+  return lines.join('\n')
+}
+
+/** Builds a whole commit message: subject, optional body, blank line, trailers. */
+export function formatDeployMessage(subject: string, trailers: DeployTrailers, body?: string): string {
+  const parts = [subject.replace(/\s+/g, ' ').trim()]
+  if (body) parts.push(body.trim())
+  parts.push(formatTrailers(trailers))
+  return parts.join('\n\n') + '\n'
+}
+
+/**
+ * Reads deploy trailers back from a full commit message. Returns undefined
+ * when the message carries none (not a deploy commit, or the server gave only
+ * the subject). Unknown trailers are ignored; a malformed change line is skipped.
+ */
+export function parseDeployTrailers(message: string | undefined): DeployTrailers | undefined {
+  if (!message) return undefined
+  const paragraphs = message.trimEnd().split(/\n\s*\n/)
+  const last = paragraphs[paragraphs.length - 1] ?? ''
+  const out: Partial<DeployTrailers> & { changes: DeployTrailers['changes'] } = { changes: [] }
+  for (const line of last.split('\n')) {
+    const idx = line.indexOf(': ')
+    if (idx <= 0) continue
+    const key = line.slice(0, idx)
+    const raw = line.slice(idx + 2)
+    const value = (() => {
+      try {
+        return JSON.parse(`"${raw}"`) as string
+      } catch {
+        return raw
+      }
+    })()
+    switch (key) {
+      case KEYS.environment: out.environment = value; break
+      case KEYS.source: out.source = value; break
+      case KEYS.requester: out.requester = value; break
+      case KEYS.runUrl: out.runUrl = value; break
+      case KEYS.eventId: out.eventId = value; break
+      case KEYS.eventTime: out.eventTime = value; break
+      case KEYS.imageDigest: out.imageDigest = value; break
+      case KEYS.idempotencyKey: out.idempotencyKey = value; break
+      case KEYS.reason: out.reason = value; break
+      case KEYS.change:
+        try {
+          const c = JSON.parse(raw) as { pointer?: unknown; previous?: unknown; current?: unknown }
+          if (typeof c.pointer === 'string') out.changes.push({ pointer: c.pointer, previous: c.previous, current: c.current })
+        } catch {
+          // A hand-written or truncated change line: keep the rest of the trailers.
+        }
+        break
+    }
+  }
+  if (!out.environment || !out.source) return undefined
+  return out as DeployTrailers
+}
