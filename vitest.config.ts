@@ -8,6 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', './test/setup/summary-reporter.ts'],
     setupFiles: ['test/setup/log-capture.ts'],
     globalSetup: ['test/setup/global.ts'],
   },

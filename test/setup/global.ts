@@ -22,7 +22,10 @@ export function teardown() {
     hits.push(...findSecrets(text).map((h) => `${f}: ${h}`))
   }
   if (hits.length > 0) {
-    throw new Error(`secret scan: ${hits.length} log line(s) contain secrets:\n${hits.slice(0, 20).join('\n')}`)
+    // vitest ignores errors thrown from global teardown; set the exit code instead.
+    console.error(`secret scan FAILED: ${hits.length} log line(s) contain secrets:\n${hits.slice(0, 20).join('\n')}`)
+    process.exitCode = 1
+    return
   }
   console.log(`secret scan: ${lines} captured log lines, no token, broker key or JWT found`)
 }
