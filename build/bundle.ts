@@ -10,6 +10,7 @@ import { build } from 'esbuild'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { yamlPlugin } from './yaml-plugin.js'
 
 export const FUNCTIONS = ['token', 'deploy', 'status', 'events'] as const
 export type FunctionName = (typeof FUNCTIONS)[number]
@@ -48,6 +49,8 @@ export async function bundleFunction(
     legalComments: 'none',
     external: options.external ?? [],
     banner: { js: ESM_REQUIRE_BANNER },
+    // config/policy.yaml is imported as JSON and validated at build time.
+    plugins: [yamlPlugin()],
     logLevel: 'warning',
   })
   writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile))

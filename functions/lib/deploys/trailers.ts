@@ -12,8 +12,11 @@ export interface DeployTrailers {
   environment: string
   /** 'api' | 'event' | 'rollback' | 'ci-job' */
   source: string
-  /** JSON pointer of each changed key with its before and after value, JSON-encoded. */
-  changes: Array<{ pointer: string; previous: unknown; current: unknown }>
+  /**
+   * JSON pointer of each changed key with its before and after value, JSON-encoded.
+   * `removed: true` marks a key the commit removed (`current` is then null).
+   */
+  changes: Array<{ pointer: string; previous: unknown; current: unknown; removed?: boolean }>
   requester?: string
   runUrl?: string
   eventId?: string
@@ -46,7 +49,8 @@ function clean(value: string): string {
 export function formatTrailers(t: DeployTrailers): string {
   const lines = [`${KEYS.environment}: ${clean(t.environment)}`, `${KEYS.source}: ${clean(t.source)}`]
   for (const c of t.changes) {
-    lines.push(`${KEYS.change}: ${JSON.stringify({ pointer: c.pointer, previous: c.previous ?? null, current: c.current ?? null })}`)
+    const entry = { pointer: c.pointer, previous: c.previous ?? null, current: c.current ?? null, ...(c.removed ? { removed: true } : {}) }
+    lines.push(`${KEYS.change}: ${JSON.stringify(entry)}`)
   }
   const optional: Array<[keyof typeof KEYS, string | undefined]> = [
     ['requester', t.requester],
@@ -103,8 +107,10 @@ export function parseDeployTrailers(message: string | undefined): DeployTrailers
       case KEYS.reason: out.reason = value; break
       case KEYS.change:
         try {
-          const c = JSON.parse(raw) as { pointer?: unknown; previous?: unknown; current?: unknown }
-          if (typeof c.pointer === 'string') out.changes.push({ pointer: c.pointer, previous: c.previous, current: c.current })
+          const c = JSON.parse(raw) as { pointer?: unknown; previous?: unknown; current?: unknown; removed?: unknown }
+          if (typeof c.pointer === 'string') {
+            out.changes.push({ pointer: c.pointer, previous: c.previous, current: c.current, ...(c.removed === true ? { removed: true } : {}) })
+          }
         } catch {
           // A hand-written or truncated change line: keep the rest of the trailers.
         }

@@ -30,6 +30,10 @@ export interface Decision {
   /** Actionable reason; for denials it says what would be needed. */
   reason: string
   trace: RuleTrace[]
+  /** Mint only: the TTL the token gets (the request's, clamped to the grant's maxTtl). */
+  ttlSeconds?: number
+  /** Mint only: true when the requested TTL was longer than the grant allows. */
+  clamped?: boolean
 }
 
 export interface MintRequest {

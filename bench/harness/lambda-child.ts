@@ -1,0 +1,178 @@
+/**
+ * Runs inside a fresh `node` process — our stand-in for one Lambda
+ * container. It is bundled to dist/bench/lambda-child.mjs so that no
+ * TypeScript loader sits in the measurement. It imports a Lambda bundle and
+ * invokes its handler:
+ *
+ * - `cold`: once, timing module import and the first request;
+ * - `warm`: after a warm-up, each event in turn (one at a time, as Lambda
+ *   does), timing handler time and upstream time per request and the CPU the
+ *   process used; then, optionally, a batch with several requests in flight,
+ *   to see what one core can serve.
+ *
+ * Usage: node lambda-child.mjs <job.json>; prints one line: RESULT_MARKER + JSON.
+ * Times come from performance.now() inside the process, so process spawn is
+ * excluded from module init and reported apart (`bootMs`).
+ */
+import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { pathToFileURL } from 'node:url'
+import { createUpstreamRecorder, type UpstreamRecorder } from './upstream-timer.js'
+
+export interface LambdaJob {
+  bundle: string
+  mode: 'cold' | 'warm'
+  /** cold: the first one is served; warm: served one after another, each measured. */
+  events: unknown[]
+  /** warm: served first, not measured (JIT, caches, keep-alive connections). */
+  warmupEvents?: unknown[]
+  /** warm: served `concurrency` at a time after the sequential phase. */
+  concurrentEvents?: unknown[]
+  concurrency?: number
+  /** warm: idle time between sequential requests (to span a cache period). */
+  paceMs?: number
+}
+
+export interface RequestSample {
+  ms: number
+  upstreamMs: number
+  status: number | null
+}
+
+export interface LambdaResult {
+  bootMs: number
+  importMs: number
+  /** cold: the first request; warm: the first warm-up request. */
+  first?: RequestSample & { upstream: Array<{ origin: string; path: string; ms: number }> }
+  samples: RequestSample[]
+  /** Process CPU (user + system) during the sequential phase, ms. */
+  cpuMs?: number
+  concurrent?: { requests: number; wallMs: number; cpuMs: number; statuses: Record<string, number> }
+  /** Outbound calls per `origin path` over the whole run (warm-up included). */
+  callCounts: Record<string, number>
+  rssBytes: number
+  error?: string
+}
+
+export const RESULT_MARKER = '@@bench-result@@'
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>
+
+function lambdaContext() {
+  const deadline = Date.now() + 30_000
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'bench',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:bench',
+    memoryLimitInMB: '512',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: '/aws/lambda/bench',
+    logStreamName: '2024/01/01/[$LATEST]bench',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  }
+}
+
+/** API Gateway results carry statusCode; EventBridge handlers may return anything (or nothing). */
+function statusOf(res: unknown): number | null {
+  const code = (res as { statusCode?: unknown } | undefined)?.statusCode
+  return typeof code === 'number' ? code : null
+}
+
+async function invoke(handler: Handler, event: unknown, rec: UpstreamRecorder): Promise<RequestSample> {
+  const context = lambdaContext()
+  const start = performance.now()
+  let status: number | null
+  try {
+    status = statusOf(await handler(event, context))
+  } catch {
+    // A thrown error is a failed invocation (Lambda would report it); -1 keeps it visible.
+    status = -1
+  }
+  const end = performance.now()
+  return { ms: end - start, upstreamMs: rec.timeWithin(start, end), status }
+}
+
+const cpuNow = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+async function main() {
+  const bootMs = performance.now()
+  const rec = createUpstreamRecorder()
+  const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LambdaJob
+  const url = pathToFileURL(job.bundle).href
+
+  const t0 = performance.now()
+  const mod = (await import(url)) as { handler: Handler }
+  const importMs = performance.now() - t0
+
+  const firstEvent = job.mode === 'cold' ? job.events[0] : (job.warmupEvents?.[0] ?? job.events[0])
+  const callsBefore = rec.calls.length
+  const first = await invoke(mod.handler, firstEvent, rec)
+  const result: LambdaResult = {
+    bootMs,
+    importMs,
+    first: {
+      ...first,
+      upstream: rec.calls.slice(callsBefore).map((c) => ({
+        origin: c.origin,
+        path: c.path.split('?')[0]!,
+        ms: (Number.isNaN(c.end) ? performance.now() : c.end) - c.start,
+      })),
+    },
+    samples: [],
+    callCounts: {},
+    rssBytes: 0,
+  }
+
+  if (job.mode === 'warm') {
+    for (const e of job.warmupEvents?.slice(1) ?? []) await invoke(mod.handler, e, rec)
+    const cpu0 = cpuNow()
+    for (const e of job.events) {
+      result.samples.push(await invoke(mod.handler, e, rec))
+      if (job.paceMs) await new Promise((r) => setTimeout(r, job.paceMs))
+    }
+    result.cpuMs = cpuNow() - cpu0
+
+    const batch = job.concurrentEvents ?? []
+    if (batch.length > 0) {
+      const statuses: Record<string, number> = {}
+      let next = 0
+      const worker = async () => {
+        while (next < batch.length) {
+          const s = await invoke(mod.handler, batch[next++], rec)
+          statuses[String(s.status)] = (statuses[String(s.status)] ?? 0) + 1
+        }
+      }
+      const c0 = cpuNow()
+      const w0 = performance.now()
+      await Promise.all(Array.from({ length: job.concurrency ?? 16 }, worker))
+      result.concurrent = {
+        requests: batch.length,
+        wallMs: performance.now() - w0,
+        cpuMs: cpuNow() - c0,
+        statuses,
+      }
+    }
+  }
+
+  for (const c of rec.calls) {
+    const key = `${c.origin} ${c.path.split('?')[0]}`
+    result.callCounts[key] = (result.callCounts[key] ?? 0) + 1
+  }
+  result.rssBytes = process.memoryUsage().rss
+  process.stdout.write(`\n${RESULT_MARKER}${JSON.stringify(result)}\n`)
+  // Keep-alive sockets and SDK timers must not hold the process open.
+  process.exit(0)
+}
+
+main().catch((err) => {
+  const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  process.stdout.write(`\n${RESULT_MARKER}${JSON.stringify({ error })}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,226 @@
+/**
+ * Scenario 1: cold start per function, next to a hello-world Hono bundle (the
+ * floor) and the token endpoint on Express + serverless-http (what a user
+ * might pick instead). Bundle size (raw, gzip; with the AWS SDK bundled and
+ * left external), the esbuild metafile's top contributors, and the median
+ * time for a fresh Node process to import the bundle and serve its first
+ * real event, with upstream time (githosted, Secrets Manager, JWKS — all on
+ * 127.0.0.1) measured apart and subtracted.
+ */
+import { buildFunction, hasFunction, type BuiltBundle } from '../harness/bundles.js'
+import { runInFreshProcess } from '../harness/lambda-runner.js'
+import type { LambdaResult } from '../harness/lambda-child.js'
+import { topContributors } from '../harness/metafile.js'
+import { interleave } from '../harness/rounds.js'
+import { reps, section, type Scenario, type Section } from '../harness/scenario.js'
+import { fmtBytes, fmtMs, fmtRatio, median, ratio } from '../harness/stats.js'
+import { startWorld } from '../harness/world.js'
+import { FUNCTION_TARGETS, PEER_TARGETS, type Target } from './targets.js'
+
+export const TOKEN_BUNDLE_BUDGET_BYTES = 150 * 1024
+const FUNCTION_NAMES = ['token', 'deploy', 'events', 'status']
+
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]
+
+interface Samples {
+  target: Target
+  bundle: BuiltBundle
+  source?: string
+  results: LambdaResult[]
+  failures: string[]
+}
+
+const initPlusFirst = (r: LambdaResult) => r.importMs + (r.first?.ms ?? Number.NaN) - (r.first?.upstreamMs ?? 0)
+
+function sizeRows(s: Section, built: Map<string, BuiltBundle>, external: Map<string, BuiltBundle>) {
+  const rows: string[][] = []
+  for (const [name, b] of built) {
+    const ext = external.get(name)
+    rows.push([
+      name,
+      fmtBytes(b.bytes),
+      fmtBytes(b.gzipBytes),
+      ext ? fmtBytes(ext.bytes) : '—',
+      ext ? fmtBytes(ext.gzipBytes) : '—',
+    ])
+    s.figures[`${name} bundle bytes`] = b.bytes
+    if (ext) s.figures[`${name} bundle bytes (AWS SDK external)`] = ext.bytes
+  }
+  s.tables.push({
+    caption: 'Bundle size (ESM, minified, as build/bundle.ts ships it)',
+    headers: ['bundle', 'minified', 'gzip', 'minified, AWS SDK external', 'gzip, AWS SDK external'],
+    rows,
+  })
+}
+
+export const coldStart: Scenario = {
+  name: 'cold-start',
+  async run(ctx) {
+    const s = section(
+      'Cold start',
+      'Each sample is a fresh `node` process (a stand-in for a new Lambda container) that imports the ' +
+        'built bundle and invokes its handler once with its first real event; times come from ' +
+        '`performance.now()` inside the process, so process spawn is excluded. Upstream calls (local ' +
+        'githosted, fake Secrets Manager, OIDC discovery/JWKS — all on 127.0.0.1, no injected latency) are ' +
+        'timed by Node diagnostics channels and subtracted: **init + first request** = module import + ' +
+        'first invocation − upstream time. Subjects are sampled interleaved, round by round; figures are medians.',
+    )
+    const rounds = reps(ctx, 15, 4)
+    const targets = [...FUNCTION_TARGETS, ...PEER_TARGETS]
+    const runnable: Target[] = []
+    for (const t of targets) {
+      const why = t.missing()
+      if (why) s.notes.push(`${t.name}: not measured: ${why}.`)
+      else runnable.push(t)
+    }
+
+    // Sizes: the shipped bundles (and the same with the AWS SDK left to the runtime), plus the peers.
+    const shipped = new Map<string, BuiltBundle>()
+    const external = new Map<string, BuiltBundle>()
+    for (const fn of FUNCTION_NAMES.filter(hasFunction)) {
+      try {
+        shipped.set(fn, await buildFunction(fn))
+        external.set(fn, await buildFunction(fn, 'sdk-external'))
+      } catch (err) {
+        s.notes.push(`${fn}: bundle size not measured: the bundle did not build (${firstLine(err)}).`)
+      }
+    }
+    ctx.log(`building ${runnable.map((t) => t.name).join(', ')}`)
+    const built = new Map<string, BuiltBundle>()
+    for (const t of runnable) {
+      try {
+        const b = await t.build()
+        built.set(t.name, b)
+        if (t.kind === 'peer') shipped.set(t.name, b)
+      } catch (err) {
+        s.notes.push(`${t.name}: not measured: the bundle did not build (${firstLine(err)}).`)
+      }
+    }
+    sizeRows(s, shipped, external)
+
+    const world = await startWorld()
+    const samples = new Map<string, Samples>()
+    try {
+      const subjects = runnable.filter((t) => built.has(t.name))
+      for (const t of subjects) samples.set(t.name, { target: t, bundle: built.get(t.name)!, results: [], failures: [] })
+      await interleave(subjects, rounds, async (t) => {
+        const entry = samples.get(t.name)!
+        try {
+          const { event, source } = await t.event(world)
+          entry.source = source
+          const r = await runInFreshProcess(
+            { bundle: entry.bundle.outfile, mode: 'cold', events: [event] },
+            { env: { ...world.env, ...(t.env?.(world) ?? {}) } },
+          )
+          if (r.error) entry.failures.push(r.error)
+          else if (!t.ok.includes(r.first?.status ?? null)) entry.failures.push(`status ${r.first?.status}`)
+          else entry.results.push(r)
+        } catch (err) {
+          entry.failures.push(err instanceof Error ? err.message : String(err))
+        }
+      })
+    } finally {
+      await world.close()
+    }
+
+    const floor = median((samples.get('hello-hono')?.results ?? []).map(initPlusFirst))
+    const peer = median((samples.get('express-token')?.results ?? []).map(initPlusFirst))
+    const rows: string[][] = []
+    for (const [name, e] of samples) {
+      if (e.failures.length > 0) {
+        const distinct = [...new Set(e.failures)].slice(0, 2).join('; ')
+        s.notes.push(`${name}: ${e.failures.length} of ${e.failures.length + e.results.length} samples failed and were left out (${distinct}).`)
+      }
+      if (e.results.length === 0) {
+        rows.push([name, `${e.source ?? ''}`, 'not measured', '', '', '', '', '', ''])
+        continue
+      }
+      const m = median(e.results.map(initPlusFirst))
+      const ups = e.results[0]!.first?.upstream ?? []
+      rows.push([
+        name,
+        e.source ?? '',
+        fmtMs(median(e.results.map((r) => r.importMs))),
+        fmtMs(median(e.results.map((r) => r.first?.ms ?? Number.NaN))),
+        `${fmtMs(median(e.results.map((r) => r.first?.upstreamMs ?? 0)))} (${ups.length} call${ups.length === 1 ? '' : 's'})`,
+        `**${fmtMs(m)}**`,
+        fmtRatio(ratio(m, floor)),
+        fmtRatio(ratio(m, peer)),
+        `${(median(e.results.map((r) => r.rssBytes)) / 1024 ** 2).toFixed(0)} MB`,
+      ])
+      s.figures[`${name} init+first ms`] = Number(m.toFixed(2))
+      s.figures[`${name} import ms`] = Number(median(e.results.map((r) => r.importMs)).toFixed(2))
+    }
+    s.tables.push({
+      caption: `Fresh process: import + first request, median of ${rounds} rounds`,
+      headers: ['bundle', 'first event', 'module import', 'first request', 'of which upstream', 'init + first − upstream', '÷ hello-hono', '÷ express-token', 'RSS after'],
+      rows,
+    })
+    const bootMs = median([...samples.values()].flatMap((e) => e.results.map((r) => r.bootMs)))
+    s.notes.push(
+      `Node's own bootstrap before the first line of the child (not included above) was ${fmtMs(bootMs)} (median); ` +
+        'on Lambda the runtime bootstrap is ~130 ms (lambda-perf, Node 20/22), on top of the module import.',
+    )
+    for (const [name, e] of samples) {
+      const ups = e.results[0]?.first?.upstream ?? []
+      if (ups.length > 0) {
+        s.notes.push(`${name} first-request upstream calls (one sample): ${ups.map((u) => `${u.path} ${fmtMs(u.ms)}`).join(', ')}.`)
+      }
+    }
+
+    for (const [name, b] of shipped) {
+      s.tables.push({
+        caption: `${name}: top contributors (esbuild metafile, bytes in the minified output)`,
+        headers: ['package / folder', 'bytes', 'share', 'files'],
+        rows: topContributors(b.metafile, 8).map((c) => [c.name, fmtBytes(c.bytes), `${((c.bytes / b.bytes) * 100).toFixed(1)}%`, String(c.files)]),
+      })
+    }
+
+    budgets(s, shipped, external, samples, floor, peer)
+    return s
+  },
+}
+
+function budgets(
+  s: Section,
+  built: Map<string, BuiltBundle>,
+  external: Map<string, BuiltBundle>,
+  samples: Map<string, Samples>,
+  floor: number,
+  peer: number,
+) {
+  const tok = built.get('token')
+  const tokExt = external.get('token')
+  if (!tok) {
+    s.budgets.push({ budget: 'Token bundle size', limit: '≤ 150 KB minified', measured: 'not measured', pass: null, why: 'the token function is not built yet' })
+  } else {
+    // build/bundle.ts bundles the SDK (what is tested is what ships), so the shipped bundle is the one judged.
+    const top = topContributors(tok.metafile, 3).map((c) => `${c.name} ${fmtBytes(c.bytes)}`).join(', ')
+    const pass = tok.bytes <= TOKEN_BUNDLE_BUDGET_BYTES
+    s.budgets.push({
+      budget: 'Token bundle size (as shipped, AWS SDK bundled)',
+      limit: '≤ 150 KB minified',
+      measured: `${fmtBytes(tok.bytes)} (AWS SDK external: ${tokExt ? fmtBytes(tokExt.bytes) : 'n/a'})`,
+      pass,
+      ...(pass ? {} : { why: `largest contributors: ${top}.` }),
+    })
+  }
+
+  const t = samples.get('token')
+  const m = t && t.results.length > 0 ? median(t.results.map(initPlusFirst)) : Number.NaN
+  const r = ratio(m, floor)
+  s.budgets.push({
+    budget: 'Token init + first request (without upstream) vs hello-world Hono',
+    limit: '≤ 2× floor',
+    measured: Number.isFinite(r) ? `${fmtMs(m)} vs ${fmtMs(floor)} = ${fmtRatio(r)}` : 'not measured',
+    pass: Number.isFinite(r) ? r <= 2 : null,
+    ...(Number.isFinite(r) ? {} : { why: 'the token function or the floor could not be measured (see the cold start notes)' }),
+  })
+  s.budgets.push({
+    budget: 'Token init + first request (without upstream) vs Express + serverless-http',
+    limit: '< Express peer',
+    measured: Number.isFinite(m) && Number.isFinite(peer) ? `${fmtMs(m)} vs ${fmtMs(peer)} = ${fmtRatio(ratio(m, peer))}` : 'not measured',
+    pass: Number.isFinite(m) && Number.isFinite(peer) ? m < peer : null,
+    ...(Number.isFinite(peer) ? {} : { why: 'the Express peer could not be measured (see the cold start notes)' }),
+  })
+}

@@ -1,0 +1,146 @@
+/**
+ * What the benchmarks invoke: the four product Lambdas and the two peers,
+ * each with the request it serves first (a real fixture shape, credentials
+ * made at run time) and the statuses that count as success. A target that
+ * cannot run yet says why (`missing()`), and the scenarios report that as
+ * "not measured" instead of inventing a number.
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildFunction, buildPeer, hasFunction, ROOT, type BuiltBundle } from '../harness/bundles.js'
+import { eventBridgeFixture, httpEvent } from '../harness/events.js'
+import type { World } from '../harness/world.js'
+
+export interface Target {
+  name: string
+  kind: 'function' | 'peer'
+  /** Null when runnable; else why not. */
+  missing(): string | null
+  build(): Promise<BuiltBundle>
+  /** The event a fresh container serves first. */
+  event(world: World): Promise<{ event: unknown; source: string }>
+  /** Results that count as a served request (API Gateway status codes; null = no status, e.g. EventBridge). */
+  ok: ReadonlyArray<number | null>
+  /** Extra Lambda environment on top of world.env. */
+  env?(world: World): Record<string, string>
+}
+
+const functionMissing = (name: string) => () =>
+  hasFunction(name) ? null : `functions/${name}/handler.ts does not exist yet`
+
+/** POST /v1/tokens with a fresh OIDC token: the recommended path (verify, policy, mint). */
+export async function tokenRequest(world: World, repo = 'deploy-configs') {
+  const jwt = await world.issuer.mint()
+  return httpEvent({
+    method: 'POST',
+    path: '/v1/tokens',
+    headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ repos: [repo], permission: 'read', ttl: '10m' }),
+    fixture: 'post-v1-tokens',
+  })
+}
+
+/** POST /v1/tokens with the broker key (the `ci-legacy` rule of the shipped policy). */
+export function tokenRequestWithKey(world: World, repo = 'deploy-configs') {
+  return httpEvent({
+    method: 'POST',
+    path: '/v1/tokens',
+    headers: { authorization: `Bearer ${world.brokerKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ repos: [repo], permission: 'read', ttl: '10m' }),
+    fixture: 'post-v1-tokens',
+  })
+}
+
+/** POST /v1/deploys setting the image of one environment (a key-level change). */
+export async function deployRequest(world: World, environment = 'staging', image?: string) {
+  const jwt = await world.issuer.mint()
+  return httpEvent({
+    method: 'POST',
+    path: '/v1/deploys',
+    headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      repo: 'deploy-configs',
+      environment,
+      changes: { image: image ?? `ghcr.io/acme/app:bench-${crypto.randomUUID().slice(0, 8)}` },
+    }),
+    fixture: 'post-v1-deploys',
+  })
+}
+
+/** The token function trusting the bench issuer: the OIDC path (the recommended one). */
+export const token: Target = {
+  name: 'token',
+  kind: 'function',
+  missing: functionMissing('token'),
+  build: () => buildFunction('token', 'local-oidc'),
+  event: (w) => tokenRequest(w),
+  ok: [200, 201],
+}
+
+/** The token bundle exactly as shipped, authenticated with a broker key. */
+export const tokenShipped: Target = {
+  name: 'token (as shipped, broker key)',
+  kind: 'function',
+  missing: functionMissing('token'),
+  build: () => buildFunction('token'),
+  event: async (w) => tokenRequestWithKey(w),
+  ok: [200, 201],
+}
+
+export const deploy: Target = {
+  name: 'deploy',
+  kind: 'function',
+  missing: functionMissing('deploy'),
+  build: () => buildFunction('deploy', 'local-oidc'),
+  event: (w) => deployRequest(w),
+  ok: [200, 201, 202],
+}
+
+export const events: Target = {
+  name: 'events',
+  kind: 'function',
+  missing: () =>
+    functionMissing('events')() ??
+    (eventBridgeFixture('ecr') ? null : 'no ECR event fixture in test/fixtures/eventbridge/ yet'),
+  build: () => buildFunction('events'),
+  async event() {
+    return eventBridgeFixture('ecr')!
+  },
+  ok: [null, 200],
+}
+
+export const status: Target = {
+  name: 'status',
+  kind: 'function',
+  missing: functionMissing('status'),
+  build: () => buildFunction('status', 'local-oidc'),
+  async event(w) {
+    const jwt = await w.issuer.mint()
+    return httpEvent({ method: 'GET', path: '/v1/status', headers: { authorization: `Bearer ${jwt}`, accept: 'application/json' }, fixture: 'get-v1-status' })
+  },
+  ok: [200],
+}
+
+export const helloHono: Target = {
+  name: 'hello-hono',
+  kind: 'peer',
+  missing: () => null,
+  build: () => buildPeer('hello-hono'),
+  event: (w) => tokenRequest(w),
+  ok: [200],
+}
+
+export const expressToken: Target = {
+  name: 'express-token',
+  kind: 'peer',
+  missing: () =>
+    existsSync(join(ROOT, 'bench', 'peers', 'express-token.ts'))
+      ? functionMissing('token')()
+      : 'bench/peers/express-token.ts is not written',
+  build: () => buildPeer('express-token'),
+  event: (w) => tokenRequest(w),
+  ok: [200, 201],
+}
+
+export const FUNCTION_TARGETS = [token, tokenShipped, deploy, events, status]
+export const PEER_TARGETS = [helloHono, expressToken]

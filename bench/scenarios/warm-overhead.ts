@@ -1,0 +1,153 @@
+/**
+ * Scenario 2: the broker's own overhead on warm requests. One child process
+ * (one "container", one core) serves /v1/tokens and /v1/deploys through the
+ * built Lambda handler, one request at a time as Lambda does, against the
+ * local githosted server with a fixed injected latency. Per request:
+ * overhead = handler time − upstream time (upstream measured by diagnostics
+ * channels). Throughput: requests per second served one at a time, the CPU
+ * the process spent per request (→ what one core could serve), and a batch
+ * with 16 requests in flight.
+ */
+import { runInFreshProcess } from '../harness/lambda-runner.js'
+import type { LambdaResult } from '../harness/lambda-child.js'
+import { reps, section, type Scenario, type Section } from '../harness/scenario.js'
+import { fmtInt, fmtMs, mean, percentile } from '../harness/stats.js'
+import { startWorld, type World } from '../harness/world.js'
+import { deploy, token, type Target } from './targets.js'
+
+export const INJECTED_LATENCY_MS = 20
+export const TOKEN_OVERHEAD_BUDGET_MS = 2
+const CONCURRENCY = 16
+
+interface Case {
+  label: string
+  target: Target
+  /** Events for one request each (fresh credentials; distinct callers so rate limits do not bite). */
+  make(world: World, i: number): Promise<unknown>
+}
+
+const CASES: Case[] = [
+  { label: 'POST /v1/tokens (OIDC, cached JWKS)', target: token, make: async (w) => (await token.event(w)).event },
+  {
+    label: 'POST /v1/deploys (OIDC, image change)',
+    target: deploy,
+    make: async (w) => (await deploy.event(w)).event,
+  },
+]
+
+async function many(n: number, f: (i: number) => Promise<unknown>): Promise<unknown[]> {
+  const out: unknown[] = []
+  for (let i = 0; i < n; i++) out.push(await f(i))
+  return out
+}
+
+export const warmOverhead: Scenario = {
+  name: 'warm-overhead',
+  async run(ctx) {
+    const s = section(
+      'Warm overhead',
+      `One fresh child process per endpoint serves the built Lambda handler in-process, one request at a ` +
+        `time, against the local githosted server with **${INJECTED_LATENCY_MS} ms injected latency per call**. ` +
+        'After a warm-up (JWKS, secrets, JIT and keep-alive connections all warm), each request is timed; ' +
+        '**overhead = handler time − upstream time**, where upstream time is the union of the intervals of ' +
+        'the outbound calls the request made (githosted, Secrets Manager, JWKS). "CPU per request" is the ' +
+        'process CPU time over the sequential phase ÷ requests; 1000 ÷ it is what one core could serve if ' +
+        `upstream latency were hidden by concurrency. The last column serves a batch with ${CONCURRENCY} ` +
+        'requests in flight in the same process.',
+    )
+    const n = reps(ctx, 400, 80)
+    const warmup = reps(ctx, 30, 10)
+    const batch = reps(ctx, 300, 80)
+    const rows: string[][] = []
+    const world = await startWorld({ latencyMs: INJECTED_LATENCY_MS })
+    const results = new Map<string, LambdaResult>()
+    try {
+      for (const c of CASES) {
+        const why = c.target.missing()
+        if (why) {
+          s.notes.push(`${c.label}: not measured: ${why}.`)
+          continue
+        }
+        const bundle = await c.target.build()
+        ctx.log(`${c.label}: preparing ${warmup + n + batch} events`)
+        const job = {
+          bundle: bundle.outfile,
+          mode: 'warm' as const,
+          warmupEvents: await many(warmup, (i) => c.make(world, i)),
+          events: await many(n, (i) => c.make(world, i)),
+          concurrentEvents: await many(batch, (i) => c.make(world, i)),
+          concurrency: CONCURRENCY,
+        }
+        ctx.log(`${c.label}: running`)
+        const r = await runInFreshProcess(job, { env: { ...world.env, ...(c.target.env?.(world) ?? {}) } })
+        if (r.error) {
+          s.notes.push(`${c.label}: not measured: the child failed (${r.error}).`)
+          continue
+        }
+        const bad = r.samples.filter((x) => !c.target.ok.includes(x.status))
+        if (bad.length > 0) {
+          const codes = [...new Set(bad.map((x) => x.status))].join(', ')
+          s.notes.push(`${c.label}: ${bad.length} of ${r.samples.length} requests failed (status ${codes}) and were left out.`)
+        }
+        const good = r.samples.filter((x) => c.target.ok.includes(x.status))
+        if (good.length === 0) {
+          s.notes.push(`${c.label}: not measured: no request succeeded.`)
+          continue
+        }
+        results.set(c.target.name, r)
+        const over = good.map((x) => x.ms - x.upstreamMs)
+        const total = good.map((x) => x.ms)
+        const seqWall = r.samples.reduce((a, x) => a + x.ms, 0)
+        const cpuPer = (r.cpuMs ?? Number.NaN) / r.samples.length
+        const conc = r.concurrent
+        const concOk = conc ? Object.entries(conc.statuses).filter(([k]) => c.target.ok.map(String).includes(k)).reduce((a, [, v]) => a + v, 0) : 0
+        rows.push([
+          c.label,
+          String(good.length),
+          fmtMs(percentile(total, 50)),
+          fmtMs(percentile(good.map((x) => x.upstreamMs), 50)),
+          `**${fmtMs(percentile(over, 50))}**`,
+          fmtMs(percentile(over, 99)),
+          fmtInt((r.samples.length * 1000) / seqWall),
+          fmtMs(cpuPer),
+          fmtInt(1000 / cpuPer),
+          conc ? `${fmtInt((concOk * 1000) / conc.wallMs)} (${concOk}/${conc.requests} ok)` : '—',
+        ])
+        s.figures[`${c.target.name} overhead p50 ms`] = Number(percentile(over, 50).toFixed(3))
+        s.figures[`${c.target.name} overhead p99 ms`] = Number(percentile(over, 99).toFixed(3))
+        s.figures[`${c.target.name} cpu ms per request`] = Number(cpuPer.toFixed(3))
+        s.figures[`${c.target.name} upstream calls per request`] = Number(
+          (Object.values(r.callCounts).reduce((a, b) => a + b, 0) / (warmup + n + batch)).toFixed(2),
+        )
+        s.notes.push(
+          `${c.label}: mean overhead ${fmtMs(mean(over))}; outbound calls over the whole run: ` +
+            Object.entries(r.callCounts).map(([k, v]) => `${k.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '')} ×${v}`).join(', ') + '.',
+        )
+      }
+    } finally {
+      await world.close()
+    }
+    s.tables.push({
+      headers: ['endpoint', 'requests', 'handler p50', 'upstream p50', 'overhead p50', 'overhead p99', 'req/s one at a time', 'CPU per request', 'req/s per core (CPU-bound)', `req/s, ${CONCURRENCY} in flight`],
+      rows,
+    })
+    budget(s, results)
+    return s
+  },
+}
+
+function budget(s: Section, results: Map<string, LambdaResult>) {
+  const r = results.get('token')
+  if (!r) {
+    s.budgets.push({ budget: 'Warm overhead p50, /v1/tokens (cached JWKS)', limit: `≤ ${TOKEN_OVERHEAD_BUDGET_MS} ms`, measured: 'not measured', pass: null, why: 'the token function could not be measured (see the warm overhead notes)' })
+    return
+  }
+  const over = r.samples.filter((x) => token.ok.includes(x.status)).map((x) => x.ms - x.upstreamMs)
+  const p50 = percentile(over, 50)
+  s.budgets.push({
+    budget: 'Warm overhead p50, /v1/tokens (cached JWKS)',
+    limit: `≤ ${TOKEN_OVERHEAD_BUDGET_MS} ms`,
+    measured: fmtMs(p50),
+    pass: p50 <= TOKEN_OVERHEAD_BUDGET_MS,
+  })
+}

@@ -1,0 +1,122 @@
+/**
+ * The Authenticator contract: turns an Authorization header into a
+ * CallerIdentity. `Bearer gbk_…` is a broker key, `Bearer eyJ…` an OIDC ID
+ * token; anything else is refused with a reason. OIDC tokens presented to
+ * mint are single use.
+ */
+import type { Logger } from '../audit/logger.js'
+import { AppError } from '../errors.js'
+import { brokerKeyId, matchBrokerKey, type StoredKey } from './broker-keys.js'
+import { AuthFailedError, BrokerKeysUnavailableError, ReplayStoreUnavailableError } from './errors.js'
+import { createOidcVerifier, type OidcVerifier, type OidcVerifierOptions } from './oidc.js'
+import { presetFor } from './presets.js'
+import { replayKey, type ReplayStore } from './replay.js'
+import type { AuthPurpose, Authenticator, CallerIdentity } from './types.js'
+
+export interface AuthenticatorOptions {
+  /** Trusted issuers and the broker's audience; without it OIDC tokens are refused. */
+  oidc?: OidcVerifierOptions
+  /** Stored broker keys (the token app loads them from a secret); without it keys are refused. */
+  brokerKeys?: () => Promise<readonly StoredKey[]> | readonly StoredKey[]
+  replayStore: ReplayStore
+  logger?: Logger
+}
+
+/** Longest Authorization value we look at; real CI ID tokens are 1-3 KB. */
+const MAX_CREDENTIAL_LENGTH = 16 * 1024
+const BEARER_RE = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
+
+/** Builds an {@link Authenticator}. */
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const verifier: OidcVerifier | undefined = options.oidc ? createOidcVerifier(options.oidc) : undefined
+  const logger = options.logger
+
+  async function byBrokerKey(key: string): Promise<CallerIdentity> {
+    if (!options.brokerKeys) {
+      throw new AuthFailedError('BROKER_KEY_INVALID', 'broker keys are not accepted here')
+    }
+    let stored: readonly StoredKey[]
+    try {
+      stored = await options.brokerKeys()
+    } catch (err) {
+      logger?.warn('broker keys could not be loaded', { error: err })
+      if (err instanceof AppError && err.status === 503) throw err
+      throw new BrokerKeysUnavailableError('broker keys could not be loaded', { cause: err })
+    }
+    const match = matchBrokerKey(key, stored)
+    if (!match) {
+      throw new AuthFailedError('BROKER_KEY_INVALID', 'broker key is not valid (unknown, revoked or malformed)')
+    }
+    return {
+      kind: 'broker-key',
+      keyName: match.name,
+      subject: `key:${match.name}`,
+      claims: { keyName: match.name },
+      credentialId: brokerKeyId(match.sha256),
+    }
+  }
+
+  async function byOidc(token: string, purpose: AuthPurpose): Promise<CallerIdentity> {
+    if (!verifier) throw new AuthFailedError('OIDC_UNKNOWN_ISSUER', 'OIDC tokens are not accepted here')
+    const verified = await verifier.verify(token)
+    const { issuer, claims } = verified
+    const preset = presetFor(issuer)
+    const credentialId = replayKey(issuer.url, typeof claims.jti === 'string' ? claims.jti : undefined, token)
+    if (purpose === 'mint') {
+      let first: boolean
+      try {
+        first = await options.replayStore.claim(credentialId, verified.acceptableUntil)
+      } catch (err) {
+        logger?.warn('replay store unavailable', { error: err })
+        if (err instanceof ReplayStoreUnavailableError) throw err
+        throw new ReplayStoreUnavailableError('replay store did not answer', { cause: err })
+      }
+      if (!first) {
+        throw new AuthFailedError(
+          'OIDC_REPLAYED',
+          'this OIDC token was already used to mint; request a fresh ID token for each mint',
+        )
+      }
+    }
+    const identity: CallerIdentity = {
+      kind: 'oidc',
+      issuer: issuer.url,
+      provider: issuer.preset === 'custom' ? issuer.name : issuer.preset,
+      subject: preset.subject(claims, issuer),
+      claims,
+      credentialId,
+    }
+    const runUrl = preset.ciRunUrl(claims, issuer)
+    if (runUrl) identity.ciRunUrl = runUrl
+    return identity
+  }
+
+  return {
+    async authenticate(authorization, purpose) {
+      if (authorization === undefined || authorization.trim() === '') {
+        throw new AuthFailedError(
+          'CREDENTIAL_MISSING',
+          'missing credential: send "Authorization: Bearer <OIDC ID token or broker key>"',
+        )
+      }
+      if (authorization.length > MAX_CREDENTIAL_LENGTH) {
+        throw new AuthFailedError('CREDENTIAL_MALFORMED', 'Authorization header is too long')
+      }
+      const credential = BEARER_RE.exec(authorization)?.[1]
+      if (!credential) {
+        throw new AuthFailedError('CREDENTIAL_MALFORMED', 'Authorization must be "Bearer <credential>"')
+      }
+      try {
+        if (credential.startsWith('gbk_')) return await byBrokerKey(credential)
+        if (credential.startsWith('eyJ')) return await byOidc(credential, purpose)
+      } catch (err) {
+        if (err instanceof AppError) logger?.debug('authentication failed', { code: err.code })
+        throw err
+      }
+      throw new AuthFailedError(
+        'CREDENTIAL_MALFORMED',
+        'credential is neither a broker key (gbk_…) nor an OIDC ID token (JWT)',
+      )
+    },
+  }
+}

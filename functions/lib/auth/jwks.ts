@@ -1,0 +1,128 @@
+/**
+ * Per-issuer key sets: discovery (`<iss>/.well-known/openid-configuration` ->
+ * `jwks_uri`) once, then jose's remote JWKS, which caches keys and refetches
+ * on an unknown `kid` at most once per cooldown. Both live in a map that, by
+ * default, is module-level: one fetch per issuer per Lambda container.
+ */
+import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose'
+import { boundedFetch, MAX_METADATA_BYTES } from './bounded-fetch.js'
+import { JwksUnavailableError } from './errors.js'
+import type { IssuerConfig } from './presets.js'
+
+export interface JwksOptions {
+  /** No refetch within this window after a successful fetch, even on an unknown kid. Default 30 s. */
+  cooldownMs?: number
+  /** Keys are refetched once older than this. Default 10 min. */
+  cacheMaxAgeMs?: number
+  /** Per-request timeout. Default 5 s. */
+  timeoutMs?: number
+  /** Body size cap for discovery and JWKS. Default 100 KiB. */
+  maxBytes?: number
+}
+
+/** A cached key resolver for one issuer, plus where its keys came from. */
+export interface IssuerKeys {
+  jwksUri: string
+  getKey: JWTVerifyGetKey & { reload(): Promise<void> }
+}
+
+export type JwksCache = Map<string, Promise<IssuerKeys>>
+
+/** The container-wide cache used when none is injected. */
+export const defaultJwksCache: JwksCache = new Map()
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1'])
+
+/** True for http://127.0.0.1 / localhost URLs, the only non-https URLs we accept (local dev). */
+export function isLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'http:' && LOOPBACK.has(url.hostname)
+}
+
+/** Whether a URL may be used as an issuer or JWKS location. */
+export function isAcceptableMetadataUrl(value: string): boolean {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return false
+  }
+  if (url.username || url.password) return false
+  return url.protocol === 'https:' || isLoopbackHttp(url)
+}
+
+function discoveryUrl(issuer: string): string {
+  return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
+}
+
+async function discoverJwksUri(
+  issuer: IssuerConfig,
+  fetchImpl: typeof fetch,
+  timeoutMs: number,
+): Promise<string> {
+  const where = discoveryUrl(issuer.url)
+  let body: unknown
+  try {
+    const response = await fetchImpl(where, {
+      headers: { accept: 'application/json' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+    if (response.status !== 200) throw new Error(`HTTP ${response.status}`)
+    body = await response.json()
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : 'unknown error'
+    throw new JwksUnavailableError(`OIDC discovery for ${issuer.url} failed (${why})`, { cause })
+  }
+  const doc = (body ?? {}) as Record<string, unknown>
+  // OpenID Connect Discovery 1.0 §4.3: the document must name the very issuer we asked about.
+  if (doc.issuer !== issuer.url) {
+    throw new JwksUnavailableError(`OIDC discovery for ${issuer.url} names a different issuer`)
+  }
+  const jwksUri = doc.jwks_uri
+  if (typeof jwksUri !== 'string' || !isAcceptableJwksUri(jwksUri, issuer.url)) {
+    throw new JwksUnavailableError(`OIDC discovery for ${issuer.url} has no acceptable https jwks_uri`)
+  }
+  return jwksUri
+}
+
+/** A JWKS URL must be https; plain http only on loopback, and only for a loopback issuer. */
+export function isAcceptableJwksUri(jwksUri: string, issuerUrl: string): boolean {
+  if (!isAcceptableMetadataUrl(jwksUri)) return false
+  const jwks = new URL(jwksUri)
+  if (jwks.protocol === 'https:') return true
+  return isLoopbackHttp(new URL(issuerUrl))
+}
+
+/**
+ * Returns the (cached) key resolver for an issuer. A failed discovery is not
+ * cached, so the next request retries it.
+ */
+export function issuerKeys(
+  issuer: IssuerConfig,
+  cache: JwksCache,
+  fetchImpl: typeof fetch,
+  options: JwksOptions = {},
+): Promise<IssuerKeys> {
+  const cached = cache.get(issuer.url)
+  if (cached) return cached
+  const timeoutMs = options.timeoutMs ?? 5000
+  const limited = boundedFetch(fetchImpl, options.maxBytes ?? MAX_METADATA_BYTES)
+  const pending = (async (): Promise<IssuerKeys> => {
+    const jwksUri = issuer.jwksUri ?? (await discoverJwksUri(issuer, limited, timeoutMs))
+    if (!isAcceptableJwksUri(jwksUri, issuer.url)) {
+      throw new JwksUnavailableError(`JWKS URL for ${issuer.url} must be https`)
+    }
+    const getKey = createRemoteJWKSet(new URL(jwksUri), {
+      cooldownDuration: options.cooldownMs ?? 30_000,
+      cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
+      timeoutDuration: timeoutMs,
+      [customFetch]: limited,
+    })
+    return { jwksUri, getKey }
+  })()
+  cache.set(issuer.url, pending)
+  pending.catch(() => {
+    if (cache.get(issuer.url) === pending) cache.delete(issuer.url)
+  })
+  return pending
+}

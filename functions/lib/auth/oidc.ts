@@ -1,0 +1,168 @@
+/**
+ * Verifies CI OIDC ID tokens. The unverified header and payload are read only
+ * to pick the issuer's config (and to reject disallowed algorithms and unknown
+ * issuers before any network call); everything else is jose's `jwtVerify`
+ * against that issuer's JWKS with the issuer, audience, algorithms and clock
+ * pinned.
+ */
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
+import { redact } from '../audit/logger.js'
+import { AppError, ConfigError } from '../errors.js'
+import { parseDuration } from '../policy/duration.js'
+import { AuthFailedError, JwksUnavailableError } from './errors.js'
+import { defaultJwksCache, issuerKeys, type JwksCache, type JwksOptions } from './jwks.js'
+import type { IssuerConfig } from './presets.js'
+
+/** Asymmetric algorithms only: never `none`, never HMAC (whose "key" could be a public key). */
+export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const
+
+export interface OidcVerifierOptions {
+  issuers: IssuerConfig[]
+  /** The broker's audience; tokens must carry it in `aud`. */
+  audience: string | string[]
+  fetch?: typeof fetch
+  clock?: () => Date
+  /** Reject tokens issued longer ago than this: seconds or a duration (`15m`). Default 15 min. */
+  maxTokenAge?: number | string
+  /** Allowed clock skew for exp/nbf/iat. Default 60 s. */
+  clockToleranceSeconds?: number
+  jwks?: JwksOptions
+  /** Key cache; defaults to the module-level one (one fetch per issuer per container). */
+  cache?: JwksCache
+}
+
+export interface VerifiedToken {
+  issuer: IssuerConfig
+  claims: JWTPayload & Record<string, unknown>
+  /** When the token stops being acceptable (exp or iat + maxTokenAge, plus tolerance). */
+  acceptableUntil: Date
+}
+
+export interface OidcVerifier {
+  verify(token: string): Promise<VerifiedToken>
+}
+
+const MAX_CLAIM_LENGTH = 255
+
+/** Printable, short and credential-free: for echoing attacker-supplied strings. */
+function shown(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)
+  const clean = redact(text).replace(/[^\x20-\x7e]/g, '?')
+  return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean
+}
+
+function mapJoseError(err: unknown, issuer: IssuerConfig): AppError {
+  if (err instanceof AppError) return err
+  if (err instanceof errors.JWTExpired) {
+    if (err.claim === 'iat') {
+      return new AuthFailedError('OIDC_TOO_OLD', 'OIDC token was issued too long ago; request a fresh one')
+    }
+    return new AuthFailedError('OIDC_EXPIRED', 'OIDC token has expired; request a fresh one')
+  }
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') {
+      return new AuthFailedError('OIDC_MISSING_CLAIM', `OIDC token lacks the required "${err.claim}" claim`)
+    }
+    switch (err.claim) {
+      case 'aud':
+        return new AuthFailedError('OIDC_WRONG_AUDIENCE', 'OIDC token audience (aud) is not this broker')
+      case 'iss':
+        return new AuthFailedError('OIDC_WRONG_ISSUER', 'OIDC token issuer does not match')
+      case 'nbf':
+        return new AuthFailedError('OIDC_NOT_YET_VALID', 'OIDC token is not valid yet (nbf)')
+      case 'iat':
+        return new AuthFailedError('OIDC_NOT_YET_VALID', 'OIDC token was issued in the future (iat)')
+      default:
+        return new AuthFailedError('OIDC_INVALID_CLAIM', `OIDC token claim "${err.claim}" is invalid`)
+    }
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) {
+    return new AuthFailedError('OIDC_ALG_NOT_ALLOWED', 'OIDC token algorithm is not allowed')
+  }
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
+    return new AuthFailedError(
+      'OIDC_UNKNOWN_KEY',
+      `OIDC token is signed with a key (kid) that ${issuer.url} does not publish`,
+    )
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) {
+    return new AuthFailedError('OIDC_BAD_SIGNATURE', 'OIDC token signature is invalid')
+  }
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) {
+    return new AuthFailedError('OIDC_MALFORMED', 'OIDC token is malformed')
+  }
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) {
+    return new JwksUnavailableError(`JWKS of ${issuer.url} could not be loaded`, { cause: err })
+  }
+  if (err instanceof errors.JOSENotSupported || err instanceof errors.JWKInvalid) {
+    return new AuthFailedError('OIDC_ALG_NOT_ALLOWED', 'OIDC token uses an unsupported key or algorithm')
+  }
+  // Anything else (network error, non-200 JWKS, oversized body) is the issuer being unreachable.
+  return new JwksUnavailableError(`JWKS of ${issuer.url} could not be loaded`, { cause: err })
+}
+
+/** Builds a verifier for a fixed set of trusted issuers. */
+export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
+  const byUrl = new Map(options.issuers.map((i) => [i.url, i]))
+  const fetchImpl = options.fetch ?? globalThis.fetch
+  const clock = options.clock ?? (() => new Date())
+  const maxAge = parseDuration(options.maxTokenAge ?? 900)
+  if (maxAge === undefined || maxAge <= 0) throw new ConfigError('oidc.maxTokenAge must be a positive duration')
+  const tolerance = options.clockToleranceSeconds ?? 60
+  const cache = options.cache ?? defaultJwksCache
+  const allowed: readonly string[] = ALLOWED_ALGORITHMS
+
+  return {
+    async verify(token) {
+      let header: ReturnType<typeof decodeProtectedHeader>
+      let unverified: JWTPayload
+      try {
+        header = decodeProtectedHeader(token)
+        unverified = decodeJwt(token)
+      } catch {
+        throw new AuthFailedError('OIDC_MALFORMED', 'OIDC token is not a well-formed JWT')
+      }
+      if (typeof header.alg !== 'string' || !allowed.includes(header.alg)) {
+        throw new AuthFailedError(
+          'OIDC_ALG_NOT_ALLOWED',
+          `OIDC token algorithm ${shown(header.alg)} is not allowed (allowed: ${allowed.join(', ')})`,
+        )
+      }
+      const issuer = typeof unverified.iss === 'string' ? byUrl.get(unverified.iss) : undefined
+      if (!issuer) {
+        throw new AuthFailedError(
+          'OIDC_UNKNOWN_ISSUER',
+          `OIDC issuer ${shown(unverified.iss ?? '(none)')} is not trusted by this broker`,
+        )
+      }
+      const keys = await issuerKeys(issuer, cache, fetchImpl, options.jwks)
+      let payload: JWTPayload
+      try {
+        const result = await jwtVerify(token, keys.getKey, {
+          issuer: issuer.url,
+          audience: options.audience,
+          algorithms: [...allowed],
+          clockTolerance: tolerance,
+          maxTokenAge: maxAge,
+          currentDate: clock(),
+          requiredClaims: ['sub', 'iat', 'exp'],
+        })
+        payload = result.payload
+      } catch (err) {
+        throw mapJoseError(err, issuer)
+      }
+      if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > MAX_CLAIM_LENGTH) {
+        throw new AuthFailedError('OIDC_INVALID_CLAIM', 'OIDC token "sub" claim must be a short string')
+      }
+      if (payload.jti !== undefined && (typeof payload.jti !== 'string' || payload.jti.length > MAX_CLAIM_LENGTH)) {
+        throw new AuthFailedError('OIDC_INVALID_CLAIM', 'OIDC token "jti" claim must be a short string')
+      }
+      const until = Math.min(payload.exp as number, (payload.iat as number) + maxAge) + tolerance
+      return {
+        issuer,
+        claims: payload as VerifiedToken['claims'],
+        acceptableUntil: new Date(until * 1000),
+      }
+    },
+  }
+}

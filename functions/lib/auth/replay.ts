@@ -1,0 +1,80 @@
+/**
+ * Single use for OIDC tokens exchanged for a githosted token: the first
+ * `claim` of a key wins until the token would have expired anyway. Stores
+ * fail closed: if one cannot answer, the caller is not authenticated.
+ */
+import { createHash } from 'node:crypto'
+import { ReplayStoreUnavailableError } from './errors.js'
+
+export interface ReplayStore {
+  /**
+   * Records `key` until `expiresAt`. Resolves true the first time, false if
+   * the key is already recorded and not expired. Rejects if the store cannot
+   * answer (the caller must then fail closed).
+   */
+  claim(key: string, expiresAt: Date): Promise<boolean>
+  /**
+   * Forgets `key`, so the same token can be retried after the broker failed
+   * downstream (e.g. githosted answered 5xx) before anything was minted.
+   */
+  release?(key: string): Promise<void>
+}
+
+/**
+ * The replay key of a token: a SHA-256 over the issuer and `jti` (so one
+ * issuer cannot burn another's ids), or over the whole token when it has no
+ * `jti` (CircleCI, Buildkite). Hex, safe to log.
+ */
+export function replayKey(issuer: string, jti: string | undefined, token: string): string {
+  const input = jti ? `jti\n${issuer}\n${jti}` : `token\n${token}`
+  return createHash('sha256').update(input).digest('hex')
+}
+
+export interface MemoryReplayStoreOptions {
+  /** Most keys held at once; when full of unexpired keys, claims fail closed. Default 10,000. */
+  maxEntries?: number
+  clock?: () => Date
+}
+
+/**
+ * A per-process store: right for `npm start`, tests and a single container.
+ * On Lambda every container has its own, so production should use the
+ * DynamoDB store (REPLAY_TABLE_NAME).
+ */
+export class MemoryReplayStore implements ReplayStore {
+  private readonly entries = new Map<string, number>()
+  private readonly maxEntries: number
+  private readonly clock: () => Date
+
+  constructor(options: MemoryReplayStoreOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 10_000
+    this.clock = options.clock ?? (() => new Date())
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  async claim(key: string, expiresAt: Date): Promise<boolean> {
+    const now = this.clock().getTime()
+    const existing = this.entries.get(key)
+    if (existing !== undefined && existing > now) return false
+    if (existing === undefined && this.entries.size >= this.maxEntries) {
+      this.evictExpired(now)
+      // Evicting a live key would let its token be replayed: refuse instead.
+      if (this.entries.size >= this.maxEntries) {
+        throw new ReplayStoreUnavailableError('replay store is full; try again shortly')
+      }
+    }
+    this.entries.set(key, expiresAt.getTime())
+    return true
+  }
+
+  async release(key: string): Promise<void> {
+    this.entries.delete(key)
+  }
+
+  private evictExpired(now: number) {
+    for (const [key, expiry] of this.entries) if (expiry <= now) this.entries.delete(key)
+  }
+}

@@ -1,0 +1,620 @@
+/**
+ * The core operation: apply a change to one environment file at key level,
+ * safely under concurrency, against servers that do and do not enforce
+ * `expectedHead`.
+ *
+ * INVARIANT (what "zero lost updates" means here). Every write we make is
+ * "the content at the commit we name as expectedHead, plus our change". If
+ * that commit is not the branch tip:
+ *  - an enforcing server refuses (StaleHead): we re-read and three-way merge
+ *    base→ours into the new content; nothing of ours landed, nothing of theirs
+ *    was touched;
+ *  - a non-enforcing server lets the write land on top of commits we never
+ *    saw (the client reports an ExpectedHeadViolation): we read what we
+ *    clobbered (the file at the actual parent) and write, on top of our own
+ *    commit, their content with our change three-way merged in, repeating
+ *    until a write lands where we expected.
+ * So after every successful return, each key another writer changed since
+ * our read holds their value unless we changed that same key; and for the
+ * keys we change, another writer's different value is never overwritten
+ * silently — that is a DeployConflictError (409) naming the key and both
+ * values, and our whole change is withdrawn (and, where it had already landed
+ * on a non-enforcing server, reverted by a further commit). Keys we change
+ * that another writer set to our value are a no-op. A write is all-or-nothing
+ * per request: the final file has all of the request's keys or none.
+ *
+ * Ordering: every deploy commit records the time of the request or event
+ * that produced it (Deploy-Event-Time) and the image digest where known; an
+ * *event* older than the newest recorded time for its keys is skipped (never
+ * an error), so an out-of-order delivery cannot regress an image. Explicit
+ * requests (API, rollback, CI job) always apply.
+ *
+ * Idempotency: the same idempotency key or event id found in the file's
+ * recent history (or the in-process memory) returns the original commit
+ * without writing; a change already in place makes no commit.
+ */
+import type { Logger } from '../audit/logger.js'
+import { silentLogger } from '../audit/logger.js'
+import { ConflictError, DependencyUnavailableError, NotFoundAppError, ValidationError } from '../errors.js'
+import type { RepoHandle } from '../githosted/types.js'
+import {
+  type ConfigChange,
+  type ConfigLayout,
+  DEFAULT_LAYOUT,
+  LIMITS,
+  type NormalizedAssignment,
+  environmentPath,
+  normalizeChange,
+  validateEnvironmentName,
+} from './change.js'
+import { unifiedDiff } from './diff.js'
+import { DeployConflictError, EnvironmentHeldError, IdempotencyKeyReusedError, asExpectedHeadViolation, isNotFound, isStaleHead } from './errors.js'
+import { type DeployHistory, findReplay, readDeployHistory, watermark } from './history.js'
+import { type Hold, readHold } from './holds.js'
+import { applyAssignments, parseJsonText } from './json-text.js'
+import { getAt, jsonEqual, lookupEqual, ABSENT } from './json-values.js'
+import { type MergeConflict, merge3 } from './merge.js'
+import { RecentDeploys } from './recent.js'
+import { checkSchema } from './schema.js'
+import { type DeployTrailers, formatDeployMessage, parseDeployTrailers } from './trailers.js'
+
+export type DeploySource = 'api' | 'event' | 'rollback' | 'ci-job'
+
+export interface ApplyRequest {
+  environment: string
+  change: ConfigChange
+  source: DeploySource
+  /** Caller identity (CallerIdentity.subject, event source, ...). */
+  requester?: string
+  runUrl?: string
+  eventId?: string
+  /** ISO time of the event (events) or request (explicit deploys; defaults to now). */
+  eventTime?: string
+  imageDigest?: string
+  idempotencyKey?: string
+  reason?: string
+  dryRun?: boolean
+  /** Deploy despite a hold. Only pass true when the policy allowed the override. */
+  overrideHold?: boolean
+  /** Commit subject override (rollback uses its own wording). */
+  subject?: string
+}
+
+export interface RetryPolicy {
+  /** Write attempts in total (first write, stale-head retries and repairs). */
+  maxAttempts: number
+  baseDelayMs: number
+  maxDelayMs: number
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 25, baseDelayMs: 20, maxDelayMs: 800 }
+
+export interface ApplyDeps {
+  repo: RepoHandle
+  /** The repo's slug, for cache keys and messages. */
+  repoName: string
+  layout?: ConfigLayout
+  logger?: Logger
+  clock?: () => Date
+  random?: () => number
+  sleep?: (ms: number) => Promise<void>
+  recent?: RecentDeploys<ApplyResult>
+  retry?: Partial<RetryPolicy>
+  author?: { name: string; email: string }
+}
+
+export interface ApplyResult {
+  repo: string
+  environment: string
+  path: string
+  /** The new commit, or the commit at which the requested state already held. */
+  commit: string
+  changed: boolean
+  /** Values of the changed keys before (pointer → value; null for an absent key). */
+  previous: Record<string, unknown>
+  current: Record<string, unknown>
+  /** Why nothing was written although the change is not in place. */
+  skipped?: 'held' | 'stale-event'
+  reason?: string
+  /** The original result's commit, when this is a replay of an idempotency key / event id. */
+  replayed?: boolean
+  dryRun?: boolean
+  diff?: string
+  /** The last repair commit, when the server ignored expectedHead and we restored others' changes. */
+  repairCommit?: string
+  /** Write attempts made (1 = first write landed) and stale-head retries / repairs among them. */
+  attempts: number
+  retries: number
+  repairs: number
+}
+
+export const DEFAULT_AUTHOR = { name: 'githosted-ci-broker', email: 'deploys@githosted-ci-broker.invalid' }
+
+const processRecent = new RecentDeploys<ApplyResult>()
+
+/** Applies a change to an environment file; see the module comment for the guarantees. */
+export async function applyConfigUpdate(deps: ApplyDeps, request: ApplyRequest): Promise<ApplyResult> {
+  const layout = deps.layout ?? DEFAULT_LAYOUT
+  const environment = validateEnvironmentName(request.environment)
+  const change = normalizeChange(request.change, layout)
+  const recent = deps.recent ?? processRecent
+  const replayKeys = [
+    request.idempotencyKey && `${deps.repoName}|${environment}|key|${request.idempotencyKey}`,
+    request.eventId && `${deps.repoName}|${environment}|event|${request.eventId}`,
+  ].filter((k): k is string => !!k)
+  if (request.idempotencyKey !== undefined) checkKey(request.idempotencyKey, 'idempotencyKey')
+  if (request.eventId !== undefined) checkKey(request.eventId, 'eventId')
+
+  if (!request.dryRun) {
+    for (const k of replayKeys) {
+      const prior = recent.get(k)
+      if (prior) {
+        const r = await prior
+        checkSameChange(r, change.assignments, request)
+        return { ...r, replayed: true, attempts: 0, retries: 0, repairs: 0 }
+      }
+    }
+  }
+  const run = new DeployRun(deps, layout, environment, change.assignments, change.image, request).run()
+  if (!request.dryRun) for (const k of replayKeys) recent.remember(k, run)
+  return run
+}
+
+function checkKey(value: string, field: string): void {
+  if (typeof value !== 'string' || value === '' || value.length > 200 || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new ValidationError(`${field} must be 1-200 printable characters.`, field)
+  }
+}
+
+function checkSameChange(prior: ApplyResult, assignments: NormalizedAssignment[], request: ApplyRequest): void {
+  if (!request.idempotencyKey) return
+  const same = assignments.every((a) => a.pointer in prior.current && jsonEqual(prior.current[a.pointer], a.value))
+  if (!same) {
+    throw new IdempotencyKeyReusedError(
+      `Idempotency key "${request.idempotencyKey}" was already used for a different change in ${prior.environment} (commit ${prior.commit.slice(0, 12)}).`,
+      prior.commit,
+    )
+  }
+}
+
+const orNull = (v: unknown): unknown => (v === ABSENT || v === undefined ? null : v)
+
+class DeployRun {
+  private readonly logger: Logger
+  private readonly clock: () => Date
+  private readonly retry: RetryPolicy
+  private readonly path: string
+  private readonly tokens: string[][]
+  private attempts = 0
+  private retries = 0
+  private repairs = 0
+
+  constructor(
+    private readonly deps: ApplyDeps,
+    private readonly layout: ConfigLayout,
+    private readonly environment: string,
+    private readonly assignments: NormalizedAssignment[],
+    private readonly image: string | undefined,
+    private readonly request: ApplyRequest,
+  ) {
+    this.logger = (deps.logger ?? silentLogger).child({ repo: deps.repoName, environment, source: request.source })
+    this.clock = deps.clock ?? (() => new Date())
+    this.retry = { ...DEFAULT_RETRY, ...deps.retry }
+    this.path = environmentPath(environment, layout)
+    this.tokens = assignments.map((a) => a.tokens)
+  }
+
+  private result(commit: string, changed: boolean, previousDoc: unknown, extra: Partial<ApplyResult> = {}): ApplyResult {
+    const previous: Record<string, unknown> = {}
+    const current: Record<string, unknown> = {}
+    for (const a of this.assignments) {
+      previous[a.pointer] = orNull(getAt(previousDoc, a.tokens))
+      current[a.pointer] = changed || extra.dryRun ? a.value : orNull(getAt(previousDoc, a.tokens))
+    }
+    return {
+      repo: this.deps.repoName,
+      environment: this.environment,
+      path: this.path,
+      commit,
+      changed,
+      previous,
+      current,
+      attempts: this.attempts,
+      retries: this.retries,
+      repairs: this.repairs,
+      ...extra,
+    }
+  }
+
+  async run(): Promise<ApplyResult> {
+    const { repo } = this.deps
+    const file = await this.readFile()
+    const baseDoc = this.parseFile(file.content)
+
+    const hold = await readHold(repo, this.environment, { layout: this.layout, ref: file.headSha })
+    let holdNote: string | undefined
+    if (hold) {
+      if (this.request.source === 'event') {
+        this.logger.info('deploy skipped: environment is held', { hold, eventId: this.request.eventId })
+        return this.result(file.headSha, false, baseDoc, { skipped: 'held', reason: `${this.environment} is held: ${hold.reason}` })
+      }
+      if (!this.request.overrideHold) throw heldError(this.environment, hold)
+      holdNote = `overrides hold on ${this.environment} (${hold.reason})`
+      this.logger.warn('deploy overrides a hold', { hold })
+    }
+
+    const eventMs = this.request.eventTime !== undefined ? parseEventTime(this.request.eventTime) : undefined
+    const history = await this.history()
+    if (history && !this.request.dryRun) {
+      const replay = findReplay(history, { idempotencyKey: this.request.idempotencyKey, eventId: this.request.eventId })
+      if (replay) return this.replayOf(replay.commit.sha, replay.trailers)
+    }
+    if (this.request.source === 'event' && eventMs !== undefined) {
+      const stale = this.staleEvent(history, eventMs)
+      if (stale) {
+        this.logger.info('deploy skipped: event is older than the current value', { ...stale, eventId: this.request.eventId, eventTime: this.request.eventTime })
+        return this.result(file.headSha, false, baseDoc, { skipped: 'stale-event', reason: `a newer change (${stale.time}, commit ${stale.commit.slice(0, 12)}) already set these keys` })
+      }
+    }
+
+    const desired = applyAssignments(file.content, this.assignments, this.path)
+    if (desired.text === file.content) {
+      return this.result(file.headSha, false, baseDoc)
+    }
+    this.checkSize(desired.text)
+    await this.checkSchema(desired.doc, file.headSha)
+    if (this.request.dryRun) {
+      return this.result(file.headSha, false, baseDoc, { dryRun: true, diff: unifiedDiff(this.path, file.content, desired.text) })
+    }
+
+    const result = await this.writeLoop(file.headSha, file.content, desired.text, eventMs ?? this.clock().getTime(), holdNote)
+    if (result.changed && eventMs !== undefined) {
+      for (const a of this.assignments) this.recent.raiseMark(this.markKey(a.pointer), eventMs)
+    }
+    return result
+  }
+
+  private get recent(): RecentDeploys<ApplyResult> {
+    return this.deps.recent ?? processRecent
+  }
+
+  private markKey(pointer: string): string {
+    return `${this.deps.repoName}|${this.environment}|mark|${pointer}`
+  }
+
+  private async readFile(ref?: string) {
+    try {
+      return await this.deps.repo.read(this.path, ref ? { ref } : undefined)
+    } catch (err) {
+      if (isNotFound(err)) {
+        if (ref) throw new DependencyUnavailableError(`${this.path} disappeared at ${ref.slice(0, 12)} while deploying; try again.`)
+        throw new NotFoundAppError(`Unknown environment "${this.environment}": ${this.path} does not exist in ${this.deps.repoName}.`)
+      }
+      throw err
+    }
+  }
+
+  private parseFile(content: string): unknown {
+    if (Buffer.byteLength(content) > LIMITS.fileBytes) {
+      throw new ConfigFileInvalidError(`${this.path} in ${this.deps.repoName} is larger than ${LIMITS.fileBytes} bytes; nothing was written.`)
+    }
+    try {
+      return parseJsonText(content, `${this.path} in ${this.deps.repoName}`)
+    } catch (err) {
+      throw new ConfigFileInvalidError((err as Error).message)
+    }
+  }
+
+  private checkSize(text: string): void {
+    if (Buffer.byteLength(text) > LIMITS.fileBytes) {
+      throw new ValidationError(`The change would make ${this.path} larger than ${LIMITS.fileBytes} bytes.`, 'set')
+    }
+  }
+
+  private async checkSchema(doc: unknown, ref: string): Promise<void> {
+    const schemaPath = this.layout.schemaPath
+    if (!schemaPath) return
+    let schemaText: string
+    try {
+      schemaText = (await this.deps.repo.read(schemaPath, { ref })).content
+    } catch (err) {
+      if (isNotFound(err)) return
+      throw err
+    }
+    let errors: string[]
+    try {
+      errors = checkSchema(JSON.parse(schemaText), doc)
+    } catch (err) {
+      throw new ConfigFileInvalidError(`${schemaPath} cannot be used: ${(err as Error).message}; nothing was written.`)
+    }
+    if (errors.length > 0) {
+      throw new ValidationError(`The change would violate ${schemaPath}: ${errors.slice(0, 5).join('; ')}. Nothing was written.`, 'set')
+    }
+  }
+
+  private async history(): Promise<DeployHistory | undefined> {
+    const needed = this.request.idempotencyKey !== undefined || this.request.eventId !== undefined || this.request.source === 'event'
+    if (!needed) return undefined
+    const history = await readDeployHistory(this.deps.repo, this.path, this.environment)
+    if (!history.supported) {
+      this.logger.warn('server returns no full commit messages: idempotency and ordering fall back to value comparison and in-process memory')
+      return undefined
+    }
+    return history
+  }
+
+  private staleEvent(history: DeployHistory | undefined, eventMs: number): { time: string; commit: string } | undefined {
+    const pointers = this.assignments.map((a) => a.pointer)
+    const w = history ? watermark(history, pointers) : undefined
+    if (w && Date.parse(w.time) > eventMs) return w
+    for (const p of pointers) {
+      const mark = this.recent.mark(this.markKey(p))
+      if (mark !== undefined && mark > eventMs) return { time: new Date(mark).toISOString(), commit: '(in-process)' }
+    }
+    return undefined
+  }
+
+  private replayOf(commit: string, trailers: DeployTrailers): ApplyResult {
+    const previous: Record<string, unknown> = {}
+    const current: Record<string, unknown> = {}
+    for (const c of trailers.changes) {
+      previous[c.pointer] = c.previous ?? null
+      current[c.pointer] = c.current ?? null
+    }
+    const prior: ApplyResult = {
+      repo: this.deps.repoName,
+      environment: this.environment,
+      path: this.path,
+      commit,
+      changed: true,
+      previous,
+      current,
+      attempts: 0,
+      retries: 0,
+      repairs: 0,
+      replayed: true,
+    }
+    checkSameChange(prior, this.assignments, this.request)
+    this.logger.info('deploy already applied (replay)', { commit, idempotencyKey: this.request.idempotencyKey, eventId: this.request.eventId })
+    return prior
+  }
+
+  private subject(): string {
+    if (this.request.subject) return this.request.subject
+    if (this.image) return `Deploy ${this.image} to ${this.environment}`
+    const a = this.assignments
+    if (a.length === 1) {
+      const v = JSON.stringify(a[0]!.value)
+      if (v.length <= 40) return `Set ${a[0]!.pointer} to ${v} in ${this.environment}`
+    }
+    const keys = a.map((x) => x.pointer).join(', ')
+    return `Update ${keys.length > 60 ? `${a.length} keys` : keys} in ${this.environment}`
+  }
+
+  private message(baseDoc: unknown, eventMs: number, holdNote: string | undefined): string {
+    const r = this.request
+    const trailers: DeployTrailers = {
+      environment: this.environment,
+      source: r.source,
+      changes: this.assignments.map((a) => ({ pointer: a.pointer, previous: orNull(getAt(baseDoc, a.tokens)), current: a.value })),
+      requester: r.requester,
+      runUrl: r.runUrl,
+      eventId: r.eventId,
+      eventTime: new Date(eventMs).toISOString(),
+      imageDigest: r.imageDigest,
+      idempotencyKey: r.idempotencyKey,
+      reason: [r.reason, holdNote].filter(Boolean).join('; ') || undefined,
+    }
+    return formatDeployMessage(this.subject(), trailers)
+  }
+
+  private repairMessage(kind: 'restore' | 'revert', ourCommit: string, theirCommit: string, before: string, after: string): string {
+    const beforeDoc = JSON.parse(before)
+    const afterDoc = JSON.parse(after)
+    const m = merge3PointersChanged(beforeDoc, afterDoc)
+    const subject =
+      kind === 'revert'
+        ? `Revert ${ourCommit.slice(0, 12)}: conflicting deploy to ${this.environment}`
+        : `Restore changes to ${this.environment} overwritten by ${ourCommit.slice(0, 12)}`
+    return formatDeployMessage(subject, {
+      environment: this.environment,
+      source: 'repair',
+      changes: m,
+      requester: this.request.requester,
+      reason: `githosted did not enforce expectedHead: ${ourCommit.slice(0, 12)} landed on ${theirCommit.slice(0, 12)}, which it had not read`,
+    })
+  }
+
+  private async backoff(): Promise<void> {
+    const { baseDelayMs, maxDelayMs } = this.retry
+    const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(this.retries, 16))
+    const ms = Math.floor((this.deps.random ?? Math.random)() * cap)
+    await (this.deps.sleep ?? ((d: number) => new Promise<void>((r) => setTimeout(r, d))))(ms)
+  }
+
+  /**
+   * Writes `desired` (= content at `expectedHead` + our change) and handles
+   * moved heads (StaleHead) and landed-on-the-wrong-parent writes
+   * (ExpectedHeadViolation) as described in the module comment.
+   */
+  private async writeLoop(expectedHead: string, baseText: string, desired: string, eventMs: number, holdNote: string | undefined): Promise<ApplyResult> {
+    const { repo } = this.deps
+    const author = this.deps.author ?? DEFAULT_AUTHOR
+    let intent: ReadonlyArray<readonly string[]> = this.tokens
+    let ourCommit: string | undefined // our latest commit that landed
+    let firstCommit: string | undefined
+    let conflicts: MergeConflict[] | undefined // set once our change is withdrawn
+    let conflictCommit: string | undefined
+    let repairKind: 'restore' | 'revert' | undefined
+    let repairTheirs = ''
+    let appliedOn = parseJsonText(baseText) // the content our change replaced (for previous values)
+
+    for (;;) {
+      if (this.attempts >= this.retry.maxAttempts) {
+        this.logger.error('deploy gave up under contention', { attempts: this.attempts, landed: ourCommit, withdrawn: !!conflicts })
+        throw new DeployContentionError(
+          `Could not write ${this.path} after ${this.attempts} attempts because of concurrent writes${ourCommit ? ` (last commit ${ourCommit.slice(0, 12)} may need repair)` : ''}; try again.`,
+        )
+      }
+      this.attempts++
+      const message =
+        ourCommit === undefined
+          ? this.message(appliedOn, eventMs, holdNote)
+          : this.repairMessage(repairKind ?? 'restore', ourCommit, repairTheirs, baseText, desired)
+      try {
+        const w = await repo.write(this.path, desired, { message, expectedHead, authorName: author.name, authorEmail: author.email })
+        if (conflicts) {
+          this.logger.warn('deploy conflict: our change was withdrawn', { conflicts, commit: w.commit })
+          throw conflictError(this.path, conflicts, conflictCommit)
+        }
+        firstCommit ??= w.commit
+        this.logger.info('deploy committed', { commit: w.commit, attempts: this.attempts, retries: this.retries, repairs: this.repairs })
+        // Report the deploy commit itself; repairs only restore others' keys around it.
+        return this.result(firstCommit, true, appliedOn, ourCommit ? { repairCommit: w.commit } : {})
+      } catch (err) {
+        if (err instanceof DeployConflictError) throw err
+        const violation = asExpectedHeadViolation(err)
+        if (isStaleHead(err)) {
+          this.retries++
+          await this.backoff()
+          const cur = await this.readFile()
+          this.parseFile(cur.content)
+          const m = merge3({ baseText, oursText: desired, theirsText: cur.content, intent })
+          if (m.conflicts.length > 0 && ourCommit === undefined) {
+            this.logger.info('deploy conflict', { conflicts: m.conflicts, theirCommit: cur.headSha })
+            throw conflictError(this.path, m.conflicts, cur.headSha)
+          }
+          if (m.conflicts.length > 0) {
+            conflicts = m.conflicts
+            conflictCommit = cur.headSha
+            intent = []
+            repairKind = 'revert'
+          }
+          if (m.text === cur.content) {
+            if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
+            if (ourCommit === undefined) {
+              this.logger.info('deploy already in place after a concurrent write', { commit: cur.headSha, retries: this.retries })
+              return this.result(cur.headSha, false, parseJsonText(cur.content))
+            }
+            return this.result(firstCommit ?? ourCommit, true, appliedOn)
+          }
+          if (ourCommit === undefined) appliedOn = parseJsonText(cur.content)
+          baseText = cur.content
+          desired = m.text
+          expectedHead = cur.headSha
+          continue
+        }
+        if (violation) {
+          // Our write landed on `actualParent`, clobbering whatever changed since `expectedHead`.
+          this.repairs++
+          firstCommit ??= violation.commit
+          // Back off before repairing too: repairs racing each other on a non-enforcing server
+          // clobber each other again, and jitter is what lets one of them land cleanly.
+          await this.backoff()
+          const theirs = await this.readFile(violation.actualParent)
+          const m = merge3({ baseText, oursText: desired, theirsText: theirs.content, intent })
+          this.logger.warn('write landed on an unexpected parent; restoring clobbered changes', {
+            expectedHead: violation.expectedHead,
+            actualParent: violation.actualParent,
+            commit: violation.commit,
+            conflicts: m.conflicts.length,
+            dropped: m.dropped,
+          })
+          if (m.conflicts.length > 0) {
+            conflicts = m.conflicts
+            conflictCommit = violation.actualParent
+            intent = []
+            repairKind = 'revert'
+          } else {
+            repairKind ??= 'restore'
+          }
+          if (ourCommit === undefined) appliedOn = parseJsonText(theirs.content)
+          ourCommit = violation.commit
+          repairTheirs = violation.actualParent
+          if (m.text === desired) {
+            // Nothing of theirs was lost (and no conflict): what landed is right.
+            if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
+            return this.result(firstCommit, true, appliedOn)
+          }
+          // Others may already have written on top of our commit. Then the repair goes on top
+          // of the tip: its content plus what our commit removed, key by key (three-way with
+          // our commit as the base). Writing on our own commit instead would clobber them in
+          // turn and make concurrent repairs chase each other.
+          const tip = await this.readFile()
+          if (tip.headSha === violation.commit) {
+            baseText = desired
+            desired = m.text
+            expectedHead = violation.commit
+            continue
+          }
+          this.parseFile(tip.content)
+          const onTip = merge3({ baseText: desired, oursText: m.text, theirsText: tip.content, intent: [] })
+          if (onTip.text === tip.content) {
+            if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
+            return this.result(firstCommit, true, appliedOn)
+          }
+          baseText = tip.content
+          desired = onTip.text
+          expectedHead = tip.headSha
+          continue
+        }
+        throw err
+      }
+    }
+  }
+}
+
+/** The key-level changes between two documents, as trailer change entries. */
+function merge3PointersChanged(before: unknown, after: unknown): DeployTrailers['changes'] {
+  const out: DeployTrailers['changes'] = []
+  const walk = (a: unknown, b: unknown, path: string) => {
+    if (isObj(a) && isObj(b)) {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+        walk(Object.hasOwn(a, k) ? a[k] : ABSENT, Object.hasOwn(b, k) ? b[k] : ABSENT, `${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`)
+      }
+    } else if (!lookupEqual(a, b)) {
+      out.push({ pointer: path, previous: orNull(a), current: orNull(b) })
+    }
+  }
+  walk(before, after, '')
+  return out
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function parseEventTime(value: string): number {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN
+  if (Number.isNaN(ms)) throw new ValidationError('eventTime must be an ISO 8601 time.', 'eventTime')
+  return ms
+}
+
+function heldError(environment: string, hold: Hold): EnvironmentHeldError {
+  return new EnvironmentHeldError(
+    `${environment} is held${hold.by ? ` by ${hold.by}` : ''}: ${hold.reason}. Release the hold, or pass overrideHold where the policy allows it.`,
+    hold,
+  )
+}
+
+function conflictError(path: string, conflicts: MergeConflict[], theirCommit: string | undefined): DeployConflictError {
+  const c = conflicts[0]!
+  const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more key(s))` : ''
+  return new DeployConflictError(
+    `Conflict in ${path}: another deploy${theirCommit ? ` (${theirCommit.slice(0, 12)})` : ''} changed ${c.pointer} to ${JSON.stringify(c.theirs ?? null)} while this one was setting it to ${JSON.stringify(c.ours ?? null)}${more}. Nothing of this change was kept; read the current value and retry if it should still apply.`,
+    conflicts,
+    theirCommit,
+  )
+}
+
+/** The config file in the repo cannot be edited as it is (invalid JSON, too large, unusable schema). */
+export class ConfigFileInvalidError extends ConflictError {
+  override readonly code = 'CONFIG_FILE_INVALID'
+}
+
+/** Too many concurrent writers; the deploy made no lasting change of its own (or says which commit to check). */
+export class DeployContentionError extends DependencyUnavailableError {
+  override readonly code = 'DEPLOY_CONTENTION'
+}
+
+export { parseDeployTrailers }

@@ -1,0 +1,101 @@
+/**
+ * Deploy-specific errors (extending the one hierarchy in ../errors.ts) and
+ * the recognition of the githosted client's errors the deploy core reacts
+ * to. Recognition goes by `name`/`code` rather than `instanceof` so that the
+ * core works with any client implementing the contract (and with fakes).
+ */
+import { ConflictError } from '../errors.js'
+import type { MergeConflict } from './merge.js'
+
+/** Another writer changed a key we change to a different value since we read it. */
+export class DeployConflictError extends ConflictError {
+  override readonly code = 'DEPLOY_CONFLICT'
+  constructor(
+    message: string,
+    readonly conflicts: MergeConflict[],
+    readonly theirCommit?: string,
+  ) {
+    super(message)
+  }
+  override details() {
+    return { conflicts: this.conflicts, ...(this.theirCommit ? { theirCommit: this.theirCommit } : {}) }
+  }
+}
+
+/** The environment is held (pinned) and the request did not (or may not) override it. */
+export class EnvironmentHeldError extends ConflictError {
+  override readonly code = 'ENVIRONMENT_HELD'
+  constructor(
+    message: string,
+    readonly hold: { reason?: string; by?: string; at?: string },
+  ) {
+    super(message)
+  }
+  override details() {
+    return { hold: this.hold }
+  }
+}
+
+/** The same idempotency key was used before for a different change. */
+export class IdempotencyKeyReusedError extends ConflictError {
+  override readonly code = 'IDEMPOTENCY_KEY_REUSED'
+  constructor(
+    message: string,
+    readonly commit: string,
+  ) {
+    super(message)
+  }
+  override details() {
+    return { commit: this.commit }
+  }
+}
+
+function field(err: unknown, key: string): unknown {
+  return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[key] : undefined
+}
+
+/** githosted refused the write because the branch moved (server-side expectedHead). */
+export function isStaleHead(err: unknown): boolean {
+  return field(err, 'name') === 'StaleHeadError' || field(err, 'code') === 'GITHOSTED_STALE_HEAD'
+}
+
+export interface ExpectedHeadViolation {
+  expectedHead: string
+  actualParent: string
+  commit: string
+}
+
+/**
+ * The client's after-the-fact check: the write landed, but on top of
+ * `actualParent` rather than `expectedHead` (a server that ignores
+ * expectedHead). Returns the three commits, or undefined for other errors.
+ */
+export function asExpectedHeadViolation(err: unknown): ExpectedHeadViolation | undefined {
+  const name = field(err, 'name')
+  const code = field(err, 'code')
+  if (name !== 'ExpectedHeadViolationError' && code !== 'GITHOSTED_EXPECTED_HEAD_VIOLATION') return undefined
+  const expectedHead = field(err, 'expectedHead')
+  const actualParent = field(err, 'actualParent')
+  const commit = field(err, 'commit')
+  if (typeof expectedHead !== 'string' || typeof actualParent !== 'string' || typeof commit !== 'string') return undefined
+  return { expectedHead, actualParent, commit }
+}
+
+/** A missing repo, ref or file. */
+export function isNotFound(err: unknown): boolean {
+  const code = field(err, 'code')
+  return (
+    field(err, 'status') === 404 ||
+    code === 'NOT_FOUND' ||
+    code === 'not_found' ||
+    code === 5 ||
+    (typeof code === 'string' && code.endsWith('NOT_FOUND')) ||
+    field(err, 'name') === 'NotFoundError'
+  )
+}
+
+/** The server does not implement the RPC (githosted today for ExchangeToken, for example). */
+export function isUnimplemented(err: unknown): boolean {
+  const code = field(err, 'code')
+  return code === 'unimplemented' || code === 12 || (typeof code === 'string' && code.endsWith('UNIMPLEMENTED'))
+}

@@ -1,0 +1,152 @@
+/**
+ * Our githosted client: the seed code's surface (`new Client({ token,
+ * baseUrl })`, `client.repo(slug)`) plus the control-plane calls the broker
+ * needs. Every call is a Connect unary JSON POST with a per-call timeout and
+ * bounded, jittered retries (see retry.ts for what is retried and why).
+ */
+import { randomUUID } from 'node:crypto'
+import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf'
+import { ValidationError } from '../errors.js'
+import { ApiService } from './gen/githosted/v1/api_pb.js'
+import { RepoService } from './gen/githosted/v1/repo_pb.js'
+import { repoInfo, toPbKind, toPbPermission, tokenRecord } from './mappers.js'
+import { Repo, type Rpc, type ServerCapabilities, type VerifyMode } from './repo.js'
+import { withRetry, type CallSafety, type RetryDeps } from './retry.js'
+import { unaryCall, type CallConfig, type UnaryMethod } from './unary-call.js'
+import type {
+  ClientOptions,
+  CreateTokenInput,
+  ExchangeTokenInput,
+  GithostedClient,
+  IssuedToken,
+  RepoHandle,
+  RepoInfo,
+  RetryOptions,
+  TokenRecord,
+} from './types.js'
+
+export const DEFAULT_BASE_URL = 'https://api.githosted.dev'
+export const DEFAULT_CLIENT_NAME = 'githosted-ci-broker'
+export const DEFAULT_TIMEOUT_MS = 10_000
+
+/** ClientOptions plus seams for tests (kept out of the public contract). */
+export interface ClientConfig extends ClientOptions {
+  sleep?: (ms: number) => Promise<void>
+  random?: () => number
+  now?: () => number
+  requestId?: () => string
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v.trim()
+}
+
+export class Client implements GithostedClient {
+  /** Where calls go (no trailing slash). */
+  readonly baseUrl: string
+  // Private fields: the token never shows up in inspect output or JSON.stringify.
+  readonly #call: CallConfig
+  readonly #retry: RetryOptions | undefined
+  readonly #deps: RetryDeps
+  readonly #caps: ServerCapabilities = { headSha: 'unknown' }
+  readonly #verify: VerifyMode
+
+  constructor(options: ClientConfig = {}) {
+    this.baseUrl = (
+      nonEmpty(options.baseUrl) ??
+      nonEmpty(process.env.GITHOSTED_URL) ??
+      DEFAULT_BASE_URL
+    ).replace(/\/+$/, '')
+    this.#call = {
+      baseUrl: this.baseUrl,
+      token: nonEmpty(options.token) ?? nonEmpty(process.env.GITHOSTED_TOKEN),
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      clientName: nonEmpty(options.clientName)?.toLowerCase() ?? DEFAULT_CLIENT_NAME,
+      fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+      requestId: options.requestId ?? (() => `req_${randomUUID()}`),
+    }
+    this.#retry = options.retry
+    this.#deps = {
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      random: options.random ?? Math.random,
+      now: options.now ?? Date.now,
+    }
+    this.#verify = options.verifyExpectedHead ?? 'auto'
+  }
+
+  readonly #rpc: Rpc = <I extends DescMessage, O extends DescMessage>(
+    method: UnaryMethod<I, O>,
+    input: MessageInitShape<I>,
+    safety: CallSafety,
+  ): Promise<MessageShape<O>> =>
+    withRetry(() => unaryCall(this.#call, method, input), safety, this.#retry, this.#deps)
+
+  /**
+   * Mints a token (needs a write gw_). Defaults: kind 'repo' when an allowlist
+   * is given (an allowlist means nothing on a workspace token), else
+   * 'workspace'; permission 'write' (githosted's SDK default); no expiry.
+   */
+  async createToken(input: CreateTokenInput): Promise<IssuedToken> {
+    const kind = input.kind ?? ((input.repoAllowlist?.length ?? 0) > 0 ? 'repo' : 'workspace')
+    const res = await this.#rpc(
+      ApiService.method.createToken,
+      {
+        name: input.name,
+        kind: toPbKind(kind),
+        permission: toPbPermission(input.permission ?? 'write'),
+        repoAllowlist: input.repoAllowlist ?? [],
+        ttlHours: input.ttlHours ?? 0,
+      },
+      'write',
+    )
+    return { token: res.token, record: tokenRecord(res.record) }
+  }
+
+  /** Mints a short-lived repo token (gr_) from a write gw_. Permission defaults to 'read'. */
+  async exchangeToken(input: ExchangeTokenInput): Promise<IssuedToken> {
+    if (input.repoAllowlist.length === 0) {
+      throw new ValidationError('repoAllowlist must name at least one repo', 'repoAllowlist')
+    }
+    const res = await this.#rpc(
+      ApiService.method.exchangeToken,
+      {
+        repoAllowlist: input.repoAllowlist,
+        permission: toPbPermission(input.permission ?? 'read'),
+        ttlSeconds: input.ttlSeconds ?? 0,
+        subject: input.subject ?? '',
+      },
+      'write',
+    )
+    return { token: res.token, record: tokenRecord(res.record) }
+  }
+
+  async revokeToken(tokenId: string): Promise<void> {
+    await this.#rpc(ApiService.method.revokeToken, { tokenId }, 'idempotent')
+  }
+
+  async listTokens(
+    options: { pageSize?: number; pageToken?: string } = {},
+  ): Promise<{ tokens: TokenRecord[]; nextPageToken?: string }> {
+    const res = await this.#rpc(
+      ApiService.method.listTokens,
+      { pageSize: options.pageSize ?? 0, pageToken: options.pageToken ?? '' },
+      'idempotent',
+    )
+    const tokens = res.tokens.map((t) => tokenRecord(t))
+    return res.nextPageToken ? { tokens, nextPageToken: res.nextPageToken } : { tokens }
+  }
+
+  /** Not retried after an ambiguous failure: a repeat would answer already_exists. */
+  async createRepo(input: { name: string; slug?: string }): Promise<RepoInfo> {
+    const res = await this.#rpc(
+      RepoService.method.createRepo,
+      { name: input.name, slug: input.slug ?? '' },
+      'write',
+    )
+    return repoInfo(res.repo)
+  }
+
+  repo(slugOrId: string): RepoHandle {
+    return new Repo(slugOrId, this.#rpc, this.#caps, this.#verify)
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * Typed errors of the githosted client. Each one is an `AppError` with a
+ * stable code, so the API edge can map it without knowing about Connect.
+ *
+ * Status choices: an upstream problem is OUR dependency failing, so the
+ * default is 502. `unauthenticated` and `permission_denied` from githosted
+ * also stay 502: the token the broker presents is the broker's own (or one it
+ * minted), so the caller of the broker did nothing wrong and must not be told
+ * "your credentials are bad". Callers that use the client with their own
+ * token (the CI script) switch on `code` instead of `status`.
+ *
+ * Messages are built from the procedure, the Connect code and the upstream
+ * message passed through `redact()`; they never contain the token.
+ */
+import { AppError } from '../errors.js'
+
+/** Connect error codes (lower_snake, as on the wire). */
+export type ConnectCode =
+  | 'canceled'
+  | 'unknown'
+  | 'invalid_argument'
+  | 'deadline_exceeded'
+  | 'not_found'
+  | 'already_exists'
+  | 'permission_denied'
+  | 'resource_exhausted'
+  | 'failed_precondition'
+  | 'aborted'
+  | 'out_of_range'
+  | 'unimplemented'
+  | 'internal'
+  | 'unavailable'
+  | 'data_loss'
+  | 'unauthenticated'
+
+export const CONNECT_CODES: ReadonlySet<string> = new Set<ConnectCode>([
+  'canceled',
+  'unknown',
+  'invalid_argument',
+  'deadline_exceeded',
+  'not_found',
+  'already_exists',
+  'permission_denied',
+  'resource_exhausted',
+  'failed_precondition',
+  'aborted',
+  'out_of_range',
+  'unimplemented',
+  'internal',
+  'unavailable',
+  'data_loss',
+  'unauthenticated',
+])
+
+/** Where an error came from; every field is safe to log. */
+export interface GithostedErrorInit {
+  connectCode: ConnectCode
+  /** `/githosted.v1.Service/Method`, or the client operation for client-detected errors. */
+  procedure: string
+  requestId?: string
+  /** HTTP status of the upstream response; undefined when none arrived. */
+  httpStatus?: number
+  cause?: unknown
+}
+
+/** Any failure talking to githosted. `code` is `GITHOSTED_<CONNECT_CODE>`. */
+export class GithostedError extends AppError {
+  readonly code: string
+  readonly status: number = 502
+  readonly connectCode: ConnectCode
+  readonly procedure: string
+  readonly requestId: string | undefined
+  readonly httpStatus: number | undefined
+
+  constructor(message: string, init: GithostedErrorInit) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause })
+    this.code = `GITHOSTED_${init.connectCode.toUpperCase()}`
+    this.connectCode = init.connectCode
+    this.procedure = init.procedure
+    this.requestId = init.requestId
+    this.httpStatus = init.httpStatus
+  }
+
+  override details(): Record<string, unknown> {
+    return { upstreamCode: this.connectCode, requestId: this.requestId }
+  }
+}
+
+/** Repo, ref or path does not exist. */
+export class NotFoundError extends GithostedError {
+  override readonly status = 404
+}
+
+export interface StaleHeadInfo {
+  repoId: string
+  ref: string
+  expectedHead: string
+  actualHead: string
+}
+
+/** A write with `expectedHead` was refused because the branch moved. Nothing was written. */
+export class StaleHeadError extends GithostedError {
+  override readonly code = 'GITHOSTED_STALE_HEAD'
+  override readonly status = 409
+  readonly repoId: string
+  readonly ref: string
+  readonly expectedHead: string
+  readonly actualHead: string
+
+  constructor(message: string, init: GithostedErrorInit, info: StaleHeadInfo) {
+    super(message, init)
+    this.repoId = info.repoId
+    this.ref = info.ref
+    this.expectedHead = info.expectedHead
+    this.actualHead = info.actualHead
+  }
+
+  override details() {
+    return {
+      ...super.details(),
+      ref: this.ref,
+      expectedHead: this.expectedHead,
+      actualHead: this.actualHead,
+    }
+  }
+}
+
+/** Another writer holds the repo's lease. Nothing was written; retried automatically. */
+export class RepoBusyError extends GithostedError {
+  override readonly code = 'GITHOSTED_REPO_BUSY'
+  override readonly status = 503
+  readonly repoId: string
+  readonly operation: string
+
+  constructor(message: string, init: GithostedErrorInit, info: { repoId: string; operation: string }) {
+    super(message, init)
+    this.repoId = info.repoId
+    this.operation = info.operation
+  }
+}
+
+/** githosted rejected the token (missing, expired, revoked). 502: see the module comment. */
+export class UnauthenticatedError extends GithostedError {}
+
+/** The token is valid but may not do this. 502: see the module comment. */
+export class PermissionDeniedError extends GithostedError {}
+
+/** githosted (or the network in front of it) is unavailable. */
+export class GithostedUnavailableError extends GithostedError {
+  override readonly status = 503
+}
+
+/** No answer within the per-call timeout (or the server's own deadline passed). */
+export class GithostedTimeoutError extends GithostedError {
+  override readonly code = 'GITHOSTED_TIMEOUT'
+  override readonly status = 504
+}
+
+export interface ExpectedHeadViolationInfo {
+  repoRef: string
+  branch: string
+  path: string
+  expectedHead: string
+  /** The parent of the commit the write created ('' if it has none). */
+  actualParent: string
+  /** The commit the write created: it IS on the branch. */
+  commit: string
+}
+
+/**
+ * Client-detected: the server ignored `expectedHead` and the write DID land on a
+ * branch that had moved, so it may have clobbered a concurrent change. The
+ * caller must repair (re-read at `commit`, re-apply what was lost).
+ */
+export class ExpectedHeadViolationError extends GithostedError {
+  override readonly code: string = 'GITHOSTED_EXPECTED_HEAD_VIOLATION'
+  override readonly status: number = 409
+  readonly repoRef: string
+  readonly branch: string
+  readonly path: string
+  readonly expectedHead: string
+  readonly actualParent: string
+  readonly commit: string
+
+  constructor(init: GithostedErrorInit, info: ExpectedHeadViolationInfo, message?: string) {
+    super(
+      message ??
+        `write to ${info.repoRef}:${info.path} LANDED as commit ${info.commit} on top of ` +
+          `${info.actualParent || '(no parent)'}, not the expected head ${info.expectedHead}: ` +
+          'the server did not enforce expectedHead and a concurrent change may have been ' +
+          'overwritten; repair from that commit',
+      init,
+    )
+    this.repoRef = info.repoRef
+    this.branch = info.branch
+    this.path = info.path
+    this.expectedHead = info.expectedHead
+    this.actualParent = info.actualParent
+    this.commit = info.commit
+  }
+
+  override details() {
+    return {
+      ...super.details(),
+      expectedHead: this.expectedHead,
+      actualParent: this.actualParent,
+      commit: this.commit,
+    }
+  }
+}
+
+/**
+ * Client-detected: the write LANDED as `commit`, but checking its parent
+ * against `expectedHead` failed (the Log call errored). Treat it like a
+ * violation: re-read and repair (a repair that finds nothing lost is a no-op).
+ * `actualParent` is ''. The underlying failure is the `cause`.
+ */
+export class ExpectedHeadUnverifiedError extends ExpectedHeadViolationError {
+  override readonly code = 'GITHOSTED_EXPECTED_HEAD_UNVERIFIED'
+  override readonly status = 502
+
+  constructor(init: GithostedErrorInit, info: ExpectedHeadViolationInfo) {
+    super(
+      init,
+      info,
+      `write to ${info.repoRef}:${info.path} LANDED as commit ${info.commit}, but whether its ` +
+        `parent is the expected head ${info.expectedHead} could not be checked ` +
+        `(${init.connectCode}); re-read and repair from that commit`,
+    )
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The data-plane handle for one repo: files, history, branches. It works
+ * against both kinds of server (design §3):
+ *
+ * - A server with our concurrency extensions returns `headSha`/`sha` on reads
+ *   and refuses a write whose `expectedHead` is stale (StaleHeadError).
+ * - Today's hosted server returns only `content` and ignores `expectedHead`.
+ *   There the handle learns the head from `Log` and reads AT that commit, so
+ *   content and headSha always agree; and after a write with `expectedHead` it
+ *   checks that the new commit's parent is the expected head, throwing
+ *   ExpectedHeadViolationError (the write landed; the caller repairs) if not.
+ *   A pre-check of the head before writing narrows the race window (and
+ *   avoids most clobbers outright); the after-the-fact check closes it.
+ */
+import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf'
+import { RepoService } from './gen/githosted/v1/repo_pb.js'
+import { gitBlobSha } from './blob-sha.js'
+import {
+  ExpectedHeadUnverifiedError,
+  ExpectedHeadViolationError,
+  GithostedError,
+  NotFoundError,
+  StaleHeadError,
+} from './errors.js'
+import { branchInfo, commitInfo } from './mappers.js'
+import type { CallSafety } from './retry.js'
+import { procedureOf, type UnaryMethod } from './unary-call.js'
+import type {
+  BranchInfo,
+  CommitInfo,
+  FileContent,
+  FileEntry,
+  RepoHandle,
+  WriteOptions,
+  WriteResult,
+} from './types.js'
+
+/** A retried, typed unary call (bound to one client's config). */
+export type Rpc = <I extends DescMessage, O extends DescMessage>(
+  method: UnaryMethod<I, O>,
+  input: MessageInitShape<I>,
+  safety: CallSafety,
+) => Promise<MessageShape<O>>
+
+/** What the client has learned about the server, shared by all its repo handles. */
+export interface ServerCapabilities {
+  /** 'yes' once a read returned `headSha`; 'no' once one did not. */
+  headSha: 'unknown' | 'yes' | 'no'
+}
+
+export type VerifyMode = 'auto' | 'always' | 'never'
+
+const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+function normalizeDir(path: string): string {
+  return path.replace(/^\/+|\/+$/g, '')
+}
+
+export class Repo implements RepoHandle {
+  constructor(
+    /** The slug or `rp_` id this handle addresses. */
+    readonly ref: string,
+    private readonly rpc: Rpc,
+    private readonly caps: ServerCapabilities,
+    private readonly verifyMode: VerifyMode,
+  ) {}
+
+  /** One directory level; `tree` entries are directories, everything else a file. */
+  async ls(path = '', options: { ref?: string } = {}): Promise<FileEntry[]> {
+    const dir = normalizeDir(path)
+    const res = await this.rpc(
+      RepoService.method.listFiles,
+      { repoRef: this.ref, ref: options.ref ?? '', path: dir },
+      'idempotent',
+    )
+    return res.entries.map((e) => ({
+      name: e.name,
+      path: dir ? `${dir}/${e.name}` : e.name,
+      type: e.type === 'tree' ? 'directory' : 'file',
+    }))
+  }
+
+  async read(path: string, options: { ref?: string } = {}): Promise<FileContent> {
+    const ref = options.ref ?? ''
+    if (this.caps.headSha !== 'no') {
+      const res = await this.readFile(path, ref)
+      if (res.headSha !== '') {
+        this.caps.headSha = 'yes'
+        return this.content(path, res.content, res.headSha, res.sha)
+      }
+      this.caps.headSha = 'no'
+      // A full SHA is its own head: the bytes we have are already consistent.
+      if (FULL_SHA.test(ref)) return this.content(path, res.content, ref, res.sha)
+    }
+    // Compat server: pin the commit first, then read at it, so headSha and
+    // content describe the same state even if the branch moves in between.
+    const head = FULL_SHA.test(ref) ? ref : await this.headOf(ref)
+    const res = await this.readFile(path, head)
+    return this.content(path, res.content, head, res.sha)
+  }
+
+  write(path: string, content: string | Uint8Array, options: WriteOptions): Promise<WriteResult> {
+    const bytes = typeof content === 'string' ? encoder.encode(content) : content
+    return this.mutate('write', path, options, bytes)
+  }
+
+  /** A real DeleteFile (not an empty write, as githosted's SDKs do). */
+  delete(path: string, options: WriteOptions): Promise<WriteResult> {
+    return this.mutate('delete', path, options)
+  }
+
+  async log(options: { ref?: string; path?: string; limit?: number } = {}): Promise<CommitInfo[]> {
+    const res = await this.rpc(
+      RepoService.method.log,
+      {
+        repoRef: this.ref,
+        ref: options.ref ?? '',
+        path: options.path ?? '',
+        limit: options.limit ?? 0,
+      },
+      'idempotent',
+    )
+    return res.commits.map(commitInfo)
+  }
+
+  async diff(base: string, head: string, options: { path?: string } = {}): Promise<string> {
+    const res = await this.rpc(
+      RepoService.method.diff,
+      { repoRef: this.ref, base, head, path: options.path ?? '' },
+      'idempotent',
+    )
+    return res.patch
+  }
+
+  async listBranches(): Promise<BranchInfo[]> {
+    const res = await this.rpc(RepoService.method.listBranches, { repoRef: this.ref }, 'idempotent')
+    return res.branches.map(branchInfo)
+  }
+
+  private readFile(path: string, ref: string) {
+    return this.rpc(RepoService.method.readFile, { repoRef: this.ref, ref, path }, 'idempotent')
+  }
+
+  private content(path: string, raw: Uint8Array, headSha: string, sha: string): FileContent {
+    return {
+      path,
+      content: decoder.decode(raw),
+      rawContent: raw,
+      headSha,
+      blobSha: sha !== '' ? sha : gitBlobSha(raw),
+    }
+  }
+
+  /** The tip commit of `ref` ('' = default branch), from Log. */
+  private async headOf(ref: string): Promise<string> {
+    const res = await this.rpc(
+      RepoService.method.log,
+      { repoRef: this.ref, ref, limit: 1 },
+      'idempotent',
+    )
+    const head = res.commits[0]?.hash
+    if (!head) {
+      throw new NotFoundError(`githosted ${this.ref}: no commit at ref '${ref || '(default)'}'`, {
+        connectCode: 'not_found',
+        procedure: procedureOf(RepoService.method.log),
+      })
+    }
+    return head
+  }
+
+  private shouldVerify(expectedHead: string): boolean {
+    if (expectedHead === '' || this.verifyMode === 'never') return false
+    return this.verifyMode === 'always' || this.caps.headSha !== 'yes'
+  }
+
+  private async mutate(
+    kind: 'write' | 'delete',
+    path: string,
+    options: WriteOptions,
+    content?: Uint8Array,
+  ): Promise<WriteResult> {
+    const branch = options.branch ?? ''
+    const expectedHead = options.expectedHead ?? ''
+    const verify = this.shouldVerify(expectedHead)
+    const method = kind === 'write' ? RepoService.method.writeFile : RepoService.method.deleteFile
+    const procedure = procedureOf(method)
+
+    if (verify) {
+      // Optimistic pre-check: cheap, refuses the common stale case before
+      // anything is written. It cannot close the race; the parent check can.
+      const head = await this.headOf(branch)
+      if (head !== expectedHead) {
+        throw new StaleHeadError(
+          `githosted ${procedure} refused by client pre-check: ` +
+            `${this.ref}@${branch || '(default)'} is at ${head}, expected ${expectedHead}`,
+          { connectCode: 'failed_precondition', procedure },
+          { repoId: this.ref, ref: branch, expectedHead, actualHead: head },
+        )
+      }
+    }
+
+    const common = {
+      repoRef: this.ref,
+      branch,
+      path,
+      message: options.message,
+      authorName: options.authorName ?? '',
+      authorEmail: options.authorEmail ?? '',
+      expectedHead,
+    }
+    const safety: CallSafety = expectedHead !== '' ? 'guarded-write' : 'write'
+    const res =
+      kind === 'write'
+        ? await this.rpc(RepoService.method.writeFile, { ...common, content }, safety)
+        : await this.rpc(RepoService.method.deleteFile, common, safety)
+
+    if (verify) await this.verifyParent(procedure, path, res.branch || branch, expectedHead, res.commit)
+    return { branch: res.branch, commit: res.commit }
+  }
+
+  /** Throws unless `commit` is `expectedHead` itself (no-op write) or its child. */
+  private async verifyParent(
+    procedure: string,
+    path: string,
+    branch: string,
+    expectedHead: string,
+    commit: string,
+  ): Promise<void> {
+    if (commit === expectedHead) return
+    const info = { repoRef: this.ref, branch, path, expectedHead, commit }
+    let parent: string
+    try {
+      const res = await this.rpc(
+        RepoService.method.log,
+        { repoRef: this.ref, ref: commit, limit: 2 },
+        'idempotent',
+      )
+      parent = res.commits[1]?.hash ?? ''
+    } catch (err) {
+      const code = err instanceof GithostedError ? err.connectCode : 'unknown'
+      throw new ExpectedHeadUnverifiedError(
+        { connectCode: code, procedure, cause: err },
+        { ...info, actualParent: '' },
+      )
+    }
+    if (parent !== expectedHead) {
+      throw new ExpectedHeadViolationError(
+        { connectCode: 'failed_precondition', procedure },
+        { ...info, actualParent: parent },
+      )
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * One environment as a card: image, commit, when, who, CI run, hold, any
+ * problem, and its recent deploys as a small semantic table.
+ */
+import type { DeployRecord, EnvironmentStatus } from '../../lib/status/types.js'
+import { formatRelativeTime } from '../../lib/status/relative-time.js'
+import { envId, runLabel, safeHttpUrl } from './format.js'
+
+export function RelativeTime(props: { iso: string | null; now: Date }) {
+  if (!props.iso) return <span>unknown</span>
+  return (
+    <time datetime={props.iso} title={props.iso} data-relative="">
+      {formatRelativeTime(new Date(props.iso), props.now)}
+    </time>
+  )
+}
+
+function RunLink(props: { runUrl?: string | undefined; source?: string | undefined }) {
+  const url = safeHttpUrl(props.runUrl)
+  if (url) return <a href={url} rel="noreferrer noopener">{runLabel(url)}</a>
+  if (props.runUrl) return <span>{props.runUrl}</span>
+  return <span>{props.source ? `${props.source} (no run link)` : 'not recorded'}</span>
+}
+
+function Change(props: { deploy: DeployRecord }) {
+  const { from, to } = props.deploy
+  if (from === to) return <span>{to ? <code>{to}</code> : 'no image'} (unchanged)</span>
+  return (
+    <span>
+      {from ? <code>{from}</code> : <em>none</em>}
+      <span aria-hidden="true"> → </span>
+      <span class="sr-only"> to </span>
+      {to ? <code>{to}</code> : <em>none</em>}
+    </span>
+  )
+}
+
+function History(props: { env: EnvironmentStatus; now: Date }) {
+  const history = props.env.history ?? []
+  if (history.length === 0) return <p>No deploys recorded yet.</p>
+  return (
+    <table class="history">
+      <caption>Recent deploys to {props.env.environment}</caption>
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          <th scope="col">Who</th>
+          <th scope="col">Image</th>
+          <th scope="col">Commit</th>
+        </tr>
+      </thead>
+      <tbody>
+        {history.map((d) => (
+          <tr>
+            <td data-label="When"><RelativeTime iso={d.committedAt} now={props.now} /></td>
+            <td data-label="Who">{d.who}</td>
+            <td data-label="Image"><Change deploy={d} /></td>
+            <td data-label="Commit"><code title={d.sha}>{d.shortSha}</code></td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date }) {
+  const { env, now } = props
+  const id = envId(env.environment)
+  const last = env.lastCommit
+  const latest = env.history?.[0]
+  const who = latest?.who ?? last?.trailers?.requester ?? last?.authorName ?? 'unknown'
+  const runUrl = latest?.runUrl ?? last?.trailers?.runUrl
+  const source = latest?.source ?? last?.trailers?.source
+  return (
+    <li>
+      <article class="env" aria-labelledby={id} data-environment={env.environment}>
+        <header>
+          <h2 id={id}>{env.environment}</h2>
+          {env.held ? <span class="badge held" title={env.hold?.reason ?? 'held'}>Held</span> : ''}
+          {env.problem ? <span class="badge bad">Needs attention</span> : ''}
+        </header>
+        {env.problem ? <p class="problem" data-problem={env.problem.code}>{env.problem.message}</p> : ''}
+        {env.held ? (
+          <p class="hold">
+            Deploys are held{env.hold?.by ? ` by ${env.hold.by}` : ''}
+            {env.hold?.reason ? `: ${env.hold.reason}` : ''}.
+          </p>
+        ) : (
+          ''
+        )}
+        <dl>
+          <dt>Image</dt>
+          <dd>{env.image ? <code class="image">{env.image}</code> : <em>none</em>}</dd>
+          <dt>Commit</dt>
+          <dd>
+            {last ? (
+              <span><code title={last.sha}>{last.shortSha}</code> {last.subject}</span>
+            ) : (
+              'unknown'
+            )}
+          </dd>
+          <dt>Updated</dt>
+          <dd><RelativeTime iso={env.updatedAt} now={now} /></dd>
+          <dt>Deployed by</dt>
+          <dd>{who}</dd>
+          <dt>CI run</dt>
+          <dd><RunLink runUrl={runUrl} source={source} /></dd>
+        </dl>
+        <History env={env} now={now} />
+      </article>
+    </li>
+  )
+}

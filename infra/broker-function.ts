@@ -1,0 +1,77 @@
+/**
+ * One Lambda function of the broker: a NodejsFunction bundled locally with
+ * esbuild, its own log group with retention, and its own role that can write
+ * only to that log group. Secrets and other grants are added by the stack.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib'
+import * as iam from 'aws-cdk-lib/aws-iam'
+import * as lambda from 'aws-cdk-lib/aws-lambda'
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs'
+import * as logs from 'aws-cdk-lib/aws-logs'
+import { Construct } from 'constructs'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { functionCode } from './bundling.js'
+
+/** The four functions, in the order of functions/<name>/handler.ts. */
+export const FUNCTION_NAMES = ['token', 'deploy', 'status', 'events'] as const
+export type FunctionName = (typeof FUNCTION_NAMES)[number]
+
+export interface BrokerFunctionProps {
+  name: FunctionName
+  description: string
+  projectRoot: string
+  environment: Record<string, string>
+  timeout: Duration
+  memorySize: number
+  logRetentionDays: number
+  sourceMaps: boolean
+  reservedConcurrency?: number
+}
+
+/** A broker Lambda with its log group and a role scoped to that log group. */
+export class BrokerFunction extends Construct {
+  readonly fn: NodejsFunction
+  readonly logGroup: logs.LogGroup
+  readonly role: iam.Role
+
+  constructor(scope: Construct, id: string, props: BrokerFunctionProps) {
+    super(scope, id)
+    const entry = join(props.projectRoot, 'functions', props.name, 'handler.ts')
+    if (!existsSync(entry)) throw new Error(`functions/${props.name}/handler.ts not found (looked in ${props.projectRoot})`)
+
+    // `logRetention` (a custom-resource Lambda) is deprecated; an explicit log group
+    // also lets the role be scoped to it instead of using AWSLambdaBasicExecutionRole.
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      // Audit lines live here; keep them after the stack is gone.
+      removalPolicy: RemovalPolicy.RETAIN,
+    })
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `githosted-ci-broker ${props.name} function`,
+    })
+    this.logGroup.grantWrite(this.role)
+
+    const environment: Record<string, string> = { ...props.environment }
+    if (props.sourceMaps) environment.NODE_OPTIONS = '--enable-source-maps'
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      description: props.description,
+      // Built by build/bundle.ts (see infra/bundling.ts); `code` makes NodejsFunction skip its own esbuild run.
+      code: functionCode(props.projectRoot, props.name, { sourceMaps: props.sourceMaps }),
+      handler: 'index.handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment,
+      ...(props.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrency }
+        : {}),
+    })
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The public HTTP API: API Gateway HTTP API (payload format 2.0) routing to the
+ * three HTTP functions, one throttled `$default` stage with JSON access logs,
+ * and an optional custom domain. Authentication is the functions' job (broker
+ * keys and OIDC tokens are verified in the app), see infra/nag.ts.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib'
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway'
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2'
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations'
+import * as acm from 'aws-cdk-lib/aws-certificatemanager'
+import type * as lambda from 'aws-cdk-lib/aws-lambda'
+import * as logs from 'aws-cdk-lib/aws-logs'
+import { Construct } from 'constructs'
+import type { CustomDomain } from './config.js'
+
+export interface BrokerHttpApiProps {
+  token: lambda.IFunction
+  deploy: lambda.IFunction
+  status: lambda.IFunction
+  throttle: { rateLimit: number; burstLimit: number }
+  logRetentionDays: number
+  customDomain?: CustomDomain
+}
+
+/** Route table: path, methods, target. `{proxy+}` carries the sub-paths of each API. */
+export const ROUTES: ReadonlyArray<{ path: string; methods: apigw.HttpMethod[]; target: 'token' | 'deploy' | 'status' }> = [
+  { path: '/ci/token', methods: [apigw.HttpMethod.POST], target: 'token' },
+  { path: '/v1/tokens', methods: [apigw.HttpMethod.ANY], target: 'token' },
+  { path: '/v1/tokens/{proxy+}', methods: [apigw.HttpMethod.ANY], target: 'token' },
+  { path: '/v1/deploys', methods: [apigw.HttpMethod.ANY], target: 'deploy' },
+  { path: '/v1/deploys/{proxy+}', methods: [apigw.HttpMethod.ANY], target: 'deploy' },
+  { path: '/v1/status', methods: [apigw.HttpMethod.ANY], target: 'status' },
+  { path: '/v1/status/{proxy+}', methods: [apigw.HttpMethod.ANY], target: 'status' },
+  { path: '/', methods: [apigw.HttpMethod.GET], target: 'status' },
+]
+
+// One JSON object per request. $context variables only: no headers, so no
+// Authorization value can ever reach the access log.
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  time: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  error: '$context.error.message',
+}
+
+/** HTTP API, stage, routes and the access log group. */
+export class BrokerHttpApi extends Construct {
+  readonly api: apigw.HttpApi
+  readonly stage: apigw.HttpStage
+  readonly accessLogs: logs.LogGroup
+  readonly domain?: apigw.DomainName
+
+  constructor(scope: Construct, id: string, props: BrokerHttpApiProps) {
+    super(scope, id)
+
+    this.api = new apigw.HttpApi(this, 'Api', {
+      apiName: 'githosted-ci-broker',
+      description: 'githosted CI token broker and deploy API',
+      // Throttling and access logs live on stages, and the default stage takes
+      // neither, so the stage is created explicitly below.
+      createDefaultStage: false,
+      // With a custom domain, clients should use it; the execute-api URL stays
+      // available otherwise so the stack works without DNS.
+      disableExecuteApiEndpoint: false,
+    })
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.RETAIN,
+    })
+
+    if (props.customDomain) {
+      this.domain = new apigw.DomainName(this, 'Domain', {
+        domainName: props.customDomain.domainName,
+        certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn),
+      })
+    }
+
+    this.stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle,
+      detailedMetricsEnabled: true,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+      ...(this.domain ? { domainMapping: { domainName: this.domain } } : {}),
+    })
+
+    const targets = { token: props.token, deploy: props.deploy, status: props.status }
+    const integrations = Object.fromEntries(
+      Object.entries(targets).map(([name, fn]) => [name, new HttpLambdaIntegration(`${name}Integration`, fn)]),
+    ) as Record<keyof typeof targets, HttpLambdaIntegration>
+    for (const route of ROUTES) {
+      this.api.addRoutes({ path: route.path, methods: route.methods, integration: integrations[route.target] })
+    }
+  }
+
+  /** The URL clients should call (custom domain when configured). */
+  get url(): string {
+    return this.domain ? `https://${this.domain.name}/` : this.stage.url
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * cdk-nag AwsSolutions findings this stack acknowledges, each on the narrowest
+ * construct and with the reason it is accepted. Everything else must pass:
+ * an unacknowledged finding fails synth (cdk-nag v3 runs as a CDK policy
+ * validation plugin, see infra/main.ts).
+ */
+import { Validations } from 'aws-cdk-lib'
+import type { BrokerFunction, FunctionName } from './broker-function.js'
+import type { BrokerEventRules } from './event-rules.js'
+import type { BrokerHttpApi } from './http-api.js'
+import type { BrokerSecrets } from './secrets.js'
+
+/** The acknowledged rules and why, also rendered into docs/deploy-aws.md. */
+export const ACKNOWLEDGED = {
+  'AwsSolutions-SMG4':
+    'The values are issued outside AWS: githosted workspace and repo tokens are created in githosted, ' +
+    'broker key hashes by the operator. There is no rotation Lambda that could mint and revoke them; ' +
+    'rotation is the documented put-secret-value procedure, picked up within SECRET_CACHE_TTL_SECONDS.',
+  'AwsSolutions-L1':
+    'Node.js 22 is pinned on purpose: it is the runtime the bundles are built (target node22) and ' +
+    'tested for. Moving to a newer runtime is a deliberate, tested change, not an automatic one.',
+  'AwsSolutions-APIG4':
+    'Authentication happens in the functions, not in API Gateway: /ci/token accepts broker API keys ' +
+    '(hashed, constant-time compared), /v1/* accepts OIDC ID tokens verified against each issuer\'s JWKS ' +
+    'plus a deny-by-default policy, and the dashboard uses its own viewer credential. An API Gateway JWT ' +
+    'authorizer cannot verify broker keys and would duplicate the issuer allowlist.',
+  'AwsSolutions-SQS3':
+    'This queue is the dead-letter queue: the EventBridge targets\' DLQ and the events function\'s ' +
+    'async on-failure destination. cdk-nag only recognises queues named in another queue\'s redrive policy.',
+} as const
+
+export interface NagTargets {
+  secrets: BrokerSecrets
+  api: BrokerHttpApi
+  events: BrokerEventRules
+  functions: Record<FunctionName, BrokerFunction>
+}
+
+/** Records the acknowledgments on the constructs they concern. */
+export function acknowledgeFindings(targets: NagTargets): void {
+  const ack = (scope: Parameters<typeof Validations.of>[0], id: keyof typeof ACKNOWLEDGED) =>
+    Validations.of(scope).acknowledge({ id: `AwsSolutions::${id}`, reason: ACKNOWLEDGED[id] })
+
+  for (const { secret, created } of Object.values(targets.secrets.secrets)) {
+    if (created) ack(secret, 'AwsSolutions-SMG4')
+  }
+  for (const fn of Object.values(targets.functions)) ack(fn.fn, 'AwsSolutions-L1')
+  ack(targets.api.api, 'AwsSolutions-APIG4')
+  ack(targets.events.deadLetterQueue, 'AwsSolutions-SQS3')
+}

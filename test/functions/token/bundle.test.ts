@@ -1,0 +1,183 @@
+/**
+ * The shipped artifact: builds the token Lambda bundle (the same esbuild
+ * config as `npm run build`), imports it, and invokes `handler(event,
+ * context)` with real API Gateway v2 events. The bundle carries its own AWS
+ * SDK, so Secrets Manager is a local server speaking the real JSON protocol,
+ * reached through AWS_ENDPOINT_URL_SECRETS_MANAGER.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bundleFunction } from '../../../build/bundle.js'
+import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
+import { Client } from '../../../functions/lib/githosted/index.js'
+import { loadV2Event } from '../../fixtures/apigw-v2/index.js'
+import { lambdaContext } from '../../fixtures/lambda-context.js'
+import { startFakeSecretsManager, type FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
+import { startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
+
+const WORKSPACE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/workspace-token-AbCdEf'
+const KEYS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/broker-keys-GhIjKl'
+const ENV_NAMES = [
+  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'WORKSPACE_TOKEN_SECRET_ARN',
+  'BROKER_KEYS_SECRET_ARN',
+  'OIDC_AUDIENCE',
+  'GITHOSTED_URL',
+  'SECRET_CACHE_TTL_SECONDS',
+] as const
+
+let outdir: string
+let bundleUrl: string
+let gh: TestGithosted
+let sm: FakeSecretsManager
+let handler: Handler
+const savedEnv: Record<string, string | undefined> = {}
+const key = generateBrokerKey()
+
+beforeAll(async () => {
+  outdir = mkdtempSync(join(tmpdir(), 'token-bundle-'))
+  const built = await bundleFunction('token', { outdir })
+  bundleUrl = pathToFileURL(built.outfile).href
+  gh = await startTestGithosted()
+  sm = await startFakeSecretsManager({
+    [WORKSPACE_ARN]: await gh.createToken({ name: 'broker-ws-1', kind: 'workspace', permission: 'write' }),
+    [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(key) }] }),
+  })
+  for (const name of ENV_NAMES) savedEnv[name] = process.env[name]
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEFAKE00000',
+    AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key-for-local-tests',
+    WORKSPACE_TOKEN_SECRET_ARN: WORKSPACE_ARN,
+    BROKER_KEYS_SECRET_ARN: KEYS_ARN,
+    OIDC_AUDIENCE: 'githosted-ci-broker',
+    GITHOSTED_URL: gh.url,
+  })
+  delete process.env.SECRET_CACHE_TTL_SECONDS
+  handler = ((await import(bundleUrl)) as { handler: Handler }).handler
+})
+
+afterAll(async () => {
+  for (const name of ENV_NAMES) {
+    if (savedEnv[name] === undefined) delete process.env[name]
+    else process.env[name] = savedEnv[name]
+  }
+  await sm?.close()
+  await gh?.close()
+  if (outdir) rmSync(outdir, { recursive: true, force: true })
+})
+
+describe('token Lambda bundle', () => {
+  it('makes no Secrets Manager call at import, and serves /healthz without one', async () => {
+    expect(sm.calls).toEqual([])
+    const res = await handler(loadV2Event('get-healthz'), lambdaContext())
+    expect(res.statusCode).toBe(200)
+    expect(JSON.parse(String(res.body))).toEqual({ status: 'ok' })
+    expect(sm.calls).toEqual([])
+  })
+
+  it("serves /ci/token for curl's base64-encoded form event with the bare token", async () => {
+    const event = loadV2Event('post-ci-token-curl-form', { authorization: `Bearer ${key}` })
+    expect(event.isBase64Encoded).toBe(true)
+    const res = await handler(event, lambdaContext())
+    expect(res.statusCode).toBe(200)
+    expect(res.isBase64Encoded).toBe(false)
+    expect(res.headers?.['content-type']).toBe('text/plain; charset=utf-8')
+    expect(res.headers?.['x-request-id']).toBe(event.requestContext.requestId)
+    const token = String(res.body)
+    expect(token).toMatch(/^gr_[A-Za-z0-9_-]+$/)
+    const file = await new Client({ token, baseUrl: gh.url }).repo('deploy-configs').read('environments/staging.json')
+    expect(file.content).toContain('image')
+  })
+
+  it('serves /v1/tokens and DELETE /v1/tokens/{id}; one fetch per secret per cache period', async () => {
+    const res = await handler(
+      loadV2Event('post-v1-tokens-json', { authorization: `Bearer ${key}` }),
+      lambdaContext(),
+    )
+    expect(res.statusCode).toBe(201)
+    const body = JSON.parse(String(res.body)) as { token: string; tokenId: string; ttlSeconds: number; rule: string }
+    expect(body).toMatchObject({ ttlSeconds: 900, rule: 'ci-legacy', permission: 'write' })
+
+    const del = await handler(
+      loadV2Event('delete-v1-token', { authorization: `Bearer ${key}`, tokenId: body.tokenId }),
+      lambdaContext(),
+    )
+    expect(del.statusCode).toBe(204)
+    const err = await new Client({ token: body.token, baseUrl: gh.url })
+      .repo('deploy-configs')
+      .read('environments/staging.json')
+      .catch((e: unknown) => e)
+    expect((err as { connectCode?: string }).connectCode).toBe('unauthenticated')
+    expect([...sm.calls].sort()).toEqual([KEYS_ARN, WORKSPACE_ARN].sort())
+  })
+
+  it('survives a workspace token rotation: refetches the secret once and retries', async () => {
+    const admin = new Client({ token: gh.bootstrapToken, baseUrl: gh.url })
+    const old = (await admin.listTokens({ pageSize: 1000 })).tokens.find((t) => t.name === 'broker-ws-1')
+    expect(old).toBeDefined()
+    sm.secrets.set(WORKSPACE_ARN, await gh.createToken({ name: 'broker-ws-2', kind: 'workspace', permission: 'write' }))
+    await admin.revokeToken(old!.id)
+    const before = sm.calls.filter((c) => c === WORKSPACE_ARN).length
+    const res = await handler(loadV2Event('post-v1-tokens-json', { authorization: `Bearer ${key}` }), lambdaContext())
+    expect(res.statusCode).toBe(201)
+    expect(sm.calls.filter((c) => c === WORKSPACE_ARN).length).toBe(before + 1)
+  })
+
+  it('answers bad input on the bundle with 4xx: plain text on /ci/token, problem+json on /v1', async () => {
+    const ci = await handler(
+      loadV2Event('post-ci-token-curl-form', { authorization: `Bearer ${key}`, body: '{"repo": "deploy-configs", "ttl": "-1h"}' }),
+      lambdaContext(),
+    )
+    expect(ci.statusCode).toBe(400)
+    expect(String(ci.body)).toMatch(/^error: ttl .* \(VALIDATION_FAILED, request .+\)\n$/)
+    const v1 = await handler(
+      loadV2Event('post-v1-tokens-json', { authorization: `Bearer ${key}`, body: '{"repo":"deploy-configs","bogus":1}' }),
+      lambdaContext(),
+    )
+    expect(v1.statusCode).toBe(400)
+    expect(v1.headers?.['content-type']).toBe('application/problem+json')
+    expect(JSON.parse(String(v1.body))).toMatchObject({ code: 'VALIDATION_FAILED', field: 'bogus' })
+    const noAuth = await handler(loadV2Event('post-v1-tokens-json'), lambdaContext())
+    expect(noAuth.statusCode).toBe(401)
+  })
+
+  it('reports a missing variable as a 500 problem naming it (fresh container)', async () => {
+    delete process.env.WORKSPACE_TOKEN_SECRET_ARN
+    try {
+      const fresh = ((await import(`${bundleUrl}?container=2`)) as { handler: Handler }).handler
+      const res = await fresh(loadV2Event('post-v1-tokens-json', { authorization: `Bearer ${key}` }), lambdaContext())
+      expect(res.statusCode).toBe(500)
+      const problem = JSON.parse(String(res.body)) as { code: string; detail: string }
+      expect(problem.code).toBe('CONFIG_INVALID')
+      expect(problem.detail).toContain('WORKSPACE_TOKEN_SECRET_ARN')
+      expect(problem.detail).not.toContain('arn:aws')
+    } finally {
+      process.env.WORKSPACE_TOKEN_SECRET_ARN = WORKSPACE_ARN
+    }
+  })
+
+  it('answers 503 when Secrets Manager is down (fresh container), without the ARN', async () => {
+    sm.failWith = 'InternalServiceError'
+    try {
+      const fresh = ((await import(`${bundleUrl}?container=3`)) as { handler: Handler }).handler
+      const res = await fresh(loadV2Event('post-v1-tokens-json', { authorization: `Bearer ${key}` }), lambdaContext())
+      expect(res.statusCode).toBe(503)
+      const problem = JSON.parse(String(res.body)) as { code: string; detail: string }
+      expect(problem.detail).toContain('Secrets Manager')
+      expect(problem.detail).not.toContain('arn:aws')
+    } finally {
+      sm.failWith = undefined
+    }
+  })
+})
