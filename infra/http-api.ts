@@ -61,9 +61,11 @@ export class BrokerHttpApi extends Construct {
   readonly stage: apigw.HttpStage
   readonly accessLogs: logs.LogGroup
   readonly domain?: apigw.DomainName
+  private readonly domainName?: string
 
   constructor(scope: Construct, id: string, props: BrokerHttpApiProps) {
     super(scope, id)
+    if (props.customDomain) this.domainName = props.customDomain.domainName
 
     this.api = new apigw.HttpApi(this, 'Api', {
       apiName: 'githosted-ci-broker',
@@ -112,6 +114,6 @@ export class BrokerHttpApi extends Construct {
 
   /** The URL clients should call (custom domain when configured). */
   get url(): string {
-    return this.domain ? `https://${this.domain.name}/` : this.stage.url
+    return this.domainName ? `https://${this.domainName}/` : this.stage.url
   }
 }

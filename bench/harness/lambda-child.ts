@@ -4,6 +4,7 @@
  * TypeScript loader sits in the measurement. It imports a Lambda bundle and
  * invokes its handler:
  *
+ * - `import`: only imports it (what one dependency costs at INIT);
  * - `cold`: once, timing module import and the first request;
  * - `warm`: after a warm-up, each event in turn (one at a time, as Lambda
  *   does), timing handler time and upstream time per request and the CPU the
@@ -21,7 +22,8 @@ import { createUpstreamRecorder, type UpstreamRecorder } from './upstream-timer.
 
 export interface LambdaJob {
   bundle: string
-  mode: 'cold' | 'warm'
+  /** import: only import the module (cost of a dependency at INIT). */
+  mode: 'cold' | 'warm' | 'import'
   /** cold: the first one is served; warm: served one after another, each measured. */
   events: unknown[]
   /** warm: served first, not measured (JIT, caches, keep-alive connections). */
@@ -110,6 +112,11 @@ async function main() {
   const t0 = performance.now()
   const mod = (await import(url)) as { handler: Handler }
   const importMs = performance.now() - t0
+  if (job.mode === 'import') {
+    const only: LambdaResult = { bootMs, importMs, samples: [], callCounts: {}, rssBytes: process.memoryUsage().rss }
+    process.stdout.write(`\n${RESULT_MARKER}${JSON.stringify(only)}\n`)
+    process.exit(0)
+  }
 
   const firstEvent = job.mode === 'cold' ? job.events[0] : (job.warmupEvents?.[0] ?? job.events[0])
   const callsBefore = rec.calls.length

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-const GEN = join(ROOT, 'bench', '.gen')
+// Under dist/ (git-ignored, outside the typecheck): generated, never edited.
+const GEN = join(ROOT, 'dist', 'bench', 'gen')
 const CALL = 'loadPolicy(policyDocument)'
 
 /** Path of the generated entry, or an Error saying why the handler cannot be adapted. */
@@ -28,7 +29,7 @@ export function localOidcEntry(fn: string): string | Error {
   if (uses !== 1) return new Error(`functions/${fn}/handler.ts does not call ${CALL} exactly once`)
   const dir = join(GEN, fn)
   const from = join(ROOT, 'functions', fn)
-  // Re-point every relative import from functions/<fn>/ to bench/.gen/<fn>/, in one pass.
+  // Re-point every relative import from functions/<fn>/ to the generated entry's folder, in one pass.
   const adapted = source
     .replaceAll(/from '(\.{1,2}\/[^']+)'/g, (_m, spec: string) => `from '${relative(dir, resolve(from, spec))}'`)
     .replace(CALL, "loadPolicy(policyDocument, { issuerUrls: JSON.parse(process.env.BENCH_OIDC_ISSUER_URLS ?? '{}') })")

@@ -40,7 +40,7 @@ interface HttpClientRequest {
   protocol?: string
   path?: string
   method?: string
-  socket?: { remotePort?: number } | null
+  getHeader?(name: string): unknown
 }
 
 interface IncomingLike {
@@ -74,7 +74,8 @@ export function createUpstreamRecorder(): UpstreamRecorder {
   const onHttpStart = (msg: unknown) => {
     const req = (msg as { request: HttpClientRequest }).request
     const call: UpstreamCall = {
-      origin: `${req.protocol ?? 'http:'}//${req.host ?? ''}`,
+      // The Host header carries the port; `req.host` does not.
+      origin: `${req.protocol ?? 'http:'}//${String(req.getHeader?.('host') ?? req.host ?? '')}`,
       path: req.path ?? '',
       method: req.method ?? 'GET',
       start: performance.now(),

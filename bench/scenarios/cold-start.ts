@@ -10,6 +10,7 @@
 import { buildFunction, hasFunction, type BuiltBundle } from '../harness/bundles.js'
 import { runInFreshProcess } from '../harness/lambda-runner.js'
 import type { LambdaResult } from '../harness/lambda-child.js'
+import { buildProbe, type Probe } from '../harness/import-probes.js'
 import { topContributors } from '../harness/metafile.js'
 import { interleave } from '../harness/rounds.js'
 import { reps, section, type Scenario, type Section } from '../harness/scenario.js'
@@ -176,9 +177,44 @@ export const coldStart: Scenario = {
       })
     }
 
+    await importCosts(s, ctx.quick ? 2 : 7, (m) => ctx.log(m))
     budgets(s, shipped, external, samples, floor, peer)
     return s
   },
+}
+
+/** Components of the token bundle, each imported alone (they overlap: auth includes jose). */
+const PROBES: Probe[] = [
+  { name: 'hono + hono/aws-lambda', modules: ['hono', 'hono/aws-lambda'] },
+  { name: 'jose', modules: ['jose'] },
+  { name: 'valibot', modules: ['valibot'] },
+  { name: 'lib/githosted (client, @bufbuild/protobuf, generated descriptors)', modules: ['functions/lib/githosted/index.ts'] },
+  { name: 'lib/auth', modules: ['functions/lib/auth/index.ts'] },
+  { name: 'lib/policy', modules: ['functions/lib/policy/index.ts'] },
+  { name: 'token app + deps (everything the handler imports)', modules: ['functions/token/app.ts', 'functions/token/deps.ts'] },
+  { name: '@aws-sdk/client-secrets-manager (imported lazily, on the first request)', modules: ['@aws-sdk/client-secrets-manager'] },
+]
+
+async function importCosts(s: Section, rounds: number, log: (m: string) => void) {
+  const built: Array<{ probe: Probe; outfile: string; bytes: number; ms: number[] }> = []
+  for (const probe of PROBES) {
+    try {
+      built.push({ probe, ...(await buildProbe(probe)), ms: [] })
+    } catch (err) {
+      s.notes.push(`import cost of ${probe.name}: not measured (${firstLine(err)}).`)
+    }
+  }
+  log(`import cost of ${built.length} components, ${rounds} rounds`)
+  await interleave(built, rounds, async (b) => {
+    const r = await runInFreshProcess({ bundle: b.outfile, mode: 'import', events: [] })
+    if (!r.error) b.ms.push(r.importMs)
+  })
+  s.tables.push({
+    caption: `What each component costs at INIT: a bundle of just that component, imported in a fresh process (median of ${rounds})`,
+    headers: ['component', 'minified', 'import'],
+    rows: built.map((b) => [b.probe.name, fmtBytes(b.bytes), fmtMs(median(b.ms))]),
+  })
+  for (const b of built) s.figures[`import ${b.probe.name} ms`] = Number(median(b.ms).toFixed(1))
 }
 
 function budgets(

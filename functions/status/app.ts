@@ -1,7 +1,7 @@
 /**
  * The status function: the deployment state of a config repo as JSON
  * (`GET /v1/status`, `GET /v1/status/{environment}/history`) and as a
- * server-rendered dashboard (`GET /`, refreshed through `GET /fragment`).
+ * server-rendered dashboard (`GET /`, refreshed through `GET /?fragment=1`).
  *
  * Read-only by construction: every read uses a separate `gr_` read token
  * (never the workspace token) and the app has no route that writes; write
@@ -136,7 +136,9 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     }
     if (c.req.path.startsWith('/v1/')) return problemResponse(c, err, c.get('requestId'))
     const status = err instanceof AppError ? err.status : 500
-    if (c.req.path === '/fragment') return c.text(err instanceof AppError ? err.message : 'internal error', status as 500)
+    if (c.req.query('fragment') !== undefined) {
+      return c.text(err instanceof AppError ? err.message : 'internal error', status as 500)
+    }
     const nonce = newNonce()
     return htmlResponse(c, status, nonce, MessagePage({
       title: 'Dashboard unavailable',
@@ -155,7 +157,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     }
     return c.text(err.message, 405, { allow: 'GET, HEAD' })
   }
-  for (const path of ['/v1/status', '/v1/status/:environment/history', '/', '/fragment']) {
+  for (const path of ['/v1/status', '/v1/status/:environment/history', '/']) {
     app.on(['POST', 'PUT', 'PATCH', 'DELETE'], path, readOnly)
   }
 
@@ -211,7 +213,25 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     return deps.viewer.checkSession(getCookie(c, VIEWER_COOKIE), clock())
   }
 
+  // The page's refresh script asks `./?fragment=1` (the same route as the page, so
+  // no extra API Gateway route and a stage prefix survives).
+  async function serveFragment(c: Context<Env>): Promise<Response> {
+    if (!(await hasSession(c))) return c.text('dashboard session required', 401, { 'cache-control': 'no-store' })
+    const slug = defaultRepo
+    const body = await upstream(async () => {
+      const handle = await openRepo(slug)
+      const head = await readHead(handle, createLimiter(1))
+      const etag = etagFor(`fragment.h${pageHistoryLimit}`, head)
+      if (ifNoneMatchMatches(c.req.header('if-none-match'), etag)) return { etag }
+      return { etag, report: await loadReport(handle, slug, head, pageHistoryLimit) }
+    })
+    const headers = { etag: body.etag, 'cache-control': 'private, no-cache', vary: 'Cookie' }
+    if (!body.report) return c.body(null, 304, headers)
+    return c.html(String(StatusFragment({ repo: slug, report: body.report, now: clock() })), 200, headers)
+  }
+
   app.get('/', async (c) => {
+    if (c.req.query('fragment') !== undefined) return serveFragment(c)
     const key = c.req.query('key')
     if (key !== undefined) {
       if (!deps.viewer || !(await deps.viewer.checkCredential(key))) {
@@ -264,21 +284,6 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     )
   })
 
-  app.get('/fragment', async (c) => {
-    if (!(await hasSession(c))) return c.text('dashboard session required', 401, { 'cache-control': 'no-store' })
-    const slug = defaultRepo
-    const body = await upstream(async () => {
-      const handle = await openRepo(slug)
-      const head = await readHead(handle, createLimiter(1))
-      const etag = etagFor(`fragment.h${pageHistoryLimit}`, head)
-      if (ifNoneMatchMatches(c.req.header('if-none-match'), etag)) return { etag }
-      return { etag, report: await loadReport(handle, slug, head, pageHistoryLimit) }
-    })
-    const headers = { etag: body.etag, 'cache-control': 'private, no-cache', vary: 'Cookie' }
-    if (!body.report) return c.body(null, 304, headers)
-    return c.html(String(StatusFragment({ repo: slug, report: body.report, now: clock() })), 200, headers)
-  })
-
   app.notFound((c) => {
     if (c.req.path.startsWith('/v1/')) {
       return problemResponse(c, new NotFoundAppError(`no route ${c.req.method} ${c.req.path}`), c.get('requestId'))
@@ -322,7 +327,7 @@ function htmlResponse(c: Context<Env>, status: number, nonce: string, body: unkn
   c.header(
     'content-security-policy',
     `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; ` +
-      "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   )
   c.header('x-content-type-options', 'nosniff')
   c.header('referrer-policy', 'no-referrer')

@@ -43,6 +43,8 @@ export interface TokenAppDeps {
   requestId?: () => string
   /** Who minted what (for DELETE). Default: in memory, per container. */
   ownership?: OwnershipStore
+  /** Where audit records go. Default: `logger` (give one that LOG_LEVEL cannot silence). */
+  auditor?: Auditor
 }
 
 export interface TokenAppOptions {
@@ -91,7 +93,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
       clock,
       rateLimiter: d.rateLimiter ?? createTokenBucketLimiter({ clock }),
       ownership: d.ownership ?? createMemoryOwnershipStore({ clock }),
-      auditor: createAuditor(d.logger),
+      auditor: d.auditor ?? createAuditor(d.logger),
       minter: createMinter({ workspaceToken: d.workspaceToken, githosted: d.githosted, clock }),
     }
     return resolved

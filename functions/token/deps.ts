@@ -5,6 +5,7 @@
  * a ConfigError naming it, which the app answers as a 500 problem.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { createAuditor } from '../lib/audit/audit.js'
 import { createLogger, type Logger } from '../lib/audit/logger.js'
 import { createAuthenticator } from '../lib/auth/authenticator.js'
 import { parseStoredKeys, type StoredKey } from '../lib/auth/broker-keys.js'
@@ -97,6 +98,8 @@ export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOpt
     workspaceToken,
     githosted: clientFactory(config.githostedUrl),
     logger,
+    // Audit lines are security records: LOG_LEVEL=warn must not drop them.
+    auditor: createAuditor(options.logger ?? createLogger({ level: 'info', base: { fn: 'token' } })),
   }
 }
 

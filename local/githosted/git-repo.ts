@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import git from 'isomorphic-git'
-import type { ReadCommitResult, TreeEntry } from 'isomorphic-git'
+import type { CommitObject, TreeEntry } from 'isomorphic-git'
 import { failedPrecondition, invalidArgument, notFound } from './errors.js'
 import { parseRevision } from './paths.js'
 
@@ -26,6 +26,27 @@ export interface FileChange {
 }
 
 const HEX_PREFIX = /^[0-9a-f]{4,40}$/i
+const CACHE_MAX_ENTRIES = 10_000
+const BLOB_CACHE_MAX_BYTES = 64 * 1024
+
+/**
+ * Git objects are immutable, so parsed commits, trees and small blobs are
+ * cached by id: isomorphic-git inflates and hashes every loose object on each
+ * read (about 1-2 ms apiece), which made Log with a path filter take seconds.
+ */
+class ObjectCache<T> {
+  private readonly map = new Map<string, T>()
+
+  get(oid: string): T | undefined {
+    return this.map.get(oid)
+  }
+
+  set(oid: string, value: T): void {
+    // Crude bound: a local test server never needs an LRU.
+    if (this.map.size >= CACHE_MAX_ENTRIES) this.map.clear()
+    this.map.set(oid, value)
+  }
+}
 
 /**
  * One bare git repository on disk, read and written in-process with
@@ -33,6 +54,10 @@ const HEX_PREFIX = /^[0-9a-f]{4,40}$/i
  * callers serialize commits through the repo's lease.
  */
 export class GitRepo {
+  private readonly commits = new ObjectCache<CommitObject>()
+  private readonly trees = new ObjectCache<readonly TreeEntry[]>()
+  private readonly blobs = new ObjectCache<Uint8Array>()
+
   constructor(
     readonly gitdir: string,
     readonly defaultBranch: string,
@@ -62,7 +87,7 @@ export class GitRepo {
     const { base, back } = parseRevision(field, rev === '' ? this.defaultBranch : rev)
     let oid = await this.resolveBase(field, base)
     for (let i = 0; i < back; i++) {
-      const parent = (await this.readCommit(oid)).commit.parent[0]
+      const parent = (await this.readCommit(oid)).parent[0]
       if (!parent) throw notFound(`${field}: revision ${rev} is beyond the first commit`)
       oid = parent
     }
@@ -84,12 +109,19 @@ export class GitRepo {
         if (!isGitError(err, 'NotFoundError')) throw err
       }
     }
+    if (name === this.defaultBranch && (await this.listBranches()).length === 0) {
+      throw notFound('the repository has no commits yet')
+    }
     throw notFound(`${field}: no branch or commit named ${JSON.stringify(base)}`)
   }
 
-  private async readCommit(oid: string): Promise<ReadCommitResult> {
+  private async readCommit(oid: string): Promise<CommitObject> {
+    const cached = this.commits.get(oid)
+    if (cached) return cached
     try {
-      return await git.readCommit({ fs, gitdir: this.gitdir, oid })
+      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid })
+      this.commits.set(oid, commit)
+      return commit
     } catch (err) {
       if (isGitError(err, 'NotFoundError') || isGitError(err, 'ObjectTypeError')) {
         throw notFound(`${oid} is not a commit`)
@@ -98,8 +130,22 @@ export class GitRepo {
     }
   }
 
+  /** A copy of the tree's entries (callers may edit it). */
   private async treeEntries(treeOid: string): Promise<TreeEntry[]> {
-    return (await git.readTree({ fs, gitdir: this.gitdir, oid: treeOid })).tree
+    let entries = this.trees.get(treeOid)
+    if (!entries) {
+      entries = (await git.readTree({ fs, gitdir: this.gitdir, oid: treeOid })).tree
+      this.trees.set(treeOid, entries)
+    }
+    return entries.map((e) => ({ ...e }))
+  }
+
+  private async readBlob(oid: string): Promise<Uint8Array> {
+    const cached = this.blobs.get(oid)
+    if (cached) return cached.slice()
+    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid })
+    if (blob.length <= BLOB_CACHE_MAX_BYTES) this.blobs.set(oid, blob.slice())
+    return blob
   }
 
   /** The tree entry at `segments` under `treeOid`; the root tree for []. */
@@ -116,17 +162,16 @@ export class GitRepo {
 
   /** The file's bytes and blob id at a commit. */
   async readFile(commit: string, segments: string[]): Promise<{ content: Uint8Array; blobOid: string }> {
-    const { commit: c } = await this.readCommit(commit)
+    const c = await this.readCommit(commit)
     const entry = await this.entryAt(c.tree, segments)
     if (!entry) throw notFound(`no file at ${segments.join('/')} in ${commit.slice(0, 12)}`)
     if (entry.type !== 'blob') throw notFound(`${segments.join('/')} is a directory, not a file`)
-    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid: entry.oid })
-    return { content: blob, blobOid: entry.oid }
+    return { content: await this.readBlob(entry.oid), blobOid: entry.oid }
   }
 
   /** One directory level at a commit, in git's tree order. */
   async listDir(commit: string, segments: string[]): Promise<Array<{ name: string; type: string }>> {
-    const { commit: c } = await this.readCommit(commit)
+    const c = await this.readCommit(commit)
     const entry = await this.entryAt(c.tree, segments)
     if (!entry) throw notFound(`no directory at ${segments.join('/') || '/'} in ${commit.slice(0, 12)}`)
     if (entry.type !== 'tree') throw notFound(`${segments.join('/')} is a file, not a directory`)
@@ -148,7 +193,7 @@ export class GitRepo {
     author: Identity
     when: Date
   }): Promise<string> {
-    const baseTree = opts.parent ? (await this.readCommit(opts.parent)).commit.tree : undefined
+    const baseTree = opts.parent ? (await this.readCommit(opts.parent)).tree : undefined
     const content = opts.change.content
     // Hash first, store last: a write refused by a path conflict leaves no object behind.
     const blobOid = content === null ? null : (await git.hashBlob({ object: content })).oid
@@ -162,17 +207,16 @@ export class GitRepo {
       timestamp: Math.floor(opts.when.getTime() / 1000),
       timezoneOffset: 0,
     }
-    return git.writeCommit({
-      fs,
-      gitdir: this.gitdir,
-      commit: {
-        message: opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`,
-        tree,
-        parent: opts.parent ? [opts.parent] : [],
-        author: person,
-        committer: person,
-      },
-    })
+    const commit: CommitObject = {
+      message: opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`,
+      tree,
+      parent: opts.parent ? [opts.parent] : [],
+      author: person,
+      committer: person,
+    }
+    const oid = await git.writeCommit({ fs, gitdir: this.gitdir, commit })
+    this.commits.set(oid, commit)
+    return oid
   }
 
   /** Returns the new tree id, or null when the tree ends up empty (git drops empty trees). */
@@ -208,7 +252,10 @@ export class GitRepo {
     if (index >= 0) entries.splice(index, 1)
     if (replacement) entries.push(replacement)
     if (entries.length === 0) return null
-    return git.writeTree({ fs, gitdir: this.gitdir, tree: entries })
+    const oid = await git.writeTree({ fs, gitdir: this.gitdir, tree: entries })
+    // Cache the entries as git stores them (sorted), not in our insertion order.
+    this.trees.set(oid, (await git.readTree({ fs, gitdir: this.gitdir, oid })).tree)
+    return oid
   }
 
   /** Points the branch at `commit` (the caller holds the lease and checked the old tip). */
@@ -224,7 +271,7 @@ export class GitRepo {
     const out: CommitInfo[] = []
     let oid: string | undefined = start
     while (oid && out.length < limit) {
-      const { commit } = await this.readCommit(oid)
+      const commit = await this.readCommit(oid)
       const parent = commit.parent[0]
       if (!path || (await this.changesPath(commit.tree, parent, path))) {
         const message = commit.message.replace(/\n$/, '')
@@ -244,7 +291,7 @@ export class GitRepo {
 
   private async changesPath(tree: string, parent: string | undefined, path: string[]): Promise<boolean> {
     const mine = (await this.entryAt(tree, path))?.oid
-    const before = parent ? (await this.entryAt((await this.readCommit(parent)).commit.tree, path))?.oid : undefined
+    const before = parent ? (await this.entryAt((await this.readCommit(parent)).tree, path))?.oid : undefined
     return mine !== before
   }
 

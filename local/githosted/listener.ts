@@ -90,7 +90,8 @@ export async function listenDual(handler: Handler, host: string, port: number): 
     s.on('close', () => sessions.delete(s))
   })
 
-  const server = net.createServer((socket) => {
+  // noDelay: small unary responses must not wait for Nagle + delayed ACK (~40 ms on h2).
+  const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => socket.destroy())

@@ -5,7 +5,6 @@ import type { MessageInitShape } from '@bufbuild/protobuf'
 import type { RepoSchema } from '../../functions/lib/githosted/gen/githosted/v1/types_pb.js'
 import type { Backend } from './backend.js'
 import { gitDiff } from './diff.js'
-import { invalidArgument } from './errors.js'
 import { parseDirPath, parseFilePath, parseOptionalPath } from './paths.js'
 import type { RepoRecord } from './state.js'
 
@@ -85,9 +84,9 @@ export function registerRepoService(router: ConnectRouter, backend: Backend): vo
     async log(req, ctx) {
       const token = auth(backend, ctx)
       const path = parseOptionalPath('path', req.path)
-      if (req.limit > MAX_LOG_LIMIT) throw invalidArgument('limit', `at most ${MAX_LOG_LIMIT}`)
       const { git } = backend.repoFor(token, req.workspaceRef, req.repoRef, 'read')
-      const commits = await backend.log(git, req.ref, path, req.limit || DEFAULT_LOG_LIMIT)
+      const limit = Math.min(req.limit || DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT)
+      const commits = await backend.log(git, req.ref, path, limit)
       return {
         commits: commits.map((c) => ({
           hash: c.hash,

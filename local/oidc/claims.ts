@@ -126,7 +126,8 @@ const SHAPES: Record<CiProvider, Shape> = {
       build_source: 'webhook',
     }),
     sub: (c) => {
-      const ref = typeof c.build_tag === 'string' ? `refs/tags/${c.build_tag}` : `refs/heads/${String(c.build_branch)}`
+      const ref =
+        typeof c.build_tag === 'string' ? `refs/tags/${c.build_tag}` : `refs/heads/${String(c.build_branch)}`
       return (
         `organization:${String(c.organization_slug)}:pipeline:${String(c.pipeline_slug)}` +
         `:ref:${ref}:commit:${String(c.build_commit)}:step:${String(c.step_key)}`

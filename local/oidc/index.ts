@@ -133,11 +133,8 @@ export async function startLocalOidcIssuer(options: LocalOidcIssuerOptions = {})
       const alg = mintOptions.alg ?? 'RS256'
       const key = keys.key(alg)
       const iat = Math.floor((mintOptions.issuedAt ?? clock()).getTime() / 1000)
-      const claims = buildClaims(
-        provider,
-        { iat, ...(mintOptions.lifetimeSeconds !== undefined ? { lifetimeSeconds: mintOptions.lifetimeSeconds } : {}) },
-        mintOptions.claims,
-      )
+      const times = { iat, lifetimeSeconds: mintOptions.lifetimeSeconds }
+      const claims = buildClaims(provider, times, mintOptions.claims)
       const payload = { iss: issuers[provider], aud: mintOptions.aud ?? audience, ...claims }
       // `iss` and `aud` are set here, not by buildClaims: honour their removal too.
       for (const [name, value] of Object.entries(mintOptions.claims ?? {})) {

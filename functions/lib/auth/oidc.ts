@@ -154,7 +154,8 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > MAX_CLAIM_LENGTH) {
         throw new AuthFailedError('OIDC_INVALID_CLAIM', 'OIDC token "sub" claim must be a short string')
       }
-      if (payload.jti !== undefined && (typeof payload.jti !== 'string' || payload.jti.length > MAX_CLAIM_LENGTH)) {
+      const jti = payload.jti
+      if (jti !== undefined && (typeof jti !== 'string' || jti.length > MAX_CLAIM_LENGTH)) {
         throw new AuthFailedError('OIDC_INVALID_CLAIM', 'OIDC token "jti" claim must be a short string')
       }
       const until = Math.min(payload.exp as number, (payload.iat as number) + maxAge) + tolerance

@@ -57,8 +57,11 @@ function part(value: unknown): string {
   return '-'
 }
 
-const SLUG_PATH = /^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)+$/
-const SLUG = /^[A-Za-z0-9_.-]+$/
+// Segments of slugs and paths that are safe to put in a link: no `.`/`..` segments.
+const SEGMENT = '(?!\\.\\.?(?:/|$))[A-Za-z0-9_.-]+'
+const OWNER_REPO = new RegExp(`^${SEGMENT}/${SEGMENT}$`)
+const SLUG_PATH = new RegExp(`^${SEGMENT}(?:/${SEGMENT})+$`)
+const SLUG = new RegExp(`^${SEGMENT}$`)
 const DIGITS = /^\d+$/
 
 function str(value: unknown): string | undefined {
@@ -109,7 +112,7 @@ const github: IssuerPreset = {
     const repo = str(c.repository)
     const run = str(c.run_id)
     const attempt = str(c.run_attempt) ?? '1'
-    if (!server || !repo || !SLUG_PATH.test(repo) || !run || !DIGITS.test(run)) return undefined
+    if (!server || !repo || !OWNER_REPO.test(repo) || !run || !DIGITS.test(run)) return undefined
     if (!DIGITS.test(attempt)) return undefined
     return `${server}/${repo}/actions/runs/${run}/attempts/${attempt}`
   },

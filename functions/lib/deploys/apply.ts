@@ -51,10 +51,12 @@ import { unifiedDiff } from './diff.js'
 import { DeployConflictError, EnvironmentHeldError, IdempotencyKeyReusedError, asExpectedHeadViolation, isNotFound, isStaleHead } from './errors.js'
 import { type DeployHistory, findReplay, readDeployHistory, watermark } from './history.js'
 import { type Hold, readHold } from './holds.js'
-import { applyAssignments, parseJsonText } from './json-text.js'
-import { getAt, jsonEqual, lookupEqual, ABSENT } from './json-values.js'
+import { pointerContains } from './json-pointer.js'
+import { type Assignment, applyAssignments, parseJsonText } from './json-text.js'
+import { ABSENT, getAt, jsonEqual, lookupEqual } from './json-values.js'
 import { type MergeConflict, merge3 } from './merge.js'
 import { RecentDeploys } from './recent.js'
+import { type GenuineChange, baseMarker, clobberedChanges, intentConflicts } from './repair.js'
 import { checkSchema } from './schema.js'
 import { type DeployTrailers, formatDeployMessage, parseDeployTrailers } from './trailers.js'
 
@@ -186,6 +188,8 @@ class DeployRun {
   private readonly path: string
   private readonly tokens: string[][]
   private attempts = 0
+  /** Whether Log returns full messages (trailers readable); learned from the history read. */
+  private fullMessages = true
   private retries = 0
   private repairs = 0
 
@@ -332,15 +336,29 @@ class DeployRun {
     }
   }
 
+  /**
+   * Reads the file's recent deploy history (one Log call). Also tells us
+   * whether the server returns full messages; without them our subjects
+   * carry a base marker (see repair.ts).
+   */
   private async history(): Promise<DeployHistory | undefined> {
-    const needed = this.request.idempotencyKey !== undefined || this.request.eventId !== undefined || this.request.source === 'event'
-    if (!needed) return undefined
     const history = await readDeployHistory(this.deps.repo, this.path, this.environment)
+    this.fullMessages = history.supported
     if (!history.supported) {
-      this.logger.warn('server returns no full commit messages: idempotency and ordering fall back to value comparison and in-process memory')
+      const needed = this.request.idempotencyKey !== undefined || this.request.eventId !== undefined || this.request.source === 'event'
+      if (needed) this.logger.warn('server returns no full commit messages: idempotency and ordering fall back to value comparison and in-process memory')
       return undefined
     }
     return history
+  }
+
+  private withMarker(subject: string, baseCommit: string): string {
+    return this.fullMessages ? subject : `${subject} ${baseMarker(baseCommit)}`
+  }
+
+  /** The requested assignments that actually change `baseDoc` (the rest are already in place). */
+  private effective(baseDoc: unknown): NormalizedAssignment[] {
+    return this.assignments.filter((a) => !lookupEqual(getAt(baseDoc, a.tokens), a.value))
   }
 
   private staleEvent(history: DeployHistory | undefined, eventMs: number): { time: string; commit: string } | undefined {
@@ -391,12 +409,12 @@ class DeployRun {
     return `Update ${keys.length > 60 ? `${a.length} keys` : keys} in ${this.environment}`
   }
 
-  private message(baseDoc: unknown, eventMs: number, holdNote: string | undefined): string {
+  private message(baseDoc: unknown, baseCommit: string, eventMs: number, holdNote: string | undefined): string {
     const r = this.request
     const trailers: DeployTrailers = {
       environment: this.environment,
       source: r.source,
-      changes: this.assignments.map((a) => ({ pointer: a.pointer, previous: orNull(getAt(baseDoc, a.tokens)), current: a.value })),
+      changes: this.effective(baseDoc).map((a) => ({ pointer: a.pointer, previous: orNull(getAt(baseDoc, a.tokens)), current: a.value })),
       requester: r.requester,
       runUrl: r.runUrl,
       eventId: r.eventId,
@@ -404,22 +422,20 @@ class DeployRun {
       imageDigest: r.imageDigest,
       idempotencyKey: r.idempotencyKey,
       reason: [r.reason, holdNote].filter(Boolean).join('; ') || undefined,
+      baseCommit,
     }
-    return formatDeployMessage(this.subject(), trailers)
+    return formatDeployMessage(this.withMarker(this.subject(), baseCommit), trailers)
   }
 
-  private repairMessage(kind: 'restore' | 'revert', ourCommit: string, theirCommit: string, before: string, after: string): string {
-    const beforeDoc = JSON.parse(before)
-    const afterDoc = JSON.parse(after)
-    const m = merge3PointersChanged(beforeDoc, afterDoc)
+  private repairMessage(kind: 'restore' | 'revert', ourCommit: string, theirCommit: string, changes: DeployTrailers['changes'], baseCommit: string): string {
     const subject =
       kind === 'revert'
         ? `Revert ${ourCommit.slice(0, 12)}: conflicting deploy to ${this.environment}`
         : `Restore changes to ${this.environment} overwritten by ${ourCommit.slice(0, 12)}`
-    return formatDeployMessage(subject, {
+    return formatDeployMessage(this.withMarker(subject, baseCommit), {
       environment: this.environment,
       source: 'repair',
-      changes: m,
+      changes,
       requester: this.request.requester,
       reason: `githosted did not enforce expectedHead: ${ourCommit.slice(0, 12)} landed on ${theirCommit.slice(0, 12)}, which it had not read`,
     })
@@ -434,155 +450,166 @@ class DeployRun {
 
   /**
    * Writes `desired` (= content at `expectedHead` + our change) and handles
-   * moved heads (StaleHead) and landed-on-the-wrong-parent writes
-   * (ExpectedHeadViolation) as described in the module comment.
+   * moved heads (StaleHead) and writes that landed on the wrong parent
+   * (ExpectedHeadViolation), as described in the module comment.
    */
   private async writeLoop(expectedHead: string, baseText: string, desired: string, eventMs: number, holdNote: string | undefined): Promise<ApplyResult> {
     const { repo } = this.deps
     const author = this.deps.author ?? DEFAULT_AUTHOR
-    let intent: ReadonlyArray<readonly string[]> = this.tokens
+    const appliedOn = parseJsonText(baseText) // what our deploy commit replaced (for `previous`)
+    let firstCommit: string | undefined // our deploy commit, once it landed
     let ourCommit: string | undefined // our latest commit that landed
-    let firstCommit: string | undefined
     let conflicts: MergeConflict[] | undefined // set once our change is withdrawn
     let conflictCommit: string | undefined
-    let repairKind: 'restore' | 'revert' | undefined
-    let repairTheirs = ''
-    let appliedOn = parseJsonText(baseText) // the content our change replaced (for previous values)
+    let repair: { kind: 'restore' | 'revert'; theirs: string; changes: DeployTrailers['changes'] } | undefined
+    let stalePrevious: unknown = appliedOn
 
     for (;;) {
       if (this.attempts >= this.retry.maxAttempts) {
         this.logger.error('deploy gave up under contention', { attempts: this.attempts, landed: ourCommit, withdrawn: !!conflicts })
         throw new DeployContentionError(
-          `Could not write ${this.path} after ${this.attempts} attempts because of concurrent writes${ourCommit ? ` (last commit ${ourCommit.slice(0, 12)} may need repair)` : ''}; try again.`,
+          `Could not write ${this.path} after ${this.attempts} attempts because of concurrent writes${ourCommit ? ` (commit ${ourCommit.slice(0, 12)} may still need a repair)` : ''}; try again.`,
         )
       }
       this.attempts++
       const message =
-        ourCommit === undefined
-          ? this.message(appliedOn, eventMs, holdNote)
-          : this.repairMessage(repairKind ?? 'restore', ourCommit, repairTheirs, baseText, desired)
+        repair && ourCommit ? this.repairMessage(repair.kind, ourCommit, repair.theirs, repair.changes, expectedHead) : this.message(stalePrevious, expectedHead, eventMs, holdNote)
+      let landed: string
       try {
-        const w = await repo.write(this.path, desired, { message, expectedHead, authorName: author.name, authorEmail: author.email })
-        if (conflicts) {
-          this.logger.warn('deploy conflict: our change was withdrawn', { conflicts, commit: w.commit })
-          throw conflictError(this.path, conflicts, conflictCommit)
-        }
-        firstCommit ??= w.commit
-        this.logger.info('deploy committed', { commit: w.commit, attempts: this.attempts, retries: this.retries, repairs: this.repairs })
-        // Report the deploy commit itself; repairs only restore others' keys around it.
-        return this.result(firstCommit, true, appliedOn, ourCommit ? { repairCommit: w.commit } : {})
+        landed = (await repo.write(this.path, desired, { message, expectedHead, authorName: author.name, authorEmail: author.email })).commit
       } catch (err) {
-        if (err instanceof DeployConflictError) throw err
-        const violation = asExpectedHeadViolation(err)
         if (isStaleHead(err)) {
+          // Nothing landed. Re-read and merge our change (base → desired) into the new content.
           this.retries++
           await this.backoff()
           const cur = await this.readFile()
           this.parseFile(cur.content)
+          const intent = ourCommit === undefined ? this.tokens : []
           const m = merge3({ baseText, oursText: desired, theirsText: cur.content, intent })
-          if (m.conflicts.length > 0 && ourCommit === undefined) {
+          if (m.conflicts.length > 0) {
             this.logger.info('deploy conflict', { conflicts: m.conflicts, theirCommit: cur.headSha })
             throw conflictError(this.path, m.conflicts, cur.headSha)
           }
-          if (m.conflicts.length > 0) {
-            conflicts = m.conflicts
-            conflictCommit = cur.headSha
-            intent = []
-            repairKind = 'revert'
-          }
           if (m.text === cur.content) {
             if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
-            if (ourCommit === undefined) {
-              this.logger.info('deploy already in place after a concurrent write', { commit: cur.headSha, retries: this.retries })
-              return this.result(cur.headSha, false, parseJsonText(cur.content))
-            }
-            return this.result(firstCommit ?? ourCommit, true, appliedOn)
+            if (firstCommit) return this.result(firstCommit, true, appliedOn)
+            this.logger.info('deploy already in place after a concurrent write', { commit: cur.headSha, retries: this.retries })
+            return this.result(cur.headSha, false, parseJsonText(cur.content))
           }
-          if (ourCommit === undefined) appliedOn = parseJsonText(cur.content)
+          if (ourCommit === undefined) stalePrevious = parseJsonText(cur.content)
           baseText = cur.content
           desired = m.text
           expectedHead = cur.headSha
           continue
         }
-        if (violation) {
-          // Our write landed on `actualParent`, clobbering whatever changed since `expectedHead`.
-          this.repairs++
-          firstCommit ??= violation.commit
-          // Back off before repairing too: repairs racing each other on a non-enforcing server
-          // clobber each other again, and jitter is what lets one of them land cleanly.
-          await this.backoff()
-          const theirs = await this.readFile(violation.actualParent)
-          const m = merge3({ baseText, oursText: desired, theirsText: theirs.content, intent })
-          this.logger.warn('write landed on an unexpected parent; restoring clobbered changes', {
-            expectedHead: violation.expectedHead,
-            actualParent: violation.actualParent,
-            commit: violation.commit,
-            conflicts: m.conflicts.length,
-            dropped: m.dropped,
-          })
-          if (m.conflicts.length > 0) {
-            conflicts = m.conflicts
-            conflictCommit = violation.actualParent
-            intent = []
-            repairKind = 'revert'
-          } else {
-            repairKind ??= 'restore'
-          }
-          if (ourCommit === undefined) appliedOn = parseJsonText(theirs.content)
-          ourCommit = violation.commit
-          repairTheirs = violation.actualParent
-          if (m.text === desired) {
-            // Nothing of theirs was lost (and no conflict): what landed is right.
-            if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
-            return this.result(firstCommit, true, appliedOn)
-          }
-          // Others may already have written on top of our commit. Then the repair goes on top
-          // of the tip: its content plus what our commit removed, key by key (three-way with
-          // our commit as the base). Writing on our own commit instead would clobber them in
-          // turn and make concurrent repairs chase each other.
-          const tip = await this.readFile()
-          if (tip.headSha === violation.commit) {
-            baseText = desired
-            desired = m.text
-            expectedHead = violation.commit
-            continue
-          }
-          this.parseFile(tip.content)
-          const onTip = merge3({ baseText: desired, oursText: m.text, theirsText: tip.content, intent: [] })
-          if (onTip.text === tip.content) {
-            if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
-            return this.result(firstCommit, true, appliedOn)
-          }
-          baseText = tip.content
-          desired = onTip.text
-          expectedHead = tip.headSha
-          continue
+        const v = asExpectedHeadViolation(err)
+        if (!v) throw err
+        const next = await this.repairAfterViolation(v, baseText, desired, ourCommit === undefined && !conflicts)
+        this.repairs++
+        firstCommit ??= v.commit
+        ourCommit = v.commit
+        if (next.conflicts) {
+          conflicts = next.conflicts
+          conflictCommit = v.actualParent
         }
-        throw err
+        if (!next.write) {
+          if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
+          this.logger.info('deploy committed', { commit: firstCommit, attempts: this.attempts, retries: this.retries, repairs: this.repairs })
+          return this.result(firstCommit, true, appliedOn)
+        }
+        repair = { kind: conflicts ? 'revert' : (repair?.kind ?? 'restore'), theirs: v.actualParent, changes: next.write.changes }
+        baseText = next.write.baseText
+        desired = next.write.text
+        expectedHead = next.write.expectedHead
+        continue
+      }
+      if (conflicts) {
+        this.logger.warn('deploy conflict: our change was withdrawn', { conflicts, commit: landed })
+        throw conflictError(this.path, conflicts, conflictCommit)
+      }
+      firstCommit ??= landed
+      this.logger.info('deploy committed', { commit: firstCommit, attempts: this.attempts, retries: this.retries, repairs: this.repairs })
+      return this.result(firstCommit, true, appliedOn, ourCommit ? { repairCommit: landed } : {})
+    }
+  }
+
+  /**
+   * Our commit `v.commit` (content `ourText` = file at `v.expectedHead` + our
+   * change) landed on `v.actualParent`. Works out what it clobbered (the
+   * genuine changes in between) and the repair to write on the current tip:
+   * those values, wherever the tip still holds what our commit put there.
+   * With `checkIntent` (our deploy commit itself), a genuine change of one of
+   * our keys to another value is a conflict: the repair then also reverts our
+   * change, so the request is all-or-nothing.
+   */
+  private async repairAfterViolation(
+    v: { expectedHead: string; actualParent: string; commit: string },
+    baseText: string,
+    ourText: string,
+    checkIntent: boolean,
+  ): Promise<{
+    conflicts?: MergeConflict[]
+    write?: { text: string; baseText: string; expectedHead: string; changes: DeployTrailers['changes'] }
+  }> {
+    await this.backoff()
+    const lost = await clobberedChanges({
+      repo: this.deps.repo,
+      path: this.path,
+      environment: this.environment,
+      expectedHead: v.expectedHead,
+      actualParent: v.actualParent,
+      baseText,
+    })
+    const baseDoc = parseJsonText(baseText)
+    const ourDoc = parseJsonText(ourText)
+    const restore: GenuineChange[] = [...new Map(lost.changes.map((g) => [g.pointer, g])).values()]
+    let conflicts: MergeConflict[] | undefined
+    if (checkIntent) {
+      const found = intentConflicts(this.effective(baseDoc), lost.changes, baseDoc)
+      if (found.length > 0) {
+        conflicts = found
+        // Withdraw the whole change: our keys that nobody else touched go back to the base value.
+        const overlaps = (a: readonly string[]) => restore.some((g) => pointerContains(a, g.tokens) || pointerContains(g.tokens, a))
+        for (const a of this.assignments) {
+          if (!overlaps(a.tokens)) restore.push({ pointer: a.pointer, tokens: a.tokens, value: getAt(baseDoc, a.tokens) })
+        }
       }
     }
+    const tip = await this.readFile()
+    this.parseFile(tip.content)
+    const tipDoc = parseJsonText(tip.content)
+    const apply: Assignment[] = []
+    const changes: DeployTrailers['changes'] = []
+    const skipped: string[] = []
+    restore.sort((a, b) => a.tokens.length - b.tokens.length)
+    for (const r of restore) {
+      const cur = getAt(tipDoc, r.tokens)
+      if (lookupEqual(cur, r.value)) continue
+      // Someone changed it after our commit: theirs is newer than what we would restore.
+      if (!lookupEqual(cur, getAt(ourDoc, r.tokens))) {
+        skipped.push(r.pointer)
+        continue
+      }
+      apply.push({ tokens: r.tokens, value: r.value })
+      changes.push({ pointer: r.pointer, previous: orNull(cur), current: orNull(r.value), ...(r.value === ABSENT ? { removed: true } : {}) })
+    }
+    this.logger.warn('write landed on an unexpected parent; restoring what it overwrote', {
+      expectedHead: v.expectedHead,
+      actualParent: v.actualParent,
+      commit: v.commit,
+      exact: lost.exact,
+      restore: changes.map((c) => c.pointer),
+      skipped,
+      conflicts: conflicts?.length ?? 0,
+    })
+    if (apply.length === 0) return { conflicts }
+    const { text } = applyAssignments(tip.content, apply, this.path)
+    return { conflicts, write: { text, baseText: tip.content, expectedHead: tip.headSha, changes } }
   }
 }
 
-/** The key-level changes between two documents, as trailer change entries. */
-function merge3PointersChanged(before: unknown, after: unknown): DeployTrailers['changes'] {
-  const out: DeployTrailers['changes'] = []
-  const walk = (a: unknown, b: unknown, path: string) => {
-    if (isObj(a) && isObj(b)) {
-      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-        walk(Object.hasOwn(a, k) ? a[k] : ABSENT, Object.hasOwn(b, k) ? b[k] : ABSENT, `${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`)
-      }
-    } else if (!lookupEqual(a, b)) {
-      out.push({ pointer: path, previous: orNull(a), current: orNull(b) })
-    }
-  }
-  walk(before, after, '')
-  return out
-}
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
+
 
 function parseEventTime(value: string): number {
   const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN

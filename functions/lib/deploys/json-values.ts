@@ -51,7 +51,8 @@ export function lookupEqual(a: Lookup, b: Lookup): boolean {
 /**
  * The keys where `b` differs from `a`, as pointer token lists: objects are
  * compared key by key (recursively), anything else (scalars, arrays) as a
- * whole. A key only in `a` shows up with value ABSENT.
+ * whole. A key only in `a` shows up with value ABSENT; a new object only in
+ * `b` shows up as its keys.
  */
 export function keyDiff(a: unknown, b: unknown, prefix: string[] = []): Array<{ tokens: string[]; value: Lookup }> {
   if (isPlainObject(a) && isPlainObject(b)) {
@@ -60,6 +61,9 @@ export function keyDiff(a: unknown, b: unknown, prefix: string[] = []): Array<{ 
       const inA = Object.hasOwn(a, k)
       const inB = Object.hasOwn(b, k)
       if (inA && inB) out.push(...keyDiff(a[k], b[k], [...prefix, k]))
+      // A new non-empty object is described by its keys, so that two writers adding
+      // different keys under the same new object do not look like they clash.
+      else if (inB && isPlainObject(b[k]) && Object.keys(b[k]).length > 0) out.push(...keyDiff({}, b[k], [...prefix, k]))
       else out.push({ tokens: [...prefix, k], value: inB ? b[k] : ABSENT })
     }
     return out

@@ -25,6 +25,12 @@ export interface DeployTrailers {
   imageDigest?: string
   idempotencyKey?: string
   reason?: string
+  /**
+   * The commit the change was computed on (the write's expectedHead). When it
+   * is not the commit's parent, the server ignored expectedHead and the
+   * commit overwrote what came in between (see deploys/repair.ts).
+   */
+  baseCommit?: string
 }
 
 const KEYS = {
@@ -38,6 +44,7 @@ const KEYS = {
   imageDigest: 'Deploy-Image-Digest',
   idempotencyKey: 'Deploy-Idempotency-Key',
   reason: 'Deploy-Reason',
+  baseCommit: 'Deploy-Base',
 } as const
 
 function clean(value: string): string {
@@ -60,6 +67,7 @@ export function formatTrailers(t: DeployTrailers): string {
     ['imageDigest', t.imageDigest],
     ['idempotencyKey', t.idempotencyKey],
     ['reason', t.reason],
+    ['baseCommit', t.baseCommit],
   ]
   for (const [k, v] of optional) if (v) lines.push(`${KEYS[k]}: ${clean(v)}`)
   return lines.join('\n')
@@ -105,6 +113,7 @@ export function parseDeployTrailers(message: string | undefined): DeployTrailers
       case KEYS.imageDigest: out.imageDigest = value; break
       case KEYS.idempotencyKey: out.idempotencyKey = value; break
       case KEYS.reason: out.reason = value; break
+      case KEYS.baseCommit: out.baseCommit = value; break
       case KEYS.change:
         try {
           const c = JSON.parse(raw) as { pointer?: unknown; previous?: unknown; current?: unknown; removed?: unknown }

@@ -5,14 +5,11 @@
  * bounded, jittered retries (see retry.ts for what is retried and why).
  */
 import { randomUUID } from 'node:crypto'
-import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf'
 import { ValidationError } from '../errors.js'
-import { ApiService } from './gen/githosted/v1/api_pb.js'
-import { RepoService } from './gen/githosted/v1/repo_pb.js'
 import { repoInfo, toPbKind, toPbPermission, tokenRecord } from './mappers.js'
 import { Repo, type Rpc, type ServerCapabilities, type VerifyMode } from './repo.js'
 import { withRetry, type CallSafety, type RetryDeps } from './retry.js'
-import { unaryCall, type CallConfig, type UnaryMethod } from './unary-call.js'
+import { unaryCall, type CallConfig } from './unary-call.js'
 import type {
   ClientOptions,
   CreateTokenInput,
@@ -74,12 +71,8 @@ export class Client implements GithostedClient {
     this.#verify = options.verifyExpectedHead ?? 'auto'
   }
 
-  readonly #rpc: Rpc = <I extends DescMessage, O extends DescMessage>(
-    method: UnaryMethod<I, O>,
-    input: MessageInitShape<I>,
-    safety: CallSafety,
-  ): Promise<MessageShape<O>> =>
-    withRetry(() => unaryCall(this.#call, method, input), safety, this.#retry, this.#deps)
+  readonly #rpc: Rpc = (procedure, input, decode, safety) =>
+    withRetry(() => unaryCall(this.#call, procedure, input, decode), safety, this.#retry, this.#deps)
 
   /**
    * Mints a token (needs a write gw_). Defaults: kind 'repo' when an allowlist
@@ -88,8 +81,8 @@ export class Client implements GithostedClient {
    */
   async createToken(input: CreateTokenInput): Promise<IssuedToken> {
     const kind = input.kind ?? ((input.repoAllowlist?.length ?? 0) > 0 ? 'repo' : 'workspace')
-    const res = await this.#rpc(
-      ApiService.method.createToken,
+    return this.#rpc(
+      '/githosted.v1.ApiService/CreateToken',
       {
         name: input.name,
         kind: toPbKind(kind),
@@ -97,9 +90,9 @@ export class Client implements GithostedClient {
         repoAllowlist: input.repoAllowlist ?? [],
         ttlHours: input.ttlHours ?? 0,
       },
+      (res) => ({ token: res.string('token'), record: tokenRecord(res.message('record')) }),
       'write',
     )
-    return { token: res.token, record: tokenRecord(res.record) }
   }
 
   /** Mints a short-lived repo token (gr_) from a write gw_. Permission defaults to 'read'. */
@@ -107,43 +100,47 @@ export class Client implements GithostedClient {
     if (input.repoAllowlist.length === 0) {
       throw new ValidationError('repoAllowlist must name at least one repo', 'repoAllowlist')
     }
-    const res = await this.#rpc(
-      ApiService.method.exchangeToken,
+    return this.#rpc(
+      '/githosted.v1.ApiService/ExchangeToken',
       {
         repoAllowlist: input.repoAllowlist,
         permission: toPbPermission(input.permission ?? 'read'),
         ttlSeconds: input.ttlSeconds ?? 0,
         subject: input.subject ?? '',
       },
+      (res) => ({ token: res.string('token'), record: tokenRecord(res.message('record')) }),
       'write',
     )
-    return { token: res.token, record: tokenRecord(res.record) }
   }
 
   async revokeToken(tokenId: string): Promise<void> {
-    await this.#rpc(ApiService.method.revokeToken, { tokenId }, 'idempotent')
+    const procedure = '/githosted.v1.ApiService/RevokeToken'
+    await this.#rpc(procedure, { tokenId }, () => undefined, 'idempotent')
   }
 
   async listTokens(
     options: { pageSize?: number; pageToken?: string } = {},
   ): Promise<{ tokens: TokenRecord[]; nextPageToken?: string }> {
-    const res = await this.#rpc(
-      ApiService.method.listTokens,
+    return this.#rpc(
+      '/githosted.v1.ApiService/ListTokens',
       { pageSize: options.pageSize ?? 0, pageToken: options.pageToken ?? '' },
+      (res) => {
+        const tokens = res.messages('tokens').map((t) => tokenRecord(t))
+        const nextPageToken = res.string('nextPageToken')
+        return nextPageToken ? { tokens, nextPageToken } : { tokens }
+      },
       'idempotent',
     )
-    const tokens = res.tokens.map((t) => tokenRecord(t))
-    return res.nextPageToken ? { tokens, nextPageToken: res.nextPageToken } : { tokens }
   }
 
   /** Not retried after an ambiguous failure: a repeat would answer already_exists. */
   async createRepo(input: { name: string; slug?: string }): Promise<RepoInfo> {
-    const res = await this.#rpc(
-      RepoService.method.createRepo,
+    return this.#rpc(
+      '/githosted.v1.RepoService/CreateRepo',
       { name: input.name, slug: input.slug ?? '' },
+      (res) => repoInfo(res.message('repo')),
       'write',
     )
-    return repoInfo(res.repo)
   }
 
   repo(slugOrId: string): RepoHandle {

@@ -4,15 +4,11 @@
  * page, an empty 502) it comes from the HTTP status, per the Connect protocol's
  * HTTP-to-code table.
  */
-import { fromBinary, fromJson, type JsonValue } from '@bufbuild/protobuf'
-import { base64Decode } from '@bufbuild/protobuf/wire'
 import { redact } from '../audit/logger.js'
-import {
-  RepoBusyDetailSchema,
-  StaleHeadDetailSchema,
-  type RepoBusyDetail,
-  type StaleHeadDetail,
-} from './gen/githosted/v1/errors_pb.js'
+import { decodeBase64 } from './base64.js'
+import type { RepoBusyDetailJson, StaleHeadDetailJson } from './gen/githosted/v1/errors_pb.js'
+import { JsonReader } from './json-reader.js'
+import { decodeStringFields } from './wire-strings.js'
 import {
   CONNECT_CODES,
   GithostedError,
@@ -90,31 +86,50 @@ function detailType(d: ConnectErrorDetail): string {
   return d.type.replace(/^type\.googleapis\.com\//, '')
 }
 
+/** A detail message we understand: its type name and its string fields by field number. */
+interface DetailSchema<J> {
+  typeName: string
+  /** Field `i + 1` is `fields[i]`; all of our detail fields are strings. */
+  fields: readonly (keyof J & string)[]
+}
+
+const STALE_HEAD: DetailSchema<StaleHeadDetailJson> = {
+  typeName: 'githosted.v1.StaleHeadDetail',
+  fields: ['repoId', 'ref', 'expectedHead', 'actualHead'],
+}
+
+const REPO_BUSY: DetailSchema<RepoBusyDetailJson> = {
+  typeName: 'githosted.v1.RepoBusyDetail',
+  fields: ['repoId', 'operation'],
+}
+
 /**
  * Decodes a detail message: the binary `value` first (it is authoritative;
  * base64 std or url, padded or not), the JSON `debug` only if that fails.
  */
-function decodeDetail<T extends StaleHeadDetail | RepoBusyDetail>(
+function decodeDetail<J>(
   details: ConnectErrorDetail[],
-  schema: typeof StaleHeadDetailSchema | typeof RepoBusyDetailSchema,
-): T | undefined {
+  schema: DetailSchema<J>,
+): Record<keyof J & string, string> | undefined {
   const d = details.find((x) => detailType(x) === schema.typeName)
   if (!d) return undefined
   if (typeof d.value === 'string') {
     try {
-      return fromBinary(schema, base64Decode(d.value)) as T
+      return decodeStringFields(decodeBase64(d.value), schema.fields)
     } catch {
       // fall through to debug
     }
   }
-  if (typeof d.debug === 'object' && d.debug !== null) {
-    try {
-      return fromJson(schema, d.debug as JsonValue, { ignoreUnknownFields: true }) as T
-    } catch {
-      return undefined
-    }
+  try {
+    // debug is the message in proto3 JSON (camelCase or snake_case keys).
+    const r = new JsonReader<Record<string, string>>(d.debug)
+    return Object.fromEntries(schema.fields.map((f) => [f, r.string(f)])) as Record<
+      keyof J & string,
+      string
+    >
+  } catch {
+    return undefined
   }
-  return undefined
 }
 
 /** Removes the token (and anything token-shaped) from text we did not write. */
@@ -164,7 +179,7 @@ export function typedError(
     case 'deadline_exceeded':
       return new GithostedTimeoutError(message, init)
     case 'failed_precondition': {
-      const d = decodeDetail<StaleHeadDetail>(details, StaleHeadDetailSchema)
+      const d = decodeDetail(details, STALE_HEAD)
       if (!d) break
       return new StaleHeadError(message, init, {
         repoId: d.repoId,
@@ -174,7 +189,7 @@ export function typedError(
       })
     }
     case 'aborted': {
-      const d = decodeDetail<RepoBusyDetail>(details, RepoBusyDetailSchema)
+      const d = decodeDetail(details, REPO_BUSY)
       if (!d) break
       return new RepoBusyError(message, init, { repoId: d.repoId, operation: d.operation })
     }

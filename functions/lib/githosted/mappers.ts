@@ -1,16 +1,17 @@
 /**
- * Converts generated protobuf messages into the plain types of types.ts, so
- * nothing outside this folder sees protobuf-es shapes.
+ * Converts proto3 JSON messages (read through JsonReader) into the plain types
+ * of types.ts, and our enums into their JSON names, so nothing outside this
+ * folder sees wire shapes.
  */
-import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt'
-import {
-  Permission as PbPermission,
-  TokenKind as PbTokenKind,
-  type Branch,
-  type Commit,
-  type Repo,
-  type Token,
+import type {
+  BranchJson,
+  CommitJson,
+  PermissionJson,
+  RepoJson,
+  TokenJson,
+  TokenKindJson,
 } from './gen/githosted/v1/types_pb.js'
+import type { JsonReader } from './json-reader.js'
 import type {
   BranchInfo,
   CommitInfo,
@@ -20,59 +21,70 @@ import type {
   TokenRecord,
 } from './types.js'
 
-function date(ts: Timestamp | undefined): Date | undefined {
-  return ts ? timestampDate(ts) : undefined
+// Value names by number, as in types.proto.
+const PERMISSIONS: readonly PermissionJson[] = [
+  'PERMISSION_UNSPECIFIED',
+  'PERMISSION_READ',
+  'PERMISSION_WRITE',
+]
+const TOKEN_KINDS: readonly TokenKindJson[] = [
+  'TOKEN_KIND_UNSPECIFIED',
+  'TOKEN_KIND_WORKSPACE',
+  'TOKEN_KIND_REPO',
+]
+const READ = 1
+const REPO = 2
+
+export function toPbPermission(p: Permission): PermissionJson {
+  return p === 'read' ? 'PERMISSION_READ' : 'PERMISSION_WRITE'
 }
 
-export function toPbPermission(p: Permission): PbPermission {
-  return p === 'read' ? PbPermission.READ : PbPermission.WRITE
-}
-
-export function toPbKind(k: TokenKind): PbTokenKind {
-  return k === 'repo' ? PbTokenKind.REPO : PbTokenKind.WORKSPACE
+export function toPbKind(k: TokenKind): TokenKindJson {
+  return k === 'repo' ? 'TOKEN_KIND_REPO' : 'TOKEN_KIND_WORKSPACE'
 }
 
 /**
  * Unknown or unspecified permission reads as 'write' (as githosted's SDKs do):
  * when in doubt, assume the token can do more, never less.
  */
-export function tokenRecord(t: Token | undefined): TokenRecord {
+export function tokenRecord(t: JsonReader<TokenJson> | undefined): TokenRecord {
   return {
-    id: t?.id ?? '',
-    prefix: t?.prefix ?? '',
-    name: t?.name ?? '',
-    kind: t?.kind === PbTokenKind.REPO ? 'repo' : 'workspace',
-    permission: t?.permission === PbPermission.READ ? 'read' : 'write',
-    repoAllowlist: [...(t?.repoAllowlist ?? [])],
-    createdAt: date(t?.createdAt),
-    expiresAt: date(t?.expiresAt),
-    revokedAt: date(t?.revokedAt),
-    lastUsedAt: date(t?.lastUsedAt),
+    id: t?.string('id') ?? '',
+    prefix: t?.string('prefix') ?? '',
+    name: t?.string('name') ?? '',
+    kind: t?.enum('kind', TOKEN_KINDS) === REPO ? 'repo' : 'workspace',
+    permission: t?.enum('permission', PERMISSIONS) === READ ? 'read' : 'write',
+    repoAllowlist: t?.strings('repoAllowlist') ?? [],
+    createdAt: t?.timestamp('createdAt'),
+    expiresAt: t?.timestamp('expiresAt'),
+    revokedAt: t?.timestamp('revokedAt'),
+    lastUsedAt: t?.timestamp('lastUsedAt'),
   }
 }
 
-export function repoInfo(r: Repo | undefined): RepoInfo {
+export function repoInfo(r: JsonReader<RepoJson> | undefined): RepoInfo {
   return {
-    id: r?.id ?? '',
-    workspaceId: r?.workspaceId ?? '',
-    name: r?.name ?? '',
-    slug: r?.slug ?? '',
-    defaultBranch: r?.defaultBranch ?? '',
-    createdAt: date(r?.createdAt),
+    id: r?.string('id') ?? '',
+    workspaceId: r?.string('workspaceId') ?? '',
+    name: r?.string('name') ?? '',
+    slug: r?.string('slug') ?? '',
+    defaultBranch: r?.string('defaultBranch') ?? '',
+    createdAt: r?.timestamp('createdAt'),
   }
 }
 
-export function commitInfo(c: Commit): CommitInfo {
+export function commitInfo(c: JsonReader<CommitJson>): CommitInfo {
+  const message = c.string('message')
   return {
-    sha: c.hash,
-    authorName: c.authorName,
-    authorEmail: c.authorEmail,
-    committedAt: date(c.committedAt),
-    subject: c.subject,
-    message: c.message === '' ? undefined : c.message,
+    sha: c.string('hash'),
+    authorName: c.string('authorName'),
+    authorEmail: c.string('authorEmail'),
+    committedAt: c.timestamp('committedAt'),
+    subject: c.string('subject'),
+    message: message === '' ? undefined : message,
   }
 }
 
-export function branchInfo(b: Branch): BranchInfo {
-  return { name: b.name, commit: b.commit, isDefault: b.isDefault }
+export function branchInfo(b: JsonReader<BranchJson>): BranchInfo {
+  return { name: b.string('name'), commit: b.string('commit'), isDefault: b.bool('isDefault') }
 }

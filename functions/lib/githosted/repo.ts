@@ -12,8 +12,7 @@
  *   A pre-check of the head before writing narrows the race window (and
  *   avoids most clobbers outright); the after-the-fact check closes it.
  */
-import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf'
-import { RepoService } from './gen/githosted/v1/repo_pb.js'
+import { encodeBase64 } from './base64.js'
 import { gitBlobSha } from './blob-sha.js'
 import {
   ExpectedHeadUnverifiedError,
@@ -23,8 +22,11 @@ import {
   StaleHeadError,
 } from './errors.js'
 import { branchInfo, commitInfo } from './mappers.js'
+import type { DeleteFileResponseJson, WriteFileResponseJson } from './gen/githosted/v1/repo_pb.js'
+import type { JsonReader } from './json-reader.js'
+import type { Procedure, RequestJson } from './procedures.js'
 import type { CallSafety } from './retry.js'
-import { procedureOf, type UnaryMethod } from './unary-call.js'
+import type { Decode } from './unary-call.js'
 import type {
   BranchInfo,
   CommitInfo,
@@ -36,11 +38,16 @@ import type {
 } from './types.js'
 
 /** A retried, typed unary call (bound to one client's config). */
-export type Rpc = <I extends DescMessage, O extends DescMessage>(
-  method: UnaryMethod<I, O>,
-  input: MessageInitShape<I>,
+export type Rpc = <P extends Procedure, R>(
+  procedure: P,
+  input: RequestJson<P>,
+  decode: Decode<P, R>,
   safety: CallSafety,
-) => Promise<MessageShape<O>>
+) => Promise<R>
+
+const LOG = '/githosted.v1.RepoService/Log'
+const WRITE_FILE = '/githosted.v1.RepoService/WriteFile'
+const DELETE_FILE = '/githosted.v1.RepoService/DeleteFile'
 
 /** What the client has learned about the server, shared by all its repo handles. */
 export interface ServerCapabilities {
@@ -53,6 +60,7 @@ export type VerifyMode = 'auto' | 'always' | 'never'
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
 const decoder = new TextDecoder()
 const encoder = new TextEncoder()
+const EMPTY = new Uint8Array(0)
 
 function normalizeDir(path: string): string {
   return path.replace(/^\/+|\/+$/g, '')
@@ -70,16 +78,20 @@ export class Repo implements RepoHandle {
   /** One directory level; `tree` entries are directories, everything else a file. */
   async ls(path = '', options: { ref?: string } = {}): Promise<FileEntry[]> {
     const dir = normalizeDir(path)
-    const res = await this.rpc(
-      RepoService.method.listFiles,
+    return this.rpc(
+      '/githosted.v1.RepoService/ListFiles',
       { repoRef: this.ref, ref: options.ref ?? '', path: dir },
+      (res) =>
+        res.messages('entries').map((e): FileEntry => {
+          const name = e.string('name')
+          return {
+            name,
+            path: dir ? `${dir}/${name}` : name,
+            type: e.string('type') === 'tree' ? 'directory' : 'file',
+          }
+        }),
       'idempotent',
     )
-    return res.entries.map((e) => ({
-      name: e.name,
-      path: dir ? `${dir}/${e.name}` : e.name,
-      type: e.type === 'tree' ? 'directory' : 'file',
-    }))
   }
 
   async read(path: string, options: { ref?: string } = {}): Promise<FileContent> {
@@ -112,35 +124,48 @@ export class Repo implements RepoHandle {
   }
 
   async log(options: { ref?: string; path?: string; limit?: number } = {}): Promise<CommitInfo[]> {
-    const res = await this.rpc(
-      RepoService.method.log,
+    return this.rpc(
+      LOG,
       {
         repoRef: this.ref,
         ref: options.ref ?? '',
         path: options.path ?? '',
         limit: options.limit ?? 0,
       },
+      (res) => res.messages('commits').map(commitInfo),
       'idempotent',
     )
-    return res.commits.map(commitInfo)
   }
 
   async diff(base: string, head: string, options: { path?: string } = {}): Promise<string> {
-    const res = await this.rpc(
-      RepoService.method.diff,
+    return this.rpc(
+      '/githosted.v1.RepoService/Diff',
       { repoRef: this.ref, base, head, path: options.path ?? '' },
+      (res) => res.string('patch'),
       'idempotent',
     )
-    return res.patch
   }
 
   async listBranches(): Promise<BranchInfo[]> {
-    const res = await this.rpc(RepoService.method.listBranches, { repoRef: this.ref }, 'idempotent')
-    return res.branches.map(branchInfo)
+    return this.rpc(
+      '/githosted.v1.RepoService/ListBranches',
+      { repoRef: this.ref },
+      (res) => res.messages('branches').map(branchInfo),
+      'idempotent',
+    )
   }
 
   private readFile(path: string, ref: string) {
-    return this.rpc(RepoService.method.readFile, { repoRef: this.ref, ref, path }, 'idempotent')
+    return this.rpc(
+      '/githosted.v1.RepoService/ReadFile',
+      { repoRef: this.ref, ref, path },
+      (res) => ({
+        content: res.bytes('content'),
+        headSha: res.string('headSha'),
+        sha: res.string('sha'),
+      }),
+      'idempotent',
+    )
   }
 
   private content(path: string, raw: Uint8Array, headSha: string, sha: string): FileContent {
@@ -155,16 +180,16 @@ export class Repo implements RepoHandle {
 
   /** The tip commit of `ref` ('' = default branch), from Log. */
   private async headOf(ref: string): Promise<string> {
-    const res = await this.rpc(
-      RepoService.method.log,
+    const head = await this.rpc(
+      LOG,
       { repoRef: this.ref, ref, limit: 1 },
+      (res) => res.messages('commits')[0]?.string('hash'),
       'idempotent',
     )
-    const head = res.commits[0]?.hash
     if (!head) {
       throw new NotFoundError(`githosted ${this.ref}: no commit at ref '${ref || '(default)'}'`, {
         connectCode: 'not_found',
-        procedure: procedureOf(RepoService.method.log),
+        procedure: LOG,
       })
     }
     return head
@@ -184,8 +209,7 @@ export class Repo implements RepoHandle {
     const branch = options.branch ?? ''
     const expectedHead = options.expectedHead ?? ''
     const verify = this.shouldVerify(expectedHead)
-    const method = kind === 'write' ? RepoService.method.writeFile : RepoService.method.deleteFile
-    const procedure = procedureOf(method)
+    const procedure = kind === 'write' ? WRITE_FILE : DELETE_FILE
 
     if (verify) {
       // Optimistic pre-check: cheap, refuses the common stale case before
@@ -211,10 +235,14 @@ export class Repo implements RepoHandle {
       expectedHead,
     }
     const safety: CallSafety = expectedHead !== '' ? 'guarded-write' : 'write'
+    const result = (res: JsonReader<WriteFileResponseJson | DeleteFileResponseJson>) => ({
+      branch: res.string('branch'),
+      commit: res.string('commit'),
+    })
     const res =
       kind === 'write'
-        ? await this.rpc(RepoService.method.writeFile, { ...common, content }, safety)
-        : await this.rpc(RepoService.method.deleteFile, common, safety)
+        ? await this.rpc(WRITE_FILE, { ...common, content: encodeBase64(content ?? EMPTY) }, result, safety)
+        : await this.rpc(DELETE_FILE, common, result, safety)
 
     if (verify) await this.verifyParent(procedure, path, res.branch || branch, expectedHead, res.commit)
     return { branch: res.branch, commit: res.commit }
@@ -232,12 +260,12 @@ export class Repo implements RepoHandle {
     const info = { repoRef: this.ref, branch, path, expectedHead, commit }
     let parent: string
     try {
-      const res = await this.rpc(
-        RepoService.method.log,
+      parent = await this.rpc(
+        LOG,
         { repoRef: this.ref, ref: commit, limit: 2 },
+        (res) => res.messages('commits')[1]?.string('hash') ?? '',
         'idempotent',
       )
-      parent = res.commits[1]?.hash ?? ''
     } catch (err) {
       const code = err instanceof GithostedError ? err.connectCode : 'unknown'
       throw new ExpectedHeadUnverifiedError(

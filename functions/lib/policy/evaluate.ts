@@ -134,7 +134,8 @@ function mintCheck(request: MintRequest): GrantCheck {
     if (request.repos.length === 0) return 'the request names no repos'
     const outside = request.repos.filter((repo) => !covers(rule.repoGlobs, repo))
     if (outside.length > 0) {
-      return `repo ${outside.map(shownValue).join(', ')} is not in its grant (repos: ${rule.grant.repos.join(', ')})`
+      const repos = outside.map(shownValue).join(', ')
+      return `repo ${repos} is not in its grant (repos: ${rule.grant.repos.join(', ')})`
     }
     if (request.permission === 'write' && rule.grant.permission !== 'write') {
       return 'its grant allows read, the request wants write'
@@ -165,7 +166,8 @@ function deployCheck(request: DeployRequest): GrantCheck {
     }
     if (rule.environmentGlobs.length === 0) return 'its grant allows no deploys (no environments)'
     if (!covers(rule.environmentGlobs, request.environment)) {
-      return `environment ${shownValue(request.environment)} is not in its grant (environments: ${rule.grant.environments.join(', ')})`
+      const allowed = rule.grant.environments.join(', ')
+      return `environment ${shownValue(request.environment)} is not in its grant (environments: ${allowed})`
     }
     if (request.overrideHold && !rule.grant.overrideHolds) {
       return 'its grant does not allow overriding holds (overrideHolds is false)'

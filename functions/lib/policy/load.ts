@@ -64,25 +64,25 @@ function ruleLabel(raw: unknown, index: number): string {
   return typeof rule?.name === 'string' ? `rule "${rule.name}" (rules[${index}])` : `rules[${index}]`
 }
 
-function shapeError(raw: unknown, issue: v.BaseIssue<unknown>): never {
-  const keys = (issue.path ?? []).map((p) => p.key as string | number)
-  let where: string
+function describePath(raw: unknown, keys: Array<string | number>): string {
   if (keys[0] === 'rules' && typeof keys[1] === 'number') {
     const rest = keys.slice(2).join('.')
-    where = `${ruleLabel(raw, keys[1])}${rest ? ` ${rest}` : ''}`
-  } else {
-    where = keys.length > 0 ? keys.join('.') : 'document'
+    return `${ruleLabel(raw, keys[1])}${rest ? ` ${rest}` : ''}`
   }
+  return keys.length > 0 ? keys.join('.') : 'document'
+}
+
+function shapeError(raw: unknown, issue: v.BaseIssue<unknown>): never {
+  const keys = (issue.path ?? []).map((p) => p.key as string | number)
   const last = keys[keys.length - 1]
-  let message = issue.message
-  if (issue.type === 'strict_object' && issue.input !== undefined && last !== undefined && issue.expected === 'never') {
-    message = `unknown field "${String(last)}"`
-  } else if (issue.type === 'strict_object' && issue.input === undefined && last !== undefined) {
-    message = `missing required field "${String(last)}"`
-  } else if (issue.type === 'literal' && last === 'version') {
-    message = 'version must be 1'
+  if (issue.type === 'strict_object' && last !== undefined) {
+    if (issue.expected === 'never') fail(`${describePath(raw, keys)}: unknown field "${String(last)}"`)
+    if (issue.input === undefined) {
+      fail(`${describePath(raw, keys.slice(0, -1))}: missing required field "${String(last)}"`)
+    }
   }
-  fail(`${where}: ${message}`)
+  if (issue.type === 'literal' && last === 'version') fail('version: must be 1')
+  fail(`${describePath(raw, keys)}: ${issue.message}`)
 }
 
 function compileIssuers(doc: PolicyDocument, options: LoadPolicyOptions): IssuerConfig[] {
@@ -164,10 +164,8 @@ function compileRule(
   } else {
     issuer = issuers.get(match.issuer as string)
     if (!issuer) {
-      const known = [...issuers.keys()]
-      fail(
-        `${label} match.issuer: unknown issuer "${match.issuer}" (defined: ${known.length ? known.join(', ') : 'none; add an issuers section'})`,
-      )
+      const known = issuers.size > 0 ? [...issuers.keys()].join(', ') : 'none; add an issuers section'
+      fail(`${label} match.issuer: unknown issuer "${match.issuer}" (defined: ${known})`)
     }
     for (const [claim, value] of Object.entries(match.claims ?? {})) {
       const where = `${label} match.claims.${claim}`

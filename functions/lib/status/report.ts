@@ -31,10 +31,20 @@ export interface ReadOptions {
   layout?: StatusLayout
 }
 
-/** The head commit of the default branch, or null for a repo without commits. */
+/**
+ * The head commit of the default branch, or null when there is none. An empty
+ * repo has no default branch yet, which githosted answers with `not_found`
+ * just as it answers a repo that does not exist; the two cannot be told apart
+ * reliably, so both read as "no commits" (and the message says so).
+ */
 export async function readHead(handle: RepoHandle, limit: Limiter): Promise<string | null> {
-  const [head] = await limit(() => handle.log({ limit: 1 }))
-  return head?.sha ?? null
+  try {
+    const [head] = await limit(() => handle.log({ limit: 1 }))
+    return head?.sha ?? null
+  } catch (err) {
+    if (isNotFound(err)) return null
+    throw err
+  }
 }
 
 /**
@@ -56,7 +66,9 @@ export async function readStatusReport(
       ...base,
       problem: {
         code: 'REPO_EMPTY',
-        message: `${repo} has no commits yet; add ${layout.environmentsDir}/<environment>${layout.extension} files to see them here`,
+        message:
+          `${repo} has no commits yet (or no such repo exists); add ` +
+          `${layout.environmentsDir}/<environment>${layout.extension} files to see them here`,
       },
     }
   }

@@ -24,7 +24,7 @@ function RunLink(props: { runUrl?: string | undefined; source?: string | undefin
 
 function Change(props: { deploy: DeployRecord }) {
   const { from, to } = props.deploy
-  if (from === to) return <span>{to ? <code>{to}</code> : 'no image'} (unchanged)</span>
+  if (from === to) return to ? <span><code>{to}</code> (unchanged)</span> : <em>no image</em>
   return (
     <span>
       {from ? <code>{from}</code> : <em>none</em>}

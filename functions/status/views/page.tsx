@@ -69,6 +69,8 @@ export function StatusPage(
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
         <title>Deployments · {props.repo}</title>
+        {/* No favicon request: the API has no route for one. */}
+        <link rel="icon" href="data:," />
         <style nonce={props.nonce} dangerouslySetInnerHTML={{ __html: STYLES }} />
       </head>
       <body>

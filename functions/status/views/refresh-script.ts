@@ -1,5 +1,5 @@
 /**
- * The dashboard's only script: every few seconds it asks `fragment` for the
+ * The dashboard's only script: every few seconds it asks `./?fragment=1` for the
  * environments, sending the last ETag; a 304 means nothing changed, a 200
  * swaps `<main>`'s content in place (no reload, no flicker). It also keeps the
  * relative times current and pauses while the tab is hidden. Announcements go
@@ -19,7 +19,7 @@ for(var i=0;i<ts.length;i++){var t=Date.parse(ts[i].getAttribute('datetime'));if
 function say(text){if(note&&note.textContent!==text)note.textContent=text}
 function tick(){if(busy||document.hidden)return;busy=true;
 var headers={};if(etag)headers['If-None-Match']=etag;
-fetch('fragment',{headers:headers,credentials:'same-origin',cache:'no-store'}).then(function(res){
+fetch('./?fragment=1',{headers:headers,credentials:'same-origin',cache:'no-store'}).then(function(res){
 if(res.status===304){return}
 if(res.status===401){say('Your dashboard session ended: open the dashboard link again.');return}
 if(!res.ok){say('Could not refresh (HTTP '+res.status+'); retrying.');return}

@@ -13,12 +13,12 @@ body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif
 .top,main{max-width:76rem;margin:0 auto;padding:1rem}
 .top{padding-bottom:0}
 h1{margin:0;font-size:1.5rem}
-.meta{margin:.25rem 0 0;color:var(--muted)}
+.meta{margin:.25rem 0 .75rem;color:var(--muted)}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.92em}
 a{color:var(--link)}
 :focus-visible{outline:3px solid var(--link);outline-offset:2px}
 .envs{list-style:none;padding:0;margin:0;display:grid;gap:1rem;
-grid-template-columns:repeat(auto-fill,minmax(min(100%,24rem),1fr))}
+grid-template-columns:repeat(auto-fit,minmax(min(100%,28rem),1fr))}
 .env{background:var(--card);border:1px solid var(--border);border-radius:.5rem;padding:1rem;height:100%}
 .env>header{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem}
 .env h2{margin:0;font-size:1.25rem}
@@ -32,16 +32,18 @@ dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .hold{border-left:4px solid var(--held-bg);padding:.25rem .75rem;margin:.75rem 0}
 table{width:100%;border-collapse:collapse;font-size:.9rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
-th,td{text-align:left;padding:.25rem .5rem .25rem 0;border-top:1px solid var(--border);vertical-align:top;
-overflow-wrap:anywhere}
-th{color:var(--muted)}
+th,td{text-align:left;padding:.25rem .75rem .25rem 0;border-top:1px solid var(--border);vertical-align:top;
+overflow-wrap:break-word}
+th{color:var(--muted);white-space:nowrap}
+.history code{overflow-wrap:anywhere}
+.history td:first-child{white-space:nowrap}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:40rem){
 .top,main{padding:.75rem}
 dl{grid-template-columns:1fr}dt{margin-top:.35rem}
 .history thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
 .history tr{display:block;padding:.35rem 0;border-top:1px solid var(--border)}
-.history td{display:block;border:0;padding:0}
+.history td{display:block;border:0;padding:0;white-space:normal}
 .history td::before{content:attr(data-label) ": ";font-weight:600;color:var(--muted)}
 }
 `

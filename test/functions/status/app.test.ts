@@ -180,7 +180,7 @@ describe('read-only surface', () => {
     const { app } = setup()
     const methods = new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => r.method))
     for (const m of methods) expect(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).toContain(m)
-    for (const path of ['/v1/status', '/v1/status/staging/history', '/', '/fragment']) {
+    for (const path of ['/v1/status', '/v1/status/staging/history', '/']) {
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
         const res = await app.request(path, { method, headers: AUTH, body: '{}' })
         expect(res.status, `${method} ${path}`).toBe(405)
@@ -293,17 +293,17 @@ describe('dashboard page', () => {
 
   it('serves the fragment with an ETag, 304 while unchanged, and 401 without a session', async () => {
     const { app, repo, credential } = setup()
-    expect((await app.request('http://127.0.0.1/fragment')).status).toBe(401)
+    expect((await app.request('http://127.0.0.1/?fragment=1')).status).toBe(401)
     const { cookie } = await login(app, credential)
-    const res = await app.request('http://127.0.0.1/fragment', { headers: { cookie } })
+    const res = await app.request('http://127.0.0.1/?fragment=1', { headers: { cookie } })
     expect(res.status).toBe(200)
     const etag = res.headers.get('etag')!
     const fragment = await res.text()
     expect(fragment).toContain('<ul class="envs">')
     expect(fragment).not.toContain('<html')
-    expect((await app.request('http://127.0.0.1/fragment', { headers: { cookie, 'if-none-match': etag } })).status).toBe(304)
+    expect((await app.request('http://127.0.0.1/?fragment=1', { headers: { cookie, 'if-none-match': etag } })).status).toBe(304)
     deploy(repo, 'staging', 'app:1.0', 'app:2.0')
-    const changed = await app.request('http://127.0.0.1/fragment', { headers: { cookie, 'if-none-match': etag } })
+    const changed = await app.request('http://127.0.0.1/?fragment=1', { headers: { cookie, 'if-none-match': etag } })
     expect(changed.status).toBe(200)
     expect(await changed.text()).toContain('app:2.0')
   })

@@ -10,9 +10,9 @@ import { FakeRepo } from './fake-repo.js'
 const PROD = 'environments/production.json'
 const prod = '{\n  "image": "ghcr.io/acme/app:1.4.1",\n  "replicas": 2\n}\n'
 
-function setup(mode: 'enforce' | 'compat' = 'enforce', files: Record<string, string> = { [PROD]: prod }) {
+function setup(mode: 'enforce' | 'compat' = 'enforce', files: Record<string, string> = { [PROD]: prod }, seedValue = 1) {
   const repo = new FakeRepo(files, { mode })
-  let seed = 1
+  let seed = seedValue
   const deps: ApplyDeps = {
     repo,
     repoName: 'deploy-configs',
@@ -152,9 +152,14 @@ describe('applyConfigUpdate', () => {
   })
 })
 
-describe.each(['enforce', 'compat'] as const)('concurrency against a %s server', (mode) => {
+describe.each([
+  ['enforce', true],
+  ['compat', true],
+  ['compat', false],
+] as const)('concurrency against a %s server (full messages in Log: %s)', (mode, fullMessages) => {
   it('20 concurrent deploys to different keys of one file all land', async () => {
     const { repo, apply } = setup(mode)
+    repo.fullMessages = fullMessages
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => apply({ change: { set: { [`/services/s${i}`]: `img:${i}` } } })))
     expect(results.every((r) => r.changed)).toBe(true)
     const final = JSON.parse(repo.fileAt(PROD)!)
@@ -166,6 +171,7 @@ describe.each(['enforce', 'compat'] as const)('concurrency against a %s server',
 
   it('20 concurrent deploys to the same key: one value wins, every other is a conflict or a no-op', async () => {
     const { repo, apply } = setup(mode)
+    repo.fullMessages = fullMessages
     const settled = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => apply({ change: { image: `app:${i}` } })))
     const ok = settled.filter((s) => s.status === 'fulfilled').map((s) => (s as PromiseFulfilledResult<{ changed: boolean; current: Record<string, unknown> }>).value)
     const failed = settled.filter((s) => s.status === 'rejected').map((s) => (s as PromiseRejectedResult).reason)
@@ -217,5 +223,23 @@ describe('against a server that ignores expectedHead', () => {
     expect(err.conflicts).toEqual([{ pointer: '/image', ours: 'app:2', theirs: 'ghcr.io/acme/app:7.7.7', base: 'ghcr.io/acme/app:1.4.1' }])
     expect(JSON.parse(repo.fileAt(PROD)!).image).toBe('ghcr.io/acme/app:7.7.7')
     expect(repo.history(PROD)[0]!.message).toMatch(/^Revert [0-9a-f]{12}: conflicting deploy to production/)
+  })
+})
+
+describe('no lost updates across interleavings (seeded jitter, compat server)', () => {
+  it.each([true, false])('holds for 8 different interleavings (full messages: %s)', async (fullMessages) => {
+    for (let s = 2; s < 10; s++) {
+      const { repo, apply } = setup('compat', { [PROD]: prod }, s * 7919)
+      repo.fullMessages = fullMessages
+      const keys = Promise.all(Array.from({ length: 10 }, (_, i) => apply({ change: { set: { [`/k${i}`]: i } } })))
+      const same = Promise.allSettled(Array.from({ length: 10 }, (_, i) => apply({ change: { image: `app:${i}` } })))
+      const [, sameResults] = await Promise.all([keys, same])
+      const final = JSON.parse(repo.fileAt(PROD)!)
+      for (let i = 0; i < 10; i++) expect(final[`k${i}`]).toBe(i)
+      const winners = sameResults.filter((r) => r.status === 'fulfilled' && r.value.changed)
+      expect(winners).toHaveLength(1)
+      expect(final.image).toBe((winners[0] as PromiseFulfilledResult<{ current: Record<string, unknown> }>).value.current['/image'])
+      for (const r of sameResults) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(DeployConflictError)
+    }
   })
 })

@@ -80,9 +80,9 @@ export class FakeRepo implements RepoHandle {
   }
 
   /** The commits touching `path`, newest first (like `git log -- path`). */
-  history(path?: string): Commit[] {
+  history(path?: string, ref?: string): Commit[] {
     const out: Commit[] = []
-    for (let c = this.commits.get(this.tip); c; c = c.parent ? this.commits.get(c.parent) : undefined) {
+    for (let c = this.commits.get(ref ?? this.tip); c; c = c.parent ? this.commits.get(c.parent) : undefined) {
       if (!path || c.changed.includes(path)) out.push(c)
     }
     return out
@@ -142,7 +142,7 @@ export class FakeRepo implements RepoHandle {
 
   async log(options?: { ref?: string; path?: string; limit?: number }): Promise<CommitInfo[]> {
     await this.tick()
-    return this.history(options?.path)
+    return this.history(options?.path, options?.ref)
       .slice(0, options?.limit ?? 100)
       .map((c) => ({
         sha: c.sha,

@@ -1,0 +1,158 @@
+/**
+ * The dashboard in a real browser: playwright-core driving Debian's Chromium
+ * (headless; `.ci/run` installs the `chromium` package, CHROMIUM_PATH
+ * overrides the binary). The status app runs over real HTTP against the local
+ * githosted with a read-only token. Screenshots land in test-artifacts/
+ * (gitignored) for a human to look at.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../../functions/lib/audit/logger.js'
+import type { Authenticator } from '../../functions/lib/auth/types.js'
+import { AuthenticationError } from '../../functions/lib/errors.js'
+import { applyConfigUpdate } from '../../functions/lib/deploys/apply.js'
+import { Client } from '../../functions/lib/githosted/index.js'
+import { staticSecret } from '../../functions/lib/secrets/index.js'
+import { createViewerAccess, generateViewerCredential } from '../../functions/lib/status/viewer-access.js'
+import { createStatusApp } from '../../functions/status/app.js'
+import { readClientFactory } from '../../functions/status/deps.js'
+import { startTestGithosted, type TestGithosted } from '../helpers/githosted.js'
+import { serveApp, type ServedApp } from '../helpers/serve-app.js'
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ARTIFACTS = join(process.cwd(), 'test-artifacts')
+const REPO = 'deploy-configs'
+
+// The page never calls the JSON API; nothing here needs a caller credential.
+const noCallers: Authenticator = {
+  authenticate: () => Promise.reject(new AuthenticationError('not used in this test')),
+}
+
+let gh: TestGithosted
+let served: ServedApp
+let browser: Browser
+let writer: Client
+const viewer = generateViewerCredential()
+
+async function deploy(environment: string, image: string) {
+  await applyConfigUpdate(
+    { repo: writer.repo(REPO), repoName: REPO, logger: createLogger({ sink: () => {} }) },
+    {
+      environment,
+      change: { image },
+      source: 'api',
+      requester: 'github:acme/app:ref:refs/heads/main',
+      runUrl: 'https://github.com/acme/app/actions/runs/4242',
+    },
+  )
+}
+
+function card(page: Page, environment: string) {
+  return page.getByRole('article', { name: environment, exact: true })
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  gh = await startTestGithosted()
+  writer = new Client({ token: gh.bootstrapToken, baseUrl: gh.url })
+  const readToken = await gh.createToken({ kind: 'repo', permission: 'read', repoAllowlist: [REPO], name: 'dashboard' })
+  const app = createStatusApp({
+    readToken: staticSecret(readToken),
+    githosted: readClientFactory(gh.url),
+    authenticator: noCallers,
+    viewer: createViewerAccess({ hash: staticSecret(viewer.sha256) }),
+    logger: createLogger({ sink: () => {} }),
+    refreshSeconds: 1,
+  })
+  served = await serveApp(app.fetch)
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await served?.close()
+  await gh?.close()
+})
+
+describe('dashboard in Chromium', () => {
+  it('refuses a browser without the viewer credential, with an explanation', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const res = await page.goto(`${served.url}/`)
+    expect(res?.status()).toBe(401)
+    await expect(page.getByRole('heading', { name: 'Viewer credential needed' }).isVisible()).resolves.toBe(true)
+    await context.close()
+  })
+
+  it('shows every environment, picks up a deploy without reloading, and survives a reload', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    const consoleErrors: string[] = []
+    page.on('console', (m) => {
+      // Any console error counts: a CSP violation, a failed request (even a favicon), a script error.
+      if (m.type() === 'error') consoleErrors.push(m.text())
+    })
+
+    await page.goto(`${served.url}/?key=${encodeURIComponent(viewer.credential)}`)
+    // The credential left the address bar.
+    expect(new URL(page.url()).search).toBe('')
+    for (const environment of ['staging', 'production']) {
+      await expect(card(page, environment).locator('code.image').textContent()).resolves.toBe('ghcr.io/acme/app:1.0.0')
+    }
+
+    // A marker that a full reload would wipe.
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42))
+    await deploy('staging', 'ghcr.io/acme/app:1.1.0')
+    await card(page, 'staging').locator('code.image', { hasText: 'ghcr.io/acme/app:1.1.0' }).waitFor({ timeout: 20_000 })
+    await expect(page.evaluate(() => (window as unknown as { marker?: number }).marker)).resolves.toBe(42)
+    await expect(card(page, 'production').locator('code.image').textContent()).resolves.toBe('ghcr.io/acme/app:1.0.0')
+    await expect(card(page, 'staging').getByRole('link').getAttribute('href')).resolves.toBe(
+      'https://github.com/acme/app/actions/runs/4242',
+    )
+    await expect(
+      card(page, 'staging').getByRole('table', { name: 'Recent deploys to staging' }).getByRole('row').count(),
+    ).resolves.toBe(3) // header + the deploy + the seed
+
+    await page.reload()
+    await expect(card(page, 'staging').locator('code.image').textContent()).resolves.toBe('ghcr.io/acme/app:1.1.0')
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true })
+    expect(consoleErrors).toEqual([])
+    await context.close()
+  })
+
+  it('says what is wrong with one broken environment and stays readable on a phone', async () => {
+    await writer.repo(REPO).write('environments/qa.json', '{ "image": "ghcr.io/acme/app:2.0.0", }\n', {
+      message: 'Hand-edit qa (broken)',
+    })
+    await writer.repo(REPO).write('holds/production.json', JSON.stringify({ reason: 'release freeze', by: 'ops' }), {
+      message: 'Hold production',
+    })
+    const context = await browser.newContext({ viewport: { width: 375, height: 800 }, isMobile: true, hasTouch: true })
+    const page = await context.newPage()
+    await page.goto(`${served.url}/?key=${encodeURIComponent(viewer.credential)}`)
+    await expect(card(page, 'qa').locator('.problem').textContent()).resolves.toMatch(
+      /^environments\/qa\.json is not valid JSON/,
+    )
+    await expect(card(page, 'staging').locator('code.image').textContent()).resolves.toBe('ghcr.io/acme/app:1.1.0')
+    await expect(card(page, 'production').getByText('Held', { exact: true }).isVisible()).resolves.toBe(true)
+    // Nothing wider than the screen: no sideways scrolling on a phone.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    expect(overflow).toBeLessThanOrEqual(0)
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true })
+    await context.close()
+  })
+})

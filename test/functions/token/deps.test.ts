@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError } from '../../../functions/lib/errors.js'
+import { loadPolicy } from '../../../functions/lib/policy/index.js'
+import { buildTokenDeps, readTokenConfig } from '../../../functions/token/deps.js'
+import { tokenName } from '../../../functions/token/mint.js'
+
+const keysOnly = loadPolicy({
+  version: 1,
+  rules: [{ name: 'k', match: { brokerKey: 'ci' }, grant: { repos: ['deploy-configs'], permission: 'write', maxTtl: '1h' } }],
+})
+const withOidc = loadPolicy({
+  version: 1,
+  issuers: { gh: { preset: 'github' } },
+  rules: [
+    {
+      name: 'r',
+      match: { issuer: 'gh', claims: { repository_owner_id: '65', repository: 'acme/app' } },
+      grant: { repos: ['deploy-configs'], permission: 'read', maxTtl: '15m' },
+    },
+  ],
+})
+const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x'
+
+function configError(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError)
+    return (e as Error).message
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('readTokenConfig', () => {
+  it('names each missing variable and why it is needed', () => {
+    expect(configError(() => readTokenConfig({}, keysOnly))).toContain('WORKSPACE_TOKEN_SECRET_ARN')
+    expect(configError(() => readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN }, keysOnly))).toContain(
+      'BROKER_KEYS_SECRET_ARN (the policy has broker-key rules)',
+    )
+    expect(configError(() => readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN }, withOidc))).toContain('OIDC_AUDIENCE')
+    expect(
+      configError(() =>
+        readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, BROKER_KEYS_SECRET_ARN: ARN, SECRET_CACHE_TTL_SECONDS: '5m' }, keysOnly),
+      ),
+    ).toContain('SECRET_CACHE_TTL_SECONDS')
+  })
+
+  it('applies defaults', () => {
+    expect(readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, OIDC_AUDIENCE: 'aud', REPLAY_TABLE_NAME: 't' }, withOidc)).toEqual({
+      workspaceTokenSecretArn: ARN,
+      oidcAudience: 'aud',
+      githostedUrl: 'https://api.githosted.dev',
+      secretCacheTtlMs: 300_000,
+      replayTableName: 't',
+    })
+  })
+
+  it('builds deps without touching the network', async () => {
+    let built = 0
+    const deps = buildTokenDeps({ WORKSPACE_TOKEN_SECRET_ARN: ARN, BROKER_KEYS_SECRET_ARN: ARN }, keysOnly, {
+      secretsManager: () => {
+        built++
+        throw new Error('not expected')
+      },
+    })
+    expect(deps.policy).toBe(keysOnly)
+    expect(built).toBe(0)
+    // The SDK client is only built when a secret is first read.
+    await expect(deps.workspaceToken.get()).rejects.toThrow('not expected')
+    expect(built).toBe(1)
+  })
+})
+
+describe('tokenName', () => {
+  it('sanitizes the subject and appends unix seconds', () => {
+    const at = new Date(1_773_342_238_000)
+    expect(tokenName('github:acme/app:ref:refs/heads/main', at)).toBe('ci-github-acme-app-ref-refs-heads-main-1773342238')
+    expect(tokenName('%%%', at)).toBe('ci-caller-1773342238')
+    expect(tokenName('x'.repeat(200), at).length).toBeLessThanOrEqual(3 + 48 + 1 + 10)
+  })
+})
