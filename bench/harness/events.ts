@@ -50,12 +50,15 @@ function builtInBase(): Json {
  * The fixture whose file name contains `hint`; else the shape of a fixture
  * with the same method (its path and body are replaced); else a built-in event.
  */
-function base(hint: string, method: string): { event: Json; source: string } {
+function base(hint: string, method: string, path: string): { event: Json; source: string } {
   if (existsSync(APIGW_DIR)) {
     const files = readdirSync(APIGW_DIR).filter((f) => f.endsWith('.json')).sort()
     const exact = files.find((f) => f.includes(hint))
     const load = (f: string) => JSON.parse(readFileSync(join(APIGW_DIR, f), 'utf8')) as Json
-    if (exact) return { event: load(exact), source: `fixture ${exact}` }
+    if (exact) {
+      const event = load(exact)
+      return { event, source: event.rawPath === path ? `fixture ${exact}` : `shape of fixture ${exact}` }
+    }
     const sameMethod = files.find((f) => f.startsWith(`${method.toLowerCase()}-`))
     if (sameMethod) return { event: load(sameMethod), source: `shape of fixture ${sameMethod}` }
   }
@@ -74,7 +77,7 @@ export interface HttpEventInput {
 
 /** An API Gateway v2 event for one request, plus where its shape came from. */
 export function httpEvent(input: HttpEventInput): { event: Json; source: string } {
-  const { event, source } = base(input.fixture ?? input.path.split('/').filter(Boolean).at(-1) ?? '', input.method)
+  const { event, source } = base(input.fixture ?? input.path.split('/').filter(Boolean).at(-1) ?? '', input.method, input.path)
   const e = structuredClone(event)
   const ctx = (e.requestContext ?? {}) as Json
   const http = (ctx.http ?? {}) as Json

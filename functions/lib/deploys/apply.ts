@@ -504,6 +504,17 @@ class DeployRun {
         }
         const v = asExpectedHeadViolation(err)
         if (!v) throw err
+        if (v.actualParent === '') {
+          // The client could not check the parent; look it up (linear history: the next commit back).
+          v.actualParent = (await repo.log({ ref: v.commit, limit: 2 }))[1]?.sha ?? ''
+          if (v.actualParent === v.expectedHead) {
+            landed = v.commit
+            firstCommit ??= landed
+            if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
+            return this.result(firstCommit, true, appliedOn, ourCommit ? { repairCommit: landed } : {})
+          }
+          if (v.actualParent === '') throw err
+        }
         const next = await this.repairAfterViolation(v, baseText, desired, ourCommit === undefined && !conflicts)
         this.repairs++
         firstCommit ??= v.commit

@@ -69,11 +69,17 @@ export interface ExpectedHeadViolation {
  * The client's after-the-fact check: the write landed, but on top of
  * `actualParent` rather than `expectedHead` (a server that ignores
  * expectedHead). Returns the three commits, or undefined for other errors.
+ * `actualParent` is '' when the client could not check (the caller looks it up).
  */
 export function asExpectedHeadViolation(err: unknown): ExpectedHeadViolation | undefined {
   const name = field(err, 'name')
   const code = field(err, 'code')
-  if (name !== 'ExpectedHeadViolationError' && code !== 'GITHOSTED_EXPECTED_HEAD_VIOLATION') return undefined
+  const known =
+    name === 'ExpectedHeadViolationError' ||
+    name === 'ExpectedHeadUnverifiedError' ||
+    code === 'GITHOSTED_EXPECTED_HEAD_VIOLATION' ||
+    code === 'GITHOSTED_EXPECTED_HEAD_UNVERIFIED'
+  if (!known) return undefined
   const expectedHead = field(err, 'expectedHead')
   const actualParent = field(err, 'actualParent')
   const commit = field(err, 'commit')

@@ -44,7 +44,7 @@ export const dec = (b: Uint8Array): string => new TextDecoder().decode(b)
 
 /** Runs the git CLI against a bare repo and returns trimmed stdout. */
 export function git(gitdir: string, ...args: string[]): string {
-  return execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8' }).trim()
+  return execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
 }
 
 /** A raw Connect call with fetch (HTTP/1.1); returns status and the parsed JSON body. */
