@@ -49,7 +49,8 @@ function checkAllowlist(list: string[]): string[] {
   if (list.length > MAX_ALLOWLIST) throw invalidArgument('repoAllowlist', `at most ${MAX_ALLOWLIST} entries`)
   for (const entry of list) {
     if (entry === '' || entry.length > 200 || /\s/.test(entry)) {
-      throw invalidArgument('repoAllowlist', `entries must be repo slugs or rp_ ids, got ${JSON.stringify(entry.slice(0, 80))}`)
+      const shown = JSON.stringify(entry.slice(0, 80))
+      throw invalidArgument('repoAllowlist', `entries must be repo slugs or rp_ ids, got ${shown}`)
     }
   }
   return list

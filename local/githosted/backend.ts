@@ -141,11 +141,18 @@ export class Backend {
     if (trimmed.length > 100) throw invalidArgument('name', 'longer than 100 characters')
     const finalSlug = slug === '' ? trimmed : slug
     if (!SLUG.test(finalSlug) || finalSlug.split('/').some((s) => s === '..' || s === '.git')) {
-      throw invalidArgument(slug === '' ? 'name' : 'slug', `not a valid slug (letters, digits, ".", "_", "-", "/"): ${JSON.stringify(finalSlug.slice(0, 100))}`)
+      const shown = JSON.stringify(finalSlug.slice(0, 100))
+      throw invalidArgument(
+        slug === '' ? 'name' : 'slug',
+        `not a valid slug (letters, digits, ".", "_", "-", "/"): ${shown}`,
+      )
     }
-    if (finalSlug.startsWith('rp_')) throw invalidArgument('slug', 'must not start with "rp_" (reserved for ids)')
+    if (finalSlug.startsWith('rp_')) {
+      throw invalidArgument('slug', 'must not start with "rp_" (reserved for ids)')
+    }
     if (this.findRepo(finalSlug)) {
-      throw new ConnectError(`a repo with slug ${JSON.stringify(finalSlug)} already exists`, Code.AlreadyExists)
+      const shown = JSON.stringify(finalSlug)
+      throw new ConnectError(`a repo with slug ${shown} already exists`, Code.AlreadyExists)
     }
     const record: RepoRecord = {
       id: newRepoId(),
@@ -181,7 +188,11 @@ export class Backend {
    * One commit on a branch. Under the repo lease: read the tip, check
    * expectedHead (unless compat), write the commit, move the ref.
    */
-  async write(token: StoredToken, input: WriteInput, operation: string): Promise<{ branch: string; commit: string }> {
+  async write(
+    token: StoredToken,
+    input: WriteInput,
+    operation: string,
+  ): Promise<{ branch: string; commit: string }> {
     const segments = parseFilePath('path', input.path)
     if (input.branch !== '') checkBranchName('branch', input.branch)
     const expectedHead = input.expectedHead.toLowerCase()
@@ -202,7 +213,9 @@ export class Backend {
         throw staleHead({ repoId: record.id, ref: branch, expectedHead, actualHead: tip ?? '' })
       }
       // A write to a new branch forks it from the default branch.
-      const parent = tip ?? (branch === record.defaultBranch ? undefined : await git.branchTip(record.defaultBranch))
+      const parent =
+        tip ??
+        (branch === record.defaultBranch ? undefined : await git.branchTip(record.defaultBranch))
       const verb = input.content === null ? 'Delete' : 'Update'
       const commit = await git.commitChange({
         parent,

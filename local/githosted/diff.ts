@@ -17,7 +17,10 @@ export function gitDiff(gitdir: string, base: string, head: string, path?: strin
     execFile(
       'git',
       args,
-      { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' } },
+      {
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' },
+      },
       (err, stdout) => (err ? reject(err) : resolve(stdout)),
     )
   })

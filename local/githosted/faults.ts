@@ -28,10 +28,14 @@ export interface FaultOptions {
   lockWaitMs?: number
 }
 
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c, i: number) => (i ? '_' : '') + c.toLowerCase())
+}
+
 const CODE_BY_NAME = new Map<string, Code>(
   Object.entries(Code)
     .filter((e): e is [string, Code] => typeof e[1] === 'number')
-    .map(([name, code]) => [name.replace(/[A-Z]/g, (c, i: number) => (i ? '_' : '') + c.toLowerCase()), code]),
+    .map(([name, code]) => [snakeCase(name), code]),
 )
 
 const DEFAULT_LOCK_WAIT_MS = 2000

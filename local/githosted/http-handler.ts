@@ -36,7 +36,8 @@ function faultsAndErrors(backend: Backend): Interceptor {
       return await next(req)
     } catch (err) {
       if (err instanceof ConnectError) throw err
-      console.error(`githosted-local: ${req.method.name} failed: ${err instanceof Error ? err.message : String(err)}`)
+      const why = err instanceof Error ? err.message : String(err)
+      console.error(`githosted-local: ${req.method.name} failed: ${why}`)
       throw new ConnectError('internal error', Code.Internal)
     }
   }
@@ -70,12 +71,9 @@ export function createHttpHandler(backend: Backend): (req: Req, res: Res) => voi
     if (req.method === 'POST' && PROCEDURES.has(path)) {
       const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
       if (type !== 'application/json' && type !== 'application/proto') {
-        sendJsonError(
-          res,
-          415,
-          'invalid_argument',
-          `unsupported content-type ${JSON.stringify(type.slice(0, 100))}: use application/json or application/proto`,
-        )
+        const shown = JSON.stringify(type.slice(0, 100))
+        const message = `unsupported content-type ${shown}: use application/json or application/proto`
+        sendJsonError(res, 415, 'invalid_argument', message)
         return
       }
     }

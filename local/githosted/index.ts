@@ -108,7 +108,8 @@ export async function startLocalGithosted(opts: LocalGithostedOptions = {}): Pro
     const loaded = await StateFile.load(dataDir)
     const state = loaded ?? freshState(now())
     const stateFile = new StateFile(dataDir, () => state)
-    const random = opts.random ?? (opts.randomSeed !== undefined ? seededRandom(opts.randomSeed) : Math.random)
+    const random =
+      opts.random ?? (opts.randomSeed !== undefined ? seededRandom(opts.randomSeed) : Math.random)
     const faults = new Faults(undefined, random, opts.sleep)
     const backend = new Backend(state, stateFile, pepper, dataDir, faults, now, opts.compat ?? false)
 

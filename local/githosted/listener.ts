@@ -3,7 +3,11 @@ import * as http2 from 'node:http2'
 import * as net from 'node:net'
 import { Duplex } from 'node:stream'
 
-type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void
+type H2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void
+type Handler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
 
@@ -82,7 +86,7 @@ export interface DualListener {
 export async function listenDual(handler: Handler, host: string, port: number): Promise<DualListener> {
   const h1 = http.createServer(handler as http.RequestListener)
   h1.keepAliveTimeout = 5_000
-  const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void)
+  const h2 = http2.createServer({}, handler as H2Handler)
   const sockets = new Set<net.Socket>()
   const sessions = new Set<http2.ServerHttp2Session>()
   h2.on('session', (s) => {

@@ -9,11 +9,14 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDeployApp } from '../../functions/deploy/app.js'
 import { createLogger } from '../../functions/lib/audit/logger.js'
-import type { Authenticator } from '../../functions/lib/auth/types.js'
-import { AuthenticationError } from '../../functions/lib/errors.js'
-import { applyConfigUpdate } from '../../functions/lib/deploys/apply.js'
+import { createAuthenticator } from '../../functions/lib/auth/authenticator.js'
+import { generateBrokerKey, hashBrokerKey } from '../../functions/lib/auth/broker-keys.js'
+import { MemoryReplayStore } from '../../functions/lib/auth/replay.js'
+import { createScopedRepoProvider } from '../../functions/lib/deploys/scoped-repo.js'
 import { Client } from '../../functions/lib/githosted/index.js'
+import { loadPolicy } from '../../functions/lib/policy/index.js'
 import { staticSecret } from '../../functions/lib/secrets/index.js'
 import { createViewerAccess, generateViewerCredential } from '../../functions/lib/status/viewer-access.js'
 import { createStatusApp } from '../../functions/status/app.js'
@@ -25,28 +28,22 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTIFACTS = join(process.cwd(), 'test-artifacts')
 const REPO = 'deploy-configs'
 
-// The page never calls the JSON API; nothing here needs a caller credential.
-const noCallers: Authenticator = {
-  authenticate: () => Promise.reject(new AuthenticationError('not used in this test')),
-}
-
 let gh: TestGithosted
 let served: ServedApp
+let deployApi: ServedApp
 let browser: Browser
 let writer: Client
 const viewer = generateViewerCredential()
+const brokerKey = generateBrokerKey()
 
+/** A deploy through the broker's API (POST /v1/deploys), as a CI job would make it. */
 async function deploy(environment: string, image: string) {
-  await applyConfigUpdate(
-    { repo: writer.repo(REPO), repoName: REPO, logger: createLogger({ sink: () => {} }) },
-    {
-      environment,
-      change: { image },
-      source: 'api',
-      requester: 'github:acme/app:ref:refs/heads/main',
-      runUrl: 'https://github.com/acme/app/actions/runs/4242',
-    },
-  )
+  const res = await fetch(`${deployApi.url}/v1/deploys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${brokerKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ repo: REPO, environment, change: { image } }),
+  })
+  expect(res.status, await res.clone().text()).toBeLessThan(300)
 }
 
 function card(page: Page, environment: string) {
@@ -58,10 +55,32 @@ beforeAll(async () => {
   gh = await startTestGithosted()
   writer = new Client({ token: gh.bootstrapToken, baseUrl: gh.url })
   const readToken = await gh.createToken({ kind: 'repo', permission: 'read', repoAllowlist: [REPO], name: 'dashboard' })
+  const githosted = readClientFactory(gh.url)
+  const authenticator = createAuthenticator({
+    brokerKeys: () => [{ name: 'browser-test', sha256: hashBrokerKey(brokerKey) }],
+    replayStore: new MemoryReplayStore(),
+  })
+  const policy = loadPolicy({
+    version: 1,
+    rules: [
+      {
+        name: 'browser-test',
+        match: { brokerKey: 'browser-test' },
+        grant: { repos: [REPO], permission: 'write', maxTtl: '15m', environments: ['staging', 'production'] },
+      },
+    ],
+  })
+  const deployApp = createDeployApp({
+    authenticator,
+    policy,
+    repos: createScopedRepoProvider({ workspaceToken: staticSecret(gh.bootstrapToken), githosted }),
+    logger: createLogger({ sink: () => {} }),
+  })
+  deployApi = await serveApp(deployApp.fetch as (r: Request) => Response | Promise<Response>)
   const app = createStatusApp({
     readToken: staticSecret(readToken),
-    githosted: readClientFactory(gh.url),
-    authenticator: noCallers,
+    githosted,
+    authenticator,
     viewer: createViewerAccess({ hash: staticSecret(viewer.sha256) }),
     logger: createLogger({ sink: () => {} }),
     refreshSeconds: 1,
@@ -85,6 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   await served?.close()
+  await deployApi?.close()
   await gh?.close()
 })
 

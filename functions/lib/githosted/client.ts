@@ -71,8 +71,10 @@ export class Client implements GithostedClient {
     this.#verify = options.verifyExpectedHead ?? 'auto'
   }
 
-  readonly #rpc: Rpc = (procedure, input, decode, safety) =>
-    withRetry(() => unaryCall(this.#call, procedure, input, decode), safety, this.#retry, this.#deps)
+  readonly #rpc: Rpc = (procedure, input, decode, safety) => {
+    const call = () => unaryCall(this.#call, procedure, input, decode)
+    return withRetry(call, safety, this.#retry, this.#deps)
+  }
 
   /**
    * Mints a token (needs a write gw_). Defaults: kind 'repo' when an allowlist

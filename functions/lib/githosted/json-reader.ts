@@ -40,17 +40,20 @@ function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 }
 
+/** Checked, schema-typed reads of one proto3 JSON message (`T` is its `XxxJson` type). */
 export class JsonReader<T> {
-  /** Throws JsonShapeError unless `json` is a JSON object. */
+  private readonly json: Record<string, unknown>
+
+  /** Throws JsonShapeError unless `json` is a JSON object. `at` prefixes error paths. */
   constructor(
     json: unknown,
     private readonly at = '',
   ) {
-    if (!isObject(json)) throw new JsonShapeError(`${at.slice(0, -1) || 'message'}: expected an object`)
+    if (!isObject(json)) {
+      throw new JsonShapeError(`${at.slice(0, -1) || 'message'}: expected an object`)
+    }
     this.json = json
   }
-
-  private readonly json: Record<string, unknown>
 
   private get(key: string): unknown {
     const v = this.json[key] ?? this.json[snake(key)]
@@ -121,7 +124,9 @@ export class JsonReader<T> {
   }
 
   /** A repeated message field. */
-  messages<K extends KeysOf<T, readonly object[]>>(key: K): JsonReader<Element<NonNullable<T[K]>>>[] {
+  messages<K extends KeysOf<T, readonly object[]>>(
+    key: K,
+  ): JsonReader<Element<NonNullable<T[K]>>>[] {
     return this.list(key).map((v, i) => new JsonReader(v, `${this.at}${key}[${i}].`))
   }
 

@@ -241,7 +241,12 @@ export class Repo implements RepoHandle {
     })
     const res =
       kind === 'write'
-        ? await this.rpc(WRITE_FILE, { ...common, content: encodeBase64(content ?? EMPTY) }, result, safety)
+        ? await this.rpc(
+            WRITE_FILE,
+            { ...common, content: encodeBase64(content ?? EMPTY) },
+            result,
+            safety,
+          )
         : await this.rpc(DELETE_FILE, common, result, safety)
 
     if (verify) await this.verifyParent(procedure, path, res.branch || branch, expectedHead, res.commit)

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../functions/lib/audit/logger.js'
-import { createStatusApp } from '../../../functions/status/app.js'
+import { Client } from '../../../functions/lib/githosted/index.js'
 import { createLocalStatus, type LocalStatus } from '../../../functions/status/local-setup.js'
 import { startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
 import { serveApp, type ServedApp } from '../../helpers/serve-app.js'
@@ -38,8 +38,13 @@ describe('createLocalStatus (npm start wiring)', () => {
     expect(await page.text()).toContain('<code class="image">ghcr.io/acme/app:1.0.0</code>')
   })
 
-  it('reads with a freshly minted repo token, not the workspace token', () => {
-    expect(local.readTokenPrefix).toMatch(/^gr/)
-    expect(local.app).toBeInstanceOf(createStatusApp({} as never).constructor)
+  it('reads with a freshly minted read-only repo token that expires, not the workspace token', async () => {
+    const admin = new Client({ token: gh.bootstrapToken, baseUrl: gh.url })
+    const { tokens } = await admin.listTokens()
+    const dashboard = tokens.filter((t) => t.name === 'dashboard-local')
+    expect(dashboard).toHaveLength(1)
+    expect(dashboard[0]).toMatchObject({ kind: 'repo', permission: 'read', repoAllowlist: ['deploy-configs'] })
+    expect(dashboard[0]!.expiresAt).toBeInstanceOf(Date)
+    expect(local.readTokenPrefix).toBe(dashboard[0]!.prefix)
   })
 })

@@ -67,6 +67,27 @@ describe('errorFromResponse: StaleHead', () => {
     expect((err as StaleHeadError).expectedHead).toBe(detail.expectedHead)
   })
 
+  it('decodes a value from a newer server with fields we do not know', () => {
+    // Our 4 fields, then field 5 (a string) and field 6 (a varint) we have never heard of.
+    const known = Buffer.from(staleHeadDetail(detail).value as string, 'base64')
+    const extra = Buffer.from([0x2a, 0x03, 0x6e, 0x65, 0x77, 0x30, 0x96, 0x01])
+    const value = Buffer.concat([known, extra]).toString('base64')
+    const err = errorFromResponse(400, body('failed_precondition', 's', [staleHeadDetail(detail, { value })]), ctx)
+    expect(err).toBeInstanceOf(StaleHeadError)
+    expect((err as StaleHeadError).actualHead).toBe(detail.actualHead)
+  })
+
+  it('a truncated value falls back to debug; without debug it is a plain error', () => {
+    const full = Buffer.from(staleHeadDetail(detail).value as string, 'base64')
+    const value = full.subarray(0, full.length - 3).toString('base64')
+    const withDebug = staleHeadDetail(detail, { value, debug: { ...detail, actualHead: 'd'.repeat(40) } })
+    const err = errorFromResponse(400, body('failed_precondition', 's', [withDebug]), ctx)
+    expect((err as StaleHeadError).actualHead).toBe('d'.repeat(40))
+    const bare = errorFromResponse(400, body('failed_precondition', 's', [staleHeadDetail(detail, { value })]), ctx)
+    expect(bare).not.toBeInstanceOf(StaleHeadError)
+    expect(bare.code).toBe('GITHOSTED_FAILED_PRECONDITION')
+  })
+
   it('accepts the type.googleapis.com/ prefixed type name', () => {
     const d = { ...staleHeadDetail(detail), type: 'type.googleapis.com/githosted.v1.StaleHeadDetail' }
     expect(errorFromResponse(400, body('failed_precondition', 's', [d]), ctx)).toBeInstanceOf(StaleHeadError)

@@ -3,6 +3,7 @@ import { formatDeployMessage } from '../../../../functions/lib/deploys/trailers.
 import { createLimiter } from '../../../../functions/lib/status/limiter.js'
 import { readHead, readHistoryReport, readStatusReport } from '../../../../functions/lib/status/report.js'
 import { NotFoundAppError } from '../../../../functions/lib/errors.js'
+import { NotFoundError } from '../../../../functions/lib/githosted/errors.js'
 import { FakeRepo } from './fake-repo.js'
 
 const env = (image: string) => JSON.stringify({ image, replicas: 2 }, null, 2) + '\n'
@@ -72,6 +73,13 @@ describe('readStatusReport', () => {
   it('explains an empty repo, a missing environments folder and a folder without environment files', async () => {
     const empty = new FakeRepo()
     expect((await report(empty)).problem?.code).toBe('REPO_EMPTY')
+
+    // githosted answers Log on a repo without a default branch with not_found
+    const unborn = new FakeRepo()
+    unborn.log = () => Promise.reject(new NotFoundError('no branch main', { connectCode: 'not_found', procedure: 'Log' }))
+    const r0 = await report(unborn)
+    expect(r0.problem?.code).toBe('REPO_EMPTY')
+    expect(r0.headSha).toBeNull()
 
     const noDir = new FakeRepo()
     noDir.commit({ 'README.md': 'hello' }, 'init')

@@ -1,0 +1,213 @@
+/**
+ * The deploy endpoints as a Hono app over injected dependencies (Lambda
+ * handler.ts, `npm start` and tests build the same app).
+ *
+ *   POST /v1/deploys           {repo, environment, image | set, idempotencyKey?, dryRun?, overrideHold?, reason?}
+ *   POST /v1/deploys/rollback  {repo, environment, to?, keys?, idempotencyKey?, dryRun?, overrideHold?, reason?}
+ *   GET  /healthz
+ *
+ * Order: validate the body, authenticate (purpose 'deploy': an OIDC token is
+ * not consumed, so one CI job token can drive several deploys), ask the
+ * policy whether this identity may deploy to this repo/environment (and
+ * override a hold), then run the deploy core with a gr_ token scoped to the
+ * one repo. Every decision writes exactly one audit line.
+ */
+import { Hono, type Context } from 'hono'
+import type { Auditor } from '../lib/audit/audit.js'
+import { createAuditor } from '../lib/audit/audit.js'
+import type { Logger } from '../lib/audit/logger.js'
+import type { Authenticator, CallerIdentity } from '../lib/auth/types.js'
+import { type ApplyResult, applyConfigUpdate } from '../lib/deploys/apply.js'
+import type { ConfigLayout } from '../lib/deploys/change.js'
+import { planRollback } from '../lib/deploys/rollback.js'
+import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
+import { AppError, ForbiddenError, NotFoundAppError } from '../lib/errors.js'
+import { limitBody, readFields } from '../lib/http/body.js'
+import { problemResponse } from '../lib/http/problem.js'
+import { createTokenBucketLimiter, enforceRateLimit, type RateLimiter } from '../lib/http/rate-limit.js'
+import type { Decision, Policy } from '../lib/policy/types.js'
+import { parseDeployBody, parseRollbackBody } from './request.js'
+
+export interface DeployAppDeps {
+  authenticator: Authenticator
+  policy: Policy
+  /** Write handles scoped to one repo (see lib/deploys/scoped-repo.ts). */
+  repos: ScopedRepoProvider
+  logger: Logger
+  auditor?: Auditor
+  clock?: () => Date
+  layout?: ConfigLayout
+  rateLimiter?: RateLimiter
+  requestId?: () => string
+}
+
+/** Deploy bodies carry `set` values up to 16 KiB each; leave room for a few. */
+const MAX_BODY_BYTES = 64 * 1024
+
+interface Vars {
+  requestId: string
+  deps: DeployAppDeps & { auditor: Auditor; rateLimiter: RateLimiter }
+}
+type AppEnv = { Bindings: { event?: { requestContext?: { requestId?: string; http?: { sourceIp?: string } } } }; Variables: Vars }
+type C = Context<AppEnv>
+
+export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
+  let resolved: Vars['deps'] | undefined
+  const resolve = () => {
+    if (resolved) return resolved
+    const d = typeof deps === 'function' ? deps() : deps
+    resolved = {
+      ...d,
+      auditor: d.auditor ?? createAuditor(d.logger),
+      rateLimiter: d.rateLimiter ?? createTokenBucketLimiter({ capacity: 50, refillPerMinute: 300, ...(d.clock ? { clock: d.clock } : {}) }),
+    }
+    return resolved
+  }
+
+  const app = new Hono<AppEnv>()
+  app.use(async (c, next) => {
+    const id = c.env?.event?.requestContext?.requestId ?? resolved?.requestId?.() ?? crypto.randomUUID()
+    c.set('requestId', id)
+    c.header('x-request-id', id)
+    await next()
+  })
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.use('/v1/*', async (c, next) => {
+    c.set('deps', resolve())
+    await next()
+  })
+  app.use('/v1/*', limitBody(MAX_BODY_BYTES))
+
+  app.post('/v1/deploys', async (c) => {
+    const d = c.get('deps')
+    const out = await audited(c, 'deploy.apply', async (a) => {
+      const body = parseDeployBody(await readFields(c), c.req.header('idempotency-key'))
+      a.repo = body.repo
+      a.environment = body.environment
+      const identity = await authorize(c, a, body)
+      const repo = await d.repos(body.repo, identity.subject)
+      return applyConfigUpdate(
+        { repo, repoName: body.repo, logger: d.logger, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}) },
+        {
+          environment: body.environment,
+          change: body.change,
+          source: 'api',
+          requester: identity.subject,
+          runUrl: identity.ciRunUrl,
+          idempotencyKey: body.idempotencyKey,
+          dryRun: body.dryRun,
+          overrideHold: body.overrideHold,
+          reason: body.reason,
+        },
+      )
+    })
+    return c.json(response(out), 200)
+  })
+
+  app.post('/v1/deploys/rollback', async (c) => {
+    const d = c.get('deps')
+    const out = await audited(c, 'deploy.rollback', async (a) => {
+      const body = parseRollbackBody(await readFields(c), c.req.header('idempotency-key'))
+      a.repo = body.repo
+      a.environment = body.environment
+      const identity = await authorize(c, a, body)
+      const repo = await d.repos(body.repo, identity.subject)
+      const plan = await planRollback(repo, { environment: body.environment, to: body.to, keys: body.keys, ...(d.layout ? { layout: d.layout } : {}) })
+      a.extra = { rollbackTo: plan.target }
+      const result = await applyConfigUpdate(
+        { repo, repoName: body.repo, logger: d.logger, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}) },
+        {
+          environment: body.environment,
+          change: plan.change,
+          source: 'rollback',
+          subject: plan.subject,
+          requester: identity.subject,
+          runUrl: identity.ciRunUrl,
+          idempotencyKey: body.idempotencyKey,
+          dryRun: body.dryRun,
+          overrideHold: body.overrideHold,
+          reason: [`rollback to ${plan.target.slice(0, 12)}`, body.reason].filter(Boolean).join('; '),
+        },
+      )
+      return { ...result, rolledBackTo: plan.target }
+    })
+    return c.json(response(out), 200)
+  })
+
+  app.notFound((c) => problemResponse(c, new NotFoundAppError(`No route for ${c.req.method} ${c.req.path}.`), c.get('requestId')))
+  app.onError((err, c) => problemResponse(c, err, c.get('requestId')))
+  return app
+}
+
+interface AuditContext {
+  identity?: CallerIdentity
+  decision?: Decision
+  repo?: string
+  environment?: string
+  extra?: Record<string, unknown>
+}
+
+async function authorize(c: C, a: AuditContext, body: { repo: string; environment: string; overrideHold: boolean }): Promise<CallerIdentity> {
+  const d = c.get('deps')
+  const identity = await d.authenticator.authenticate(c.req.header('authorization'), 'deploy')
+  a.identity = identity
+  enforceRateLimit(d.rateLimiter, identity.kind === 'broker-key' ? `key:${identity.credentialId}` : `oidc:${identity.issuer ?? ''}:${identity.subject}`, 'deploy requests')
+  const decision = d.policy.authorizeDeploy(identity, { repo: body.repo, environment: body.environment, overrideHold: body.overrideHold })
+  a.decision = decision
+  if (!decision.allowed) throw new ForbiddenError(decision.reason)
+  return identity
+}
+
+/** Runs `fn` and writes one audit line for its outcome. */
+async function audited<T extends ApplyResult>(c: C, event: string, fn: (a: AuditContext) => Promise<T>): Promise<T> {
+  const d = c.get('deps')
+  const a: AuditContext = {}
+  const base = () => ({
+    event,
+    requestId: c.get('requestId'),
+    identity: a.identity,
+    rule: a.decision?.rule,
+    repos: a.repo ? [a.repo] : undefined,
+    sourceIp: c.env?.event?.requestContext?.http?.sourceIp,
+  })
+  try {
+    const out = await fn(a)
+    d.auditor.record({
+      ...base(),
+      outcome: 'allowed',
+      code: 'OK',
+      reason: out.skipped ? `skipped: ${out.reason}` : out.changed ? 'committed' : out.dryRun ? 'dry run' : 'already in place',
+      extra: { environment: a.environment, commit: out.commit, changed: out.changed, replayed: out.replayed, ...a.extra, current: out.current },
+    })
+    return out
+  } catch (err) {
+    const denied = err instanceof AppError && (err.status === 401 || err.status === 403)
+    d.auditor.record({
+      ...base(),
+      outcome: denied ? 'denied' : 'error',
+      code: err instanceof AppError ? err.code : 'INTERNAL',
+      reason: err instanceof AppError ? err.message : 'internal error',
+      extra: { environment: a.environment, ...a.extra },
+    })
+    if (!(err instanceof AppError)) d.logger.error('deploy failed', { requestId: c.get('requestId'), error: err })
+    throw err
+  }
+}
+
+function response(r: ApplyResult & { rolledBackTo?: string }) {
+  return {
+    commit: r.commit,
+    changed: r.changed,
+    previous: r.previous,
+    current: r.current,
+    repo: r.repo,
+    environment: r.environment,
+    path: r.path,
+    ...(r.skipped ? { skipped: r.skipped, reason: r.reason } : {}),
+    ...(r.replayed ? { replayed: true } : {}),
+    ...(r.dryRun ? { dryRun: true, diff: r.diff } : {}),
+    ...(r.repairCommit ? { repairCommit: r.repairCommit } : {}),
+    ...(r.rolledBackTo ? { rolledBackTo: r.rolledBackTo } : {}),
+    attempts: r.attempts,
+  }
+}

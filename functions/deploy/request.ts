@@ -1,0 +1,99 @@
+/**
+ * Body validation for the deploy endpoints. Only shape is checked here; the
+ * deploy core checks values (environment names, pointers, sizes) again,
+ * because events and scripts reach it without going through HTTP.
+ */
+import { ValidationError } from '../lib/errors.js'
+import type { ConfigChange } from '../lib/deploys/change.js'
+import { validateEnvironmentName, validateRepoRef } from '../lib/deploys/change.js'
+import { rejectUnknownFields } from '../lib/http/body.js'
+
+export interface DeployBody {
+  repo: string
+  environment: string
+  change: ConfigChange
+  idempotencyKey?: string
+  dryRun: boolean
+  overrideHold: boolean
+  reason?: string
+}
+
+export interface RollbackBody {
+  repo: string
+  environment: string
+  /** A commit sha (7-40 hex) whose value to restore; undefined = the previous deploy. */
+  to?: string
+  /** Keys to roll back; default the image pointer. */
+  keys?: string[]
+  idempotencyKey?: string
+  dryRun: boolean
+  overrideHold: boolean
+  reason?: string
+}
+
+function optionalString(v: unknown, field: string, max: number): string | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'string' || v === '' || v.length > max) throw new ValidationError(`${field} must be a string of 1-${max} characters.`, field)
+  return v
+}
+
+function bool(v: unknown, field: string): boolean {
+  if (v === undefined || v === null) return false
+  if (typeof v !== 'boolean') throw new ValidationError(`${field} must be true or false.`, field)
+  return v
+}
+
+/** `{repo, environment, image | set, idempotencyKey?, dryRun?, overrideHold?, reason?}` */
+export function parseDeployBody(fields: Record<string, unknown>, idempotencyHeader?: string): DeployBody {
+  rejectUnknownFields(fields, ['repo', 'environment', 'image', 'set', 'idempotencyKey', 'dryRun', 'overrideHold', 'reason'])
+  const repo = validateRepoRef(fields.repo)
+  const environment = validateEnvironmentName(fields.environment)
+  const hasImage = fields.image !== undefined
+  const hasSet = fields.set !== undefined
+  if (hasImage === hasSet) throw new ValidationError('Give exactly one of image or set.', hasImage ? 'set' : 'image')
+  const change = (hasImage ? { image: fields.image } : { set: fields.set }) as ConfigChange
+  return {
+    repo,
+    environment,
+    change,
+    idempotencyKey: idempotencyKey(fields.idempotencyKey, idempotencyHeader),
+    dryRun: bool(fields.dryRun, 'dryRun'),
+    overrideHold: bool(fields.overrideHold, 'overrideHold'),
+    reason: optionalString(fields.reason, 'reason', 500),
+  }
+}
+
+/** `{repo, environment, to?, keys?, idempotencyKey?, dryRun?, overrideHold?, reason?}` */
+export function parseRollbackBody(fields: Record<string, unknown>, idempotencyHeader?: string): RollbackBody {
+  rejectUnknownFields(fields, ['repo', 'environment', 'to', 'keys', 'idempotencyKey', 'dryRun', 'overrideHold', 'reason'])
+  const to = optionalString(fields.to, 'to', 40)
+  if (to !== undefined && to !== 'previous' && !/^[0-9a-f]{7,40}$/.test(to)) {
+    throw new ValidationError('to must be a commit sha (7-40 hex characters) or "previous".', 'to')
+  }
+  let keys: string[] | undefined
+  if (fields.keys !== undefined) {
+    if (!Array.isArray(fields.keys) || fields.keys.length === 0 || fields.keys.length > 32 || !fields.keys.every((k) => typeof k === 'string')) {
+      throw new ValidationError('keys must be a list of 1-32 JSON pointers.', 'keys')
+    }
+    keys = fields.keys as string[]
+  }
+  return {
+    repo: validateRepoRef(fields.repo),
+    environment: validateEnvironmentName(fields.environment),
+    ...(to && to !== 'previous' ? { to } : {}),
+    ...(keys ? { keys } : {}),
+    idempotencyKey: idempotencyKey(fields.idempotencyKey, idempotencyHeader),
+    dryRun: bool(fields.dryRun, 'dryRun'),
+    overrideHold: bool(fields.overrideHold, 'overrideHold'),
+    reason: optionalString(fields.reason, 'reason', 500),
+  }
+}
+
+function idempotencyKey(body: unknown, header: string | undefined): string | undefined {
+  const fromBody = optionalString(body, 'idempotencyKey', 200)
+  const fromHeader = header?.trim() ? optionalString(header.trim(), 'Idempotency-Key', 200) : undefined
+  if (fromBody && fromHeader && fromBody !== fromHeader) {
+    throw new ValidationError('The Idempotency-Key header and the idempotencyKey field differ; send one.', 'idempotencyKey')
+  }
+  return fromBody ?? fromHeader
+}

@@ -1,0 +1,154 @@
+/**
+ * Which events may change which config. Compiled into the events bundle from
+ * config/deploy-mapping.json and validated when the module loads (a broken
+ * mapping fails the function's init, loudly, rather than dropping events).
+ *
+ *   {
+ *     "ecr": [{
+ *       "ecrRepository": "acme/app",         anchored glob (* = any run, ? = one char)
+ *       "tagPattern": "v*",                  anchored glob on the image tag (default "*")
+ *       "repo": "deploy-configs",            config repo to update
+ *       "environments": ["staging"],         environment files to update
+ *       "pointer": "/image",                 key to set (default the layout's image pointer)
+ *       "imageFormat": "{registry}/{repository}:{tag}"
+ *     }],
+ *     "deployRequests": [{ "repo": "deploy-configs", "environments": ["staging"] }]
+ *   }
+ *
+ * imageFormat placeholders: {registry} ({account}.dkr.ecr.{region}.amazonaws.com),
+ * {account}, {region}, {repository}, {tag}, {digest}. A format without {tag}
+ * (for example "{registry}/{repository}@{digest}") also maps untagged pushes.
+ * `deployRequests` lists where custom "Deploy Requested" events may write.
+ */
+import { validateEnvironmentName, validateRepoRef } from '../lib/deploys/change.js'
+import { parsePointer } from '../lib/deploys/json-pointer.js'
+import { ConfigError } from '../lib/errors.js'
+
+export interface EcrRule {
+  ecrRepository: string
+  tagPattern: string
+  repo: string
+  environments: string[]
+  pointer?: string
+  imageFormat: string
+  matchRepository: (name: string) => boolean
+  matchTag: (tag: string) => boolean
+}
+
+export interface DeployMapping {
+  ecr: EcrRule[]
+  deployRequests: Array<{ repo: string; environments: string[] }>
+}
+
+const PLACEHOLDERS = new Set(['registry', 'account', 'region', 'repository', 'tag', 'digest'])
+
+/** Anchored glob: `*` any run of characters, `?` one character, everything else literal. */
+export function compileSimpleGlob(pattern: string): (value: string) => boolean {
+  const source = pattern.replace(/[\\^$.+()[\]{}|/]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')
+  const re = new RegExp(`^${source}$`)
+  return (value) => re.test(value)
+}
+
+function fail(where: string, what: string): never {
+  throw new ConfigError(`config/deploy-mapping.json ${where}: ${what}`)
+}
+
+function stringList(v: unknown, where: string): string[] {
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) fail(where, 'environments must be a non-empty list of names')
+  return v.map((e) => {
+    try {
+      return validateEnvironmentName(e)
+    } catch (err) {
+      fail(where, (err as Error).message)
+    }
+  })
+}
+
+export function loadMapping(doc: unknown): DeployMapping {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('', 'must be an object with "ecr" and "deployRequests"')
+  const d = doc as Record<string, unknown>
+  for (const k of Object.keys(d)) if (k !== 'ecr' && k !== 'deployRequests' && k !== '$comment') fail('', `unknown key "${k}"`)
+  const ecrIn = d.ecr ?? []
+  const reqIn = d.deployRequests ?? []
+  if (!Array.isArray(ecrIn) || !Array.isArray(reqIn)) fail('', '"ecr" and "deployRequests" must be lists')
+  const ecr = ecrIn.map((r: unknown, i: number): EcrRule => {
+    const where = `ecr[${i}]`
+    if (typeof r !== 'object' || r === null) fail(where, 'must be an object')
+    const x = r as Record<string, unknown>
+    if (typeof x.ecrRepository !== 'string' || x.ecrRepository === '') fail(where, 'ecrRepository is required')
+    const tagPattern = x.tagPattern ?? '*'
+    if (typeof tagPattern !== 'string' || tagPattern === '') fail(where, 'tagPattern must be a non-empty string')
+    let repo: string
+    try {
+      repo = validateRepoRef(x.repo)
+    } catch (err) {
+      fail(where, (err as Error).message)
+    }
+    if (x.pointer !== undefined) {
+      try {
+        if (typeof x.pointer !== 'string' || parsePointer(x.pointer).length === 0) throw new Error('pointer must name a key')
+      } catch (err) {
+        fail(where, (err as Error).message)
+      }
+    }
+    const imageFormat = x.imageFormat ?? '{registry}/{repository}:{tag}'
+    if (typeof imageFormat !== 'string') fail(where, 'imageFormat must be a string')
+    for (const m of imageFormat.matchAll(/\{([^}]*)\}/g)) if (!PLACEHOLDERS.has(m[1]!)) fail(where, `unknown placeholder {${m[1]}} in imageFormat`)
+    return {
+      ecrRepository: x.ecrRepository,
+      tagPattern,
+      repo,
+      environments: stringList(x.environments, where),
+      ...(typeof x.pointer === 'string' ? { pointer: x.pointer } : {}),
+      imageFormat,
+      matchRepository: compileSimpleGlob(x.ecrRepository),
+      matchTag: compileSimpleGlob(tagPattern),
+    }
+  })
+  const deployRequests = reqIn.map((r: unknown, i: number) => {
+    const where = `deployRequests[${i}]`
+    if (typeof r !== 'object' || r === null) fail(where, 'must be an object')
+    const x = r as Record<string, unknown>
+    let repo: string
+    try {
+      repo = validateRepoRef(x.repo)
+    } catch (err) {
+      fail(where, (err as Error).message)
+    }
+    return { repo, environments: stringList(x.environments, where) }
+  })
+  return { ecr, deployRequests }
+}
+
+export interface EcrPush {
+  account: string
+  region: string
+  repository: string
+  digest: string
+  tag?: string
+}
+
+/** The rules that apply to a push, each with the image reference it produces. */
+export function matchEcr(mapping: DeployMapping, push: EcrPush): Array<{ rule: EcrRule; image: string }> {
+  const out: Array<{ rule: EcrRule; image: string }> = []
+  for (const rule of mapping.ecr) {
+    if (!rule.matchRepository(push.repository)) continue
+    const needsTag = rule.imageFormat.includes('{tag}')
+    if (push.tag === undefined ? needsTag || rule.tagPattern !== '*' : !rule.matchTag(push.tag)) continue
+    const values: Record<string, string> = {
+      registry: `${push.account}.dkr.ecr.${push.region}.amazonaws.com`,
+      account: push.account,
+      region: push.region,
+      repository: push.repository,
+      tag: push.tag ?? '',
+      digest: push.digest,
+    }
+    out.push({ rule, image: rule.imageFormat.replace(/\{([^}]*)\}/g, (_m, k: string) => values[k] ?? '') })
+  }
+  return out
+}
+
+/** Whether a custom deploy request may write to repo/environment. */
+export function allowsDeployRequest(mapping: DeployMapping, repo: string, environment: string): boolean {
+  return mapping.deployRequests.some((r) => r.repo === repo && r.environments.includes(environment))
+}

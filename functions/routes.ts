@@ -1,0 +1,38 @@
+/**
+ * Which function serves which path. API Gateway routes (infra) and the local
+ * router (`npm start`) both read this table, so the two cannot drift apart.
+ */
+export type FunctionName = 'token' | 'deploy' | 'status'
+
+export interface RouteSpec {
+  /** API Gateway HTTP API route key path; `{proxy+}` = everything below. */
+  path: string
+  methods: Array<'GET' | 'POST' | 'DELETE' | 'ANY'>
+  fn: FunctionName
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { path: '/healthz', methods: ['GET'], fn: 'token' },
+  { path: '/ci/token', methods: ['POST'], fn: 'token' },
+  { path: '/v1/tokens', methods: ['POST'], fn: 'token' },
+  { path: '/v1/tokens/{proxy+}', methods: ['DELETE'], fn: 'token' },
+  { path: '/v1/deploys', methods: ['POST'], fn: 'deploy' },
+  { path: '/v1/deploys/{proxy+}', methods: ['ANY'], fn: 'deploy' },
+  { path: '/v1/status', methods: ['GET'], fn: 'status' },
+  { path: '/v1/status/{proxy+}', methods: ['GET'], fn: 'status' },
+  { path: '/', methods: ['GET'], fn: 'status' },
+]
+
+/** The function for a request path (method-agnostic; the function answers 405 itself). */
+export function functionForPath(path: string): FunctionName {
+  for (const r of ROUTES) {
+    if (r.path.endsWith('/{proxy+}')) {
+      const prefix = r.path.slice(0, -'{proxy+}'.length)
+      if (path.startsWith(prefix)) return r.fn
+    } else if (path === r.path) {
+      return r.fn
+    }
+  }
+  // Unknown paths go to the status function, whose 404 page is the friendliest.
+  return 'status'
+}

@@ -1,0 +1,94 @@
+/**
+ * The whole broker on one local port: the same app factories the Lambdas use,
+ * given local dependencies (the local githosted server, the local OIDC
+ * issuer, a generated broker key and viewer credential), behind a router that
+ * sends each path to the function API Gateway would (functions/routes.ts).
+ */
+import { Hono } from 'hono'
+import { createLogger, type Logger } from '../functions/lib/audit/logger.js'
+import { createAuthenticator } from '../functions/lib/auth/authenticator.js'
+import { generateBrokerKey, hashBrokerKey } from '../functions/lib/auth/broker-keys.js'
+import { MemoryReplayStore } from '../functions/lib/auth/replay.js'
+import { Client } from '../functions/lib/githosted/index.js'
+import type { GithostedClientFactory } from '../functions/lib/githosted/types.js'
+import { loadPolicyFile } from '../functions/lib/policy/load-file.js'
+import { staticSecret } from '../functions/lib/secrets/source.js'
+import { generateViewerCredential, createViewerAccess } from '../functions/lib/status/viewer-access.js'
+import { functionForPath, type FunctionName } from '../functions/routes.js'
+import { createDeployApp } from '../functions/deploy/app.js'
+import { createStatusApp } from '../functions/status/app.js'
+import { createTokenApp } from '../functions/token/app.js'
+import { CI_PROVIDERS, type CiProvider, type LocalOidcIssuer } from './oidc/index.js'
+
+export const LOCAL_KEY_NAME = 'local'
+export const LOCAL_AUDIENCE = 'githosted-ci-broker'
+
+export interface LocalBrokerOptions {
+  githostedUrl: string
+  /** A write gw_ token for the local workspace (the bootstrap token). */
+  workspaceToken: string
+  oidc: LocalOidcIssuer
+  policyFile: string
+  logger?: Logger
+}
+
+export interface LocalBroker {
+  /** Serves every broker route (plus /_local/id-token for trying OIDC by hand). */
+  fetch: (request: Request, env?: unknown) => Response | Promise<Response>
+  /** Shown once to the human at the terminal. */
+  brokerKey: string
+  viewerCredential: string
+}
+
+/** Builds the local broker; mints its own read-only dashboard token. */
+export async function createLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
+  const logger = options.logger ?? createLogger({ base: { app: 'local-broker' } })
+  const githosted: GithostedClientFactory = (token) => new Client({ token, baseUrl: options.githostedUrl })
+  const policy = loadPolicyFile(options.policyFile, { issuerUrls: options.oidc.policyIssuerUrls })
+
+  const brokerKey = generateBrokerKey()
+  const authenticator = createAuthenticator({
+    oidc: { issuers: policy.issuers, audience: LOCAL_AUDIENCE },
+    brokerKeys: () => [{ name: LOCAL_KEY_NAME, sha256: hashBrokerKey(brokerKey) }],
+    replayStore: new MemoryReplayStore(),
+    logger,
+  })
+
+  // The dashboard reads with its own read-only repo token, as in production.
+  const admin = new Client({ token: options.workspaceToken, baseUrl: options.githostedUrl })
+  const dashboard = await admin.createToken({
+    name: 'local-dashboard',
+    kind: 'repo',
+    permission: 'read',
+    repoAllowlist: ['deploy-configs'],
+    ttlHours: 24,
+  })
+  const viewer = generateViewerCredential()
+
+  const workspaceToken = staticSecret(options.workspaceToken)
+  const apps: Record<FunctionName, { fetch: LocalBroker['fetch'] }> = {
+    token: createTokenApp({ authenticator, policy, workspaceToken, githosted, logger: logger.child({ fn: 'token' }) }),
+    deploy: createDeployApp({ authenticator, policy, workspaceToken, githosted, logger: logger.child({ fn: 'deploy' }) }),
+    status: createStatusApp({
+      readToken: staticSecret(dashboard.token),
+      githosted,
+      authenticator,
+      policy,
+      viewer: createViewerAccess({ hash: staticSecret(viewer.sha256) }),
+      logger: logger.child({ fn: 'status' }),
+    }),
+  }
+
+  const router = new Hono()
+  // Local only: a test ID token shaped like the named CI's, so the OIDC flow can be tried by hand.
+  router.get('/_local/id-token', async (c) => {
+    const provider = (c.req.query('provider') ?? 'github') as CiProvider
+    if (!CI_PROVIDERS.includes(provider)) {
+      return c.text(`provider must be one of ${CI_PROVIDERS.join(', ')}\n`, 400)
+    }
+    return c.text(await options.oidc.mint(provider))
+  })
+  router.all('*', (c) => apps[functionForPath(c.req.path)].fetch(c.req.raw, c.env))
+
+  return { fetch: router.fetch, brokerKey, viewerCredential: viewer.credential }
+}
