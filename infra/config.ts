@@ -212,14 +212,16 @@ function readRepositoryList(raw: unknown, problems: string[]): string[] {
     problems.push(`ecrRepositories: expected a list of repository names, got ${JSON.stringify(raw)}`)
     return []
   }
-  const bad = list.filter((r) => !isEcrRepositoryName(r))
-  if (bad.length > 0) problems.push(`ecrRepositories: not valid ECR repository names: ${bad.join(', ')}`)
+  const bad = list.filter((r) => !isEcrRepositoryPattern(r))
+  if (bad.length > 0) problems.push(`ecrRepositories: not ECR repository names or globs: ${bad.join(', ')}`)
   return [...new Set(list)]
 }
 
-/** True for a syntactically valid ECR repository name. */
-export function isEcrRepositoryName(name: string): boolean {
-  return name.length >= 2 && name.length <= 256 && ECR_REPO_RE.test(name)
+/** True for an ECR repository name, or a glob of one (`*`, `?`) as config/deploy-mapping.json allows. */
+export function isEcrRepositoryPattern(pattern: string): boolean {
+  if (pattern.length < 1 || pattern.length > 256) return false
+  if (/[*?]/.test(pattern)) return /^[a-z0-9._/*?-]+$/.test(pattern)
+  return pattern.length >= 2 && ECR_REPO_RE.test(pattern)
 }
 
 function isHttpsUrl(value: string): boolean {

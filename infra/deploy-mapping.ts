@@ -1,17 +1,26 @@
 /**
- * Reads the ECR repository names from config/deploy-mapping.json at synth time
- * so the EventBridge rule forwards only pushes the events function can act on
- * (unmapped pushes are filtered by the bus for free instead of invoking Lambda).
+ * Reads config/deploy-mapping.json at synth time, with the same validation the
+ * events function runs at init (functions/events/mapping.ts), and turns its
+ * ECR entries into EventBridge filters: unmapped pushes are dropped by the bus
+ * for free instead of invoking Lambda, and a broken mapping fails synth
+ * instead of every cold start.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { ContextError, isEcrRepositoryName } from './config.js'
+import { loadMapping } from '../functions/events/mapping.js'
+import { ContextError } from './config.js'
 
-/**
- * ECR repository names in the mapping file, or undefined when the file does
- * not exist. A file that exists but cannot be read fails synth: a silently
- * empty filter would drop every push.
- */
-export function readMappedRepositories(path: string): string[] | undefined {
+/** Repository filters for the ECR rules; each entry is an exact name or an EventBridge wildcard. */
+export interface EcrFilters {
+  /** Repositories whose mappings need a tag (`{tag}` in imageFormat): only tagged pushes. */
+  tagged: RepositoryFilter[]
+  /** Repositories with a digest-only mapping: every successful push, tagged or not. */
+  untagged: RepositoryFilter[]
+}
+
+export type RepositoryFilter = string | { wildcard: string }
+
+/** Filters from the mapping file, or undefined when the file does not exist. */
+export function readEcrFilters(path: string): EcrFilters | undefined {
   if (!existsSync(path)) return undefined
   let doc: unknown
   try {
@@ -19,25 +28,29 @@ export function readMappedRepositories(path: string): string[] | undefined {
   } catch (err) {
     throw new ContextError(`${path}: not valid JSON (${err instanceof Error ? err.message : String(err)})`)
   }
-  const names = [...new Set(collectRepositories(doc))]
-  const bad = names.filter((n) => !isEcrRepositoryName(n))
-  if (bad.length > 0) throw new ContextError(`${path}: not valid ECR repository names: ${bad.join(', ')}`)
-  return names.sort()
+  let ecr: Array<{ ecrRepository: string; imageFormat: string }>
+  try {
+    ecr = loadMapping(doc).ecr
+  } catch (err) {
+    throw new ContextError(err instanceof Error ? err.message : String(err))
+  }
+  // A repository with any digest-only entry goes to the untagged rule only, so that
+  // its tagged pushes are not delivered twice.
+  const untagged = new Set(ecr.filter((e) => !e.imageFormat.includes('{tag}')).map((e) => e.ecrRepository))
+  const tagged = new Set(ecr.map((e) => e.ecrRepository).filter((r) => !untagged.has(r)))
+  return { tagged: toFilters([...tagged]), untagged: toFilters([...untagged]) }
 }
 
-// The mapping is a list of entries, each naming the ECR repository it reacts to.
-function collectRepositories(doc: unknown): string[] {
-  const entries = Array.isArray(doc) ? doc : isRecord(doc) && Array.isArray(doc.mappings) ? doc.mappings : undefined
-  if (!entries) throw new ContextError('deploy mapping: expected a list of mappings (or {"mappings": [...]})')
-  return entries.map((entry, i) => {
-    const repo = isRecord(entry) ? (entry.ecrRepository ?? entry.repository) : undefined
-    if (typeof repo !== 'string') {
-      throw new ContextError(`deploy mapping: entry ${i} has no "ecrRepository" string`)
-    }
-    return repo
-  })
+/** Filters for repository names or globs given in context (tagged pushes only). */
+export function contextEcrFilters(patterns: string[]): EcrFilters {
+  return { tagged: toFilters(patterns), untagged: [] }
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
+/**
+ * Mapping globs (`*` any run, `?` one character) as EventBridge filters.
+ * EventBridge wildcards know only `*`, so `?` widens to `*`: the bus lets a
+ * few more names through and the function's exact match decides.
+ */
+export function toFilters(patterns: string[]): RepositoryFilter[] {
+  return [...new Set(patterns)].sort().map((p) => (/[*?]/.test(p) ? { wildcard: p.replaceAll('?', '*') } : p))
 }

@@ -15,9 +15,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda'
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations'
 import * as sqs from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
+import { CUSTOM_DETAIL_TYPE, CUSTOM_SOURCE } from '../functions/events/parse.js'
+import type { EcrFilters, RepositoryFilter } from './deploy-mapping.js'
 
-/** The custom event a pipeline puts on the default bus to request a deploy. */
-export const DEPLOY_REQUEST_EVENT = { source: 'githosted-ci-broker', detailType: 'Deploy Request' } as const
+/** The custom event a pipeline puts on the default bus to request a deploy (defined by the events function). */
+export const DEPLOY_REQUEST_EVENT = { source: CUSTOM_SOURCE, detailType: CUSTOM_DETAIL_TYPE } as const
 
 /** Retry settings, exported so tests and docs state the same numbers. */
 export const RETRY = {
@@ -34,13 +36,14 @@ export const RETRY = {
 export interface BrokerEventRulesProps {
   handler: lambda.IFunction
   /** ECR repositories whose pushes trigger deploys; none = no ECR rule. */
-  ecrRepositories: string[]
+  ecr: EcrFilters
 }
 
 /** Rules, targets, async config and the dead-letter queue of the events function. */
 export class BrokerEventRules extends Construct {
   readonly deadLetterQueue: sqs.Queue
   readonly ecrRule?: events.Rule
+  readonly ecrUntaggedRule?: events.Rule
   readonly deployRequestRule: events.Rule
 
   constructor(scope: Construct, id: string, props: BrokerEventRulesProps) {
@@ -59,13 +62,22 @@ export class BrokerEventRules extends Construct {
       deadLetterQueue: this.deadLetterQueue,
     })
 
-    if (props.ecrRepositories.length > 0) {
+    if (props.ecr.tagged.length > 0) {
       this.ecrRule = new events.Rule(this, 'EcrPushRule', {
-        description: 'ECR image pushes (tagged, successful) of repositories in config/deploy-mapping.json',
-        eventPattern: ecrPushPattern(props.ecrRepositories),
+        description: 'Successful, tagged ECR image pushes of repositories in config/deploy-mapping.json',
+        eventPattern: ecrPushPattern(props.ecr.tagged, { tagged: true }),
         targets: [target],
       })
-    } else {
+    }
+    if (props.ecr.untagged.length > 0) {
+      // Mappings whose imageFormat has no {tag} (digest pins) also act on untagged pushes.
+      this.ecrUntaggedRule = new events.Rule(this, 'EcrDigestPushRule', {
+        description: 'Successful ECR image pushes (tagged or not) of repositories mapped by digest',
+        eventPattern: ecrPushPattern(props.ecr.untagged, { tagged: false }),
+        targets: [target],
+      })
+    }
+    if (props.ecr.tagged.length + props.ecr.untagged.length === 0) {
       Annotations.of(this).addWarningV2(
         'githosted-ci-broker:no-ecr-repositories',
         'No ECR repositories mapped (config/deploy-mapping.json absent and no ecrRepositories context): ' +
@@ -88,19 +100,20 @@ export class BrokerEventRules extends Construct {
 }
 
 /**
- * ECR "ECR Image Action" for successful pushes that carry a tag. Untagged
- * pushes (manifest lists' children, digest-only pushes) have no `image-tag`
- * and are filtered out by the bus, not by the function.
+ * ECR "ECR Image Action" for successful pushes. With `tagged`, pushes without
+ * an `image-tag` (manifest lists' children, digest-only pushes) are filtered
+ * out by the bus, not by the function.
  */
-export function ecrPushPattern(repositories: string[]): events.EventPattern {
+export function ecrPushPattern(repositories: RepositoryFilter[], options: { tagged: boolean }): events.EventPattern {
   return {
     source: ['aws.ecr'],
     detailType: ['ECR Image Action'],
     detail: {
       'action-type': ['PUSH'],
       result: ['SUCCESS'],
-      'repository-name': [...repositories].sort(),
-      'image-tag': events.Match.exists(),
+      // Wildcard objects are valid pattern values; the L2 type only spells out strings.
+      'repository-name': repositories as string[],
+      ...(options.tagged ? { 'image-tag': events.Match.exists() } : {}),
     },
   }
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { BrokerAlarms } from './alarms.js'
 import { BrokerFunction, type FunctionName } from './broker-function.js'
 import type { BrokerConfig, SecretKey } from './config.js'
-import { readMappedRepositories } from './deploy-mapping.js'
+import { contextEcrFilters, readEcrFilters } from './deploy-mapping.js'
 import { BrokerEventRules } from './event-rules.js'
 import { BrokerHttpApi } from './http-api.js'
 import { acknowledgeFindings } from './nag.js'
@@ -103,7 +103,7 @@ export class BrokerStack extends Stack {
     const mappingPath = join(projectRoot, 'config', 'deploy-mapping.json')
     const events = new BrokerEventRules(this, 'EventRules', {
       handler: this.functions.events.fn,
-      ecrRepositories: readMappedRepositories(mappingPath) ?? config.ecrRepositories,
+      ecr: readEcrFilters(mappingPath) ?? contextEcrFilters(config.ecrRepositories),
     })
 
     const alarms = new BrokerAlarms(this, 'Alarms', {

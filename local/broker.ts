@@ -34,7 +34,7 @@ export interface LocalBrokerOptions {
 
 export interface LocalBroker {
   /** Serves every broker route (plus /_local/id-token for trying OIDC by hand). */
-  fetch: (request: Request, env?: unknown) => Response | Promise<Response>
+  fetch: (request: Request) => Response | Promise<Response>
   /** Shown once to the human at the terminal. */
   brokerKey: string
   viewerCredential: string
@@ -66,7 +66,7 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
   const viewer = generateViewerCredential()
 
   const workspaceToken = staticSecret(options.workspaceToken)
-  const apps: Record<FunctionName, { fetch: LocalBroker['fetch'] }> = {
+  const apps: Record<FunctionName, { fetch: (request: Request) => Response | Promise<Response> }> = {
     token: createTokenApp({ authenticator, policy, workspaceToken, githosted, logger: logger.child({ fn: 'token' }) }),
     deploy: createDeployApp({ authenticator, policy, workspaceToken, githosted, logger: logger.child({ fn: 'deploy' }) }),
     status: createStatusApp({
@@ -88,7 +88,7 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
     }
     return c.text(await options.oidc.mint(provider))
   })
-  router.all('*', (c) => apps[functionForPath(c.req.path)].fetch(c.req.raw, c.env))
+  router.all('*', (c) => apps[functionForPath(c.req.path)].fetch(c.req.raw))
 
-  return { fetch: router.fetch, brokerKey, viewerCredential: viewer.credential }
+  return { fetch: (request) => router.fetch(request), brokerKey, viewerCredential: viewer.credential }
 }

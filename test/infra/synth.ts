@@ -50,7 +50,7 @@ function synthInto(
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
       ...context,
     },
-  }, process.env.H6_TMP_ROOT ?? PROJECT_ROOT)
+  })
   options.before?.(created)
   const assembly = created.app.synth()
   return { ...created, template: Template.fromStack(created.stack), assembly, outdir, cleanup }

@@ -142,7 +142,7 @@ describe('JsonReader agrees with protobuf-es fromJson', () => {
     { committedAt: '0000-01-01T00:00:00Z' },
     { subject: ['x'] },
   ])('both reject %j', (json) => {
-    expect(() => fromJson(CommitSchema, json as JsonValue, { ignoreUnknownFields: true })).toThrow()
+    expect(() => fromJson(CommitSchema, json as unknown as JsonValue, { ignoreUnknownFields: true })).toThrow()
     expect(() => commitInfo(new JsonReader<CommitJson>(json))).toThrow(JsonShapeError)
   })
 })

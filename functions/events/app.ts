@@ -1,0 +1,169 @@
+/**
+ * The EventBridge target: turns ECR pushes and custom deploy requests into
+ * deploys through the deploy core.
+ *
+ * Outcomes and what Lambda does with them (async invoke: 2 retries, then the
+ * on-failure destination / DLQ):
+ *  - malformed event: logged with the reason and *returned* (not thrown) —
+ *    retrying cannot fix it;
+ *  - valid but not ours (ECR DELETE/FAILURE, unmapped repository or tag,
+ *    custom request outside `deployRequests`): logged and dropped;
+ *  - held environment / older than the current value: logged skip;
+ *  - duplicate delivery (same event id): no second commit;
+ *  - failure that a retry may fix (githosted unavailable, contention, a
+ *    conflict, a broken config file someone may repair): thrown, so Lambda's
+ *    retry and then the DLQ take over; environments already done are
+ *    idempotent on the retry (event id in the commit trailers).
+ */
+import type { Logger } from '../lib/audit/logger.js'
+import { type ApplyResult, applyConfigUpdate } from '../lib/deploys/apply.js'
+import { type ConfigLayout, DEFAULT_LAYOUT } from '../lib/deploys/change.js'
+import type { RecentDeploys } from '../lib/deploys/recent.js'
+import { AppError } from '../lib/errors.js'
+import type { RepoHandle } from '../lib/githosted/types.js'
+import { type DeployMapping, allowsDeployRequest, matchEcr } from './mapping.js'
+import { MalformedEventError, parseEvent } from './parse.js'
+
+export interface EventsDeps {
+  mapping: DeployMapping
+  /** A write handle to `repo` for `subject` (scoped token; see lib/deploys/scoped-repo.ts). */
+  repos: (repo: string, subject: string) => Promise<RepoHandle>
+  logger: Logger
+  clock?: () => Date
+  layout?: ConfigLayout
+  recent?: RecentDeploys<ApplyResult>
+}
+
+export interface EventTargetResult {
+  environment: string
+  repo: string
+  outcome: 'committed' | 'unchanged' | 'duplicate' | 'skipped' | 'rejected'
+  commit?: string
+  reason?: string
+}
+
+export interface EventsResult {
+  eventId?: string
+  status: 'processed' | 'ignored' | 'unmapped' | 'rejected'
+  reason?: string
+  targets: EventTargetResult[]
+}
+
+interface Target {
+  repo: string
+  environment: string
+  change: { image: string } | { set: Record<string, unknown> }
+  layout: ConfigLayout
+  imageDigest?: string
+  requester: string
+  idempotencyKey?: string
+  reason?: string
+}
+
+/** Errors that a retry cannot fix: bad values in the event, unknown environment, forbidden. */
+function permanent(err: unknown): boolean {
+  return err instanceof AppError && err.status >= 400 && err.status < 500 && err.status !== 409 && err.status !== 429
+}
+
+export function createEventsHandler(deps: EventsDeps | (() => EventsDeps)) {
+  let resolved: EventsDeps | undefined
+  const get = () => (resolved ??= typeof deps === 'function' ? deps() : deps)
+
+  return async function handleEvent(event: unknown, context?: { awsRequestId?: string }): Promise<EventsResult> {
+    const d = get()
+    const log = d.logger.child({ awsRequestId: context?.awsRequestId })
+    let parsed
+    try {
+      parsed = parseEvent(event)
+    } catch (err) {
+      if (!(err instanceof MalformedEventError)) throw err
+      const id = typeof event === 'object' && event !== null ? String((event as Record<string, unknown>).id ?? '').slice(0, 128) : ''
+      log.error('event rejected: malformed (not retried)', { eventId: id || undefined, reason: err.message })
+      return { ...(id ? { eventId: id } : {}), status: 'rejected', reason: err.message, targets: [] }
+    }
+    const elog = log.child({ eventId: parsed.id })
+    if (parsed.kind === 'ignored') {
+      elog.info('event ignored', { reason: parsed.reason })
+      return { eventId: parsed.id, status: 'ignored', reason: parsed.reason, targets: [] }
+    }
+
+    const layout = d.layout ?? DEFAULT_LAYOUT
+    const targets: Target[] = []
+    if (parsed.kind === 'ecr-push') {
+      const matches = matchEcr(d.mapping, parsed.push)
+      if (matches.length === 0) {
+        const reason = `no mapping for ECR repository ${parsed.push.repository}${parsed.push.tag ? ` tag ${parsed.push.tag}` : ' (untagged)'}`
+        elog.info('event dropped: unmapped', { reason })
+        return { eventId: parsed.id, status: 'unmapped', reason, targets: [] }
+      }
+      for (const { rule, image } of matches) {
+        for (const environment of rule.environments) {
+          targets.push({
+            repo: rule.repo,
+            environment,
+            change: { image },
+            layout: rule.pointer ? { ...layout, imagePointer: rule.pointer } : layout,
+            imageDigest: parsed.push.digest,
+            requester: `ecr:${parsed.push.account}/${parsed.push.region}/${parsed.push.repository}`,
+          })
+        }
+      }
+    } else {
+      if (!allowsDeployRequest(d.mapping, parsed.repo, parsed.environment)) {
+        const reason = `deploy requests to ${parsed.repo}/${parsed.environment} are not allowed by config/deploy-mapping.json`
+        elog.warn('event dropped: unmapped', { reason })
+        return { eventId: parsed.id, status: 'unmapped', reason, targets: [] }
+      }
+      targets.push({
+        repo: parsed.repo,
+        environment: parsed.environment,
+        change: parsed.change,
+        layout,
+        requester: `event:${parsed.requestedBy}`,
+        idempotencyKey: parsed.idempotencyKey,
+        reason: parsed.reason,
+      })
+    }
+
+    const results: EventTargetResult[] = []
+    const retryable: unknown[] = []
+    for (const t of targets) {
+      const tlog = elog.child({ repo: t.repo, environment: t.environment })
+      try {
+        const repo = await d.repos(t.repo, t.requester)
+        const r = await applyConfigUpdate(
+          { repo, repoName: t.repo, logger: tlog, layout: t.layout, ...(d.clock ? { clock: d.clock } : {}), ...(d.recent ? { recent: d.recent } : {}) },
+          {
+            environment: t.environment,
+            change: t.change,
+            source: 'event',
+            requester: t.requester,
+            eventId: parsed.id,
+            eventTime: parsed.time,
+            imageDigest: t.imageDigest,
+            idempotencyKey: t.idempotencyKey,
+            reason: t.reason,
+          },
+        )
+        const outcome = r.replayed ? 'duplicate' : r.skipped ? 'skipped' : r.changed ? 'committed' : 'unchanged'
+        results.push({ repo: t.repo, environment: t.environment, outcome, commit: r.commit, ...(r.reason ? { reason: r.reason } : {}) })
+        tlog.info('event applied', { outcome, commit: r.commit, reason: r.reason })
+      } catch (err) {
+        if (permanent(err)) {
+          const reason = (err as AppError).message
+          tlog.error('event rejected for this environment (not retried)', { code: (err as AppError).code, reason })
+          results.push({ repo: t.repo, environment: t.environment, outcome: 'rejected', reason })
+        } else {
+          tlog.error('event failed for this environment; Lambda will retry', { error: err })
+          retryable.push(err)
+        }
+      }
+    }
+    if (retryable.length > 0) {
+      const first = retryable[0]
+      const message = first instanceof Error ? first.message : String(first)
+      throw new Error(`event ${parsed.id}: ${retryable.length} of ${targets.length} target(s) failed; first: ${message}`, { cause: first })
+    }
+    return { eventId: parsed.id, status: results.every((r) => r.outcome === 'rejected') ? 'rejected' : 'processed', targets: results }
+  }
+}
