@@ -12,11 +12,11 @@ import { MemoryReplayStore } from '../functions/lib/auth/replay.js'
 import { Client } from '../functions/lib/githosted/index.js'
 import type { GithostedClientFactory } from '../functions/lib/githosted/types.js'
 import { loadPolicyFile } from '../functions/lib/policy/load-file.js'
+import { createScopedRepoProvider } from '../functions/lib/deploys/scoped-repo.js'
 import { staticSecret } from '../functions/lib/secrets/source.js'
-import { generateViewerCredential, createViewerAccess } from '../functions/lib/status/viewer-access.js'
 import { functionForPath, type FunctionName } from '../functions/routes.js'
 import { createDeployApp } from '../functions/deploy/app.js'
-import { createStatusApp } from '../functions/status/app.js'
+import { createLocalStatus } from '../functions/status/local-setup.js'
 import { createTokenApp } from '../functions/token/app.js'
 import { CI_PROVIDERS, type CiProvider, type LocalOidcIssuer } from './oidc/index.js'
 
@@ -37,7 +37,8 @@ export interface LocalBroker {
   fetch: (request: Request) => Response | Promise<Response>
   /** Shown once to the human at the terminal. */
   brokerKey: string
-  viewerCredential: string
+  /** `<baseUrl>/?key=<viewer credential>`: opens the dashboard as is. */
+  dashboardUrl(baseUrl: string): string
 }
 
 /** Builds the local broker; mints its own read-only dashboard token. */
@@ -55,28 +56,24 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
   })
 
   // The dashboard reads with its own read-only repo token, as in production.
-  const admin = new Client({ token: options.workspaceToken, baseUrl: options.githostedUrl })
-  const dashboard = await admin.createToken({
-    name: 'local-dashboard',
-    kind: 'repo',
-    permission: 'read',
-    repoAllowlist: ['deploy-configs'],
-    ttlHours: 24,
+  const status = await createLocalStatus({
+    githostedUrl: options.githostedUrl,
+    workspaceToken: options.workspaceToken,
+    authenticator,
+    policy,
+    logger: logger.child({ fn: 'status' }),
   })
-  const viewer = generateViewerCredential()
 
   const workspaceToken = staticSecret(options.workspaceToken)
   const apps: Record<FunctionName, { fetch: (request: Request) => Response | Promise<Response> }> = {
     token: createTokenApp({ authenticator, policy, workspaceToken, githosted, logger: logger.child({ fn: 'token' }) }),
-    deploy: createDeployApp({ authenticator, policy, workspaceToken, githosted, logger: logger.child({ fn: 'deploy' }) }),
-    status: createStatusApp({
-      readToken: staticSecret(dashboard.token),
-      githosted,
+    deploy: createDeployApp({
       authenticator,
       policy,
-      viewer: createViewerAccess({ hash: staticSecret(viewer.sha256) }),
-      logger: logger.child({ fn: 'status' }),
+      repos: createScopedRepoProvider({ workspaceToken, githosted }),
+      logger: logger.child({ fn: 'deploy' }),
     }),
+    status: status.app,
   }
 
   const router = new Hono()
@@ -90,5 +87,5 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
   })
   router.all('*', (c) => apps[functionForPath(c.req.path)].fetch(c.req.raw))
 
-  return { fetch: (request) => router.fetch(request), brokerKey, viewerCredential: viewer.credential }
+  return { fetch: (request) => router.fetch(request), brokerKey, dashboardUrl: status.dashboardUrl }
 }

@@ -94,7 +94,7 @@ async function main() {
       JSON.stringify({
         broker: url,
         githosted: githosted.url,
-        dashboard: `${url}/?key=${broker.viewerCredential}`,
+        dashboard: `${broker.dashboardUrl(url)}`,
         brokerKey: broker.brokerKey,
         oidcIssuer: oidc.issuer,
         dataDir,
@@ -110,7 +110,7 @@ githosted-ci-broker is running locally${args.compat ? ' (githosted in compatibil
 
   broker      ${url}
   githosted   ${githosted.url}   (repos and tokens in ${join(dataDir, 'githosted')})
-  dashboard   ${url}/?key=${broker.viewerCredential}
+  dashboard   ${broker.dashboardUrl(url)}
 
 Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is local/policy.yaml):
   export BROKER_KEY=${key}
