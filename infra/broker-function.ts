@@ -1,7 +1,8 @@
 /**
- * One Lambda function of the broker: a NodejsFunction bundled locally with
- * esbuild, its own log group with retention, and its own role that can write
- * only to that log group. Secrets and other grants are added by the stack.
+ * One Lambda function of the broker: a NodejsFunction (Node.js 22, arm64)
+ * whose code build/bundle.ts produces at synth (infra/bundling.ts), its own
+ * log group with retention, and its own role that can write only to that log
+ * group. Secrets and other grants are added by the stack.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
 import * as iam from 'aws-cdk-lib/aws-iam'

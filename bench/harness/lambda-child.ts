@@ -15,7 +15,8 @@
  * Times come from performance.now() inside the process, so process spawn is
  * excluded from module init and reported apart (`bootMs`).
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { createUpstreamRecorder, type UpstreamRecorder } from './upstream-timer.js'
@@ -33,6 +34,8 @@ export interface LambdaJob {
   concurrency?: number
   /** warm: idle time between sequential requests (to span a cache period). */
   paceMs?: number
+  /** warm: write a V8 CPU profile of the sequential phase (only) to this file. */
+  profileTo?: string
 }
 
 export interface RequestSample {
@@ -142,12 +145,24 @@ async function main() {
     for (const e of warmup.slice(1)) await invoke(mod.handler, e, rec)
     // Without warm-up events the first event was the first request; never serve an event twice.
     const measured = warmup.length > 0 ? job.events : job.events.slice(1)
+    const session = job.profileTo ? new Session() : undefined
+    if (session) {
+      session.connect()
+      await session.post('Profiler.enable')
+      await session.post('Profiler.setSamplingInterval', { interval: 200 })
+      await session.post('Profiler.start')
+    }
     const cpu0 = cpuNow()
     for (const e of measured) {
       result.samples.push(await invoke(mod.handler, e, rec))
       if (job.paceMs) await new Promise((r) => setTimeout(r, job.paceMs))
     }
     result.cpuMs = cpuNow() - cpu0
+    if (session) {
+      const { profile } = await session.post('Profiler.stop')
+      writeFileSync(job.profileTo!, JSON.stringify(profile))
+      session.disconnect()
+    }
 
     const batch = job.concurrentEvents ?? []
     if (batch.length > 0) {

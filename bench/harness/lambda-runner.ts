@@ -18,6 +18,8 @@ export interface RunOptions {
   /** The Lambda's environment; the child gets only this plus PATH/HOME (no NODE_OPTIONS). */
   env?: Record<string, string>
   timeoutMs?: number
+  /** Extra node flags, e.g. --cpu-prof. */
+  execArgv?: string[]
 }
 
 export async function runInFreshProcess(job: LambdaJob, options: RunOptions = {}): Promise<LambdaResult> {
@@ -27,7 +29,7 @@ export async function runInFreshProcess(job: LambdaJob, options: RunOptions = {}
   writeFileSync(jobFile, JSON.stringify(job), { mode: 0o600 })
   try {
     return await new Promise<LambdaResult>((resolve, reject) => {
-      const p = spawn(process.execPath, [child, jobFile], {
+      const p = spawn(process.execPath, [...(options.execArgv ?? []), child, jobFile], {
         env: {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '',

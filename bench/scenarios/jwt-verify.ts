@@ -68,7 +68,7 @@ export const jwtVerification: Scenario = {
         'is `createRemoteJWKSet` against a local HTTP JWKS endpoint after its first fetch — the path the ' +
         'broker takes. Windows are interleaved across verifiers; figures are medians of windows.',
     )
-    const windowMs = ctx.quick ? 300 : 1000
+    const windowMs = ctx.quick ? 300 : 700
     const windows = reps(ctx, 5, 3)
     // Every case is prepared and warmed first, then the timed windows are interleaved across
     // cases, so a noisy moment on the shared machine hits all of them alike.

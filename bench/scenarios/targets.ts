@@ -51,8 +51,8 @@ export function tokenRequestWithKey(world: World, repo = 'deploy-configs') {
   })
 }
 
-/** POST /v1/deploys setting the image of one environment (a key-level change). */
-export async function deployRequest(world: World, environment = 'staging', image?: string) {
+/** POST /v1/deploys setting the image of one environment (a key-level change, a real commit). */
+export async function deployRequest(world: World, environment = 'staging') {
   const jwt = await world.issuer.mint()
   return httpEvent({
     method: 'POST',
@@ -61,10 +61,23 @@ export async function deployRequest(world: World, environment = 'staging', image
     body: JSON.stringify({
       repo: 'deploy-configs',
       environment,
-      changes: { image: image ?? `ghcr.io/acme/app:bench-${crypto.randomUUID().slice(0, 8)}` },
+      image: `ghcr.io/acme/app:bench-${crypto.randomUUID().slice(0, 8)}`,
     }),
-    fixture: 'post-v1-deploys',
+    fixture: 'deploy-post-v1-deploys.json',
   })
+}
+
+let ecrTag = 0
+
+/** The ECR push fixture with a fresh event id, time and tag, so each delivery is a new deploy. */
+function ecrPush() {
+  const f = eventBridgeFixture('ecr-push-v1.4.2')
+  if (!f) return null
+  const event = structuredClone(f.event) as Record<string, unknown> & { detail: Record<string, unknown> }
+  event.id = crypto.randomUUID()
+  event.time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+  event.detail['image-tag'] = `v2.0.${ecrTag++}`
+  return { event, source: `${f.source} (fresh id, time, tag)` }
 }
 
 /** The token function trusting the bench issuer: the OIDC path (the recommended one). */
@@ -101,10 +114,10 @@ export const events: Target = {
   kind: 'function',
   missing: () =>
     functionMissing('events')() ??
-    (eventBridgeFixture('ecr') ? null : 'no ECR event fixture in test/fixtures/eventbridge/ yet'),
+    (eventBridgeFixture('ecr-push-v1.4.2') ? null : 'no ECR push fixture in test/fixtures/eventbridge/ yet'),
   build: () => buildFunction('events'),
   async event() {
-    return eventBridgeFixture('ecr')!
+    return ecrPush()!
   },
   ok: [null, 200],
 }
@@ -116,7 +129,7 @@ export const status: Target = {
   build: () => buildFunction('status', 'local-oidc'),
   async event(w) {
     const jwt = await w.issuer.mint()
-    return httpEvent({ method: 'GET', path: '/v1/status', headers: { authorization: `Bearer ${jwt}`, accept: 'application/json' }, fixture: 'get-v1-status' })
+    return httpEvent({ method: 'GET', path: '/v1/status', headers: { authorization: `Bearer ${jwt}`, accept: 'application/json' }, fixture: 'status-get-v1-status.json' })
   },
   ok: [200],
 }

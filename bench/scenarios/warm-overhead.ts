@@ -8,7 +8,9 @@
  * the process spent per request (→ what one core could serve), and a batch
  * with 16 requests in flight.
  */
+import { buildReadable, profileJob } from '../harness/cpu-profile.js'
 import { runInFreshProcess } from '../harness/lambda-runner.js'
+import { localOidcEntry } from '../harness/local-oidc-entry.js'
 import type { LambdaResult } from '../harness/lambda-child.js'
 import { reps, section, type Scenario, type Section } from '../harness/scenario.js'
 import { fmtInt, fmtMs, mean, percentile } from '../harness/stats.js'
@@ -124,6 +126,7 @@ export const warmOverhead: Scenario = {
             Object.entries(r.callCounts).map(([k, v]) => `${k.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '')} ×${v}`).join(', ') + '.',
         )
       }
+      if (results.has('token')) await profileTokens(s, world, reps(ctx, 300, 60), (m) => ctx.log(m))
     } finally {
       await world.close()
     }
@@ -134,6 +137,29 @@ export const warmOverhead: Scenario = {
     budget(s, results)
     return s
   },
+}
+
+/** A CPU profile of warm token requests, attributed to packages, to explain the overhead. */
+async function profileTokens(s: Section, world: World, n: number, log: (m: string) => void) {
+  const entry = localOidcEntry('token')
+  if (entry instanceof Error) return
+  try {
+    log(`profiling ${n} warm requests`)
+    const bundle = await buildReadable(entry, 'token')
+    const events = await many(n, async () => (await token.event(world)).event)
+    const shares = await profileJob(bundle, { bundle, mode: 'warm', warmupEvents: events.slice(0, 10), events: events.slice(10) }, world.env)
+    const total = shares.reduce((a, x) => a + x.ms, 0)
+    s.tables.push({
+      caption:
+        `Where the CPU of warm /v1/tokens requests goes: V8 profile of ${n - 10} requests after warm-up ` +
+        `(${fmtMs(total / (n - 10))} of CPU per request, idle time excluded), self time by package; ` +
+        'unminified build of the same entry',
+      headers: ['package / folder', 'CPU per request', 'share'],
+      rows: shares.slice(0, 12).map((x) => [x.owner, fmtMs(x.ms / (n - 10)), `${(x.share * 100).toFixed(1)}%`]),
+    })
+  } catch (err) {
+    s.notes.push(`CPU profile: not measured (${err instanceof Error ? err.message : String(err)}).`)
+  }
 }
 
 function budget(s: Section, results: Map<string, LambdaResult>) {
