@@ -89,13 +89,17 @@ export async function profileJob(bundle: string, job: LambdaJob, env: Record<str
       let key: string
       if (url.endsWith(bundle.split('/').slice(-3).join('/'))) key = ownerOf(owner(lineNumber))
       else if (url.includes('lambda-child')) key = '(bench harness)'
-      else if (url === '') key = functionName === '(idle)' ? '(idle: waiting on upstream)' : functionName || '(native)'
+      else if (url === '') {
+        key = ['(idle)', '(garbage collector)', '(program)', '(root)'].includes(functionName)
+          ? functionName
+          : 'native code (socket and stdout writes, timers, microtasks)'
+      }
       else key = 'node internals (http, fetch/undici, streams, crypto)'
       totals.set(key, (totals.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000)
     })
-    const busy = [...totals.entries()].filter(([k]) => !k.startsWith('(idle')).reduce((a, [, v]) => a + v, 0)
+    const busy = [...totals.entries()].filter(([k]) => k !== '(idle)').reduce((a, [, v]) => a + v, 0)
     return [...totals.entries()]
-      .filter(([k]) => !k.startsWith('(idle'))
+      .filter(([k]) => k !== '(idle)')
       .map(([k, ms]) => ({ owner: k, ms, share: ms / busy }))
       .sort((a, b) => b.ms - a.ms)
   } finally {

@@ -8,7 +8,7 @@
  * the process spent per request (→ what one core could serve), and a batch
  * with 16 requests in flight.
  */
-import { buildReadable, profileJob } from '../harness/cpu-profile.js'
+import { buildReadable, profileJob, type CpuShare } from '../harness/cpu-profile.js'
 import { runInFreshProcess } from '../harness/lambda-runner.js'
 import { localOidcEntry } from '../harness/local-oidc-entry.js'
 import type { LambdaResult } from '../harness/lambda-child.js'
@@ -24,15 +24,21 @@ const CONCURRENCY = 16
 interface Case {
   label: string
   target: Target
+  /**
+   * Whether to serve a batch with several requests in flight. Not for deploys: concurrent image
+   * changes to one environment are true same-key conflicts (409 by design), not throughput.
+   */
+  concurrent: boolean
   /** Events for one request each (fresh credentials; distinct callers so rate limits do not bite). */
   make(world: World, i: number): Promise<unknown>
 }
 
 const CASES: Case[] = [
-  { label: 'POST /v1/tokens (OIDC, cached JWKS)', target: token, make: async (w) => (await token.event(w)).event },
+  { label: 'POST /v1/tokens (OIDC, cached JWKS)', target: token, concurrent: true, make: async (w) => (await token.event(w)).event },
   {
     label: 'POST /v1/deploys (OIDC, image change)',
     target: deploy,
+    concurrent: false,
     make: async (w) => (await deploy.event(w)).event,
   },
 ]
@@ -63,6 +69,7 @@ export const warmOverhead: Scenario = {
     const rows: string[][] = []
     const world = await startWorld({ latencyMs: INJECTED_LATENCY_MS })
     const results = new Map<string, LambdaResult>()
+    let shares: CpuShare[] | undefined
     try {
       for (const c of CASES) {
         const why = c.target.missing()
@@ -77,7 +84,7 @@ export const warmOverhead: Scenario = {
           mode: 'warm' as const,
           warmupEvents: await many(warmup, (i) => c.make(world, i)),
           events: await many(n, (i) => c.make(world, i)),
-          concurrentEvents: await many(batch, (i) => c.make(world, i)),
+          concurrentEvents: c.concurrent ? await many(batch, (i) => c.make(world, i)) : [],
           concurrency: CONCURRENCY,
         }
         ctx.log(`${c.label}: running`)
@@ -126,7 +133,7 @@ export const warmOverhead: Scenario = {
             Object.entries(r.callCounts).map(([k, v]) => `${k.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '')} ×${v}`).join(', ') + '.',
         )
       }
-      if (results.has('token')) await profileTokens(s, world, reps(ctx, 300, 60), (m) => ctx.log(m))
+      if (results.has('token')) shares = await profileTokens(s, world, reps(ctx, 300, 60), (m) => ctx.log(m))
     } finally {
       await world.close()
     }
@@ -134,15 +141,19 @@ export const warmOverhead: Scenario = {
       headers: ['endpoint', 'requests', 'handler p50', 'upstream p50', 'overhead p50', 'overhead p99', 'req/s one at a time', 'CPU per request', 'req/s per core (CPU-bound)', `req/s, ${CONCURRENCY} in flight`],
       rows,
     })
-    budget(s, results)
+    s.notes.push(
+      'Deploys are served one at a time only: concurrent image changes to one environment are same-key ' +
+        'conflicts (409 by design); the contention scenario measures concurrent deploys of distinct keys.',
+    )
+    budget(s, results, shares)
     return s
   },
 }
 
 /** A CPU profile of warm token requests, attributed to packages, to explain the overhead. */
-async function profileTokens(s: Section, world: World, n: number, log: (m: string) => void) {
+async function profileTokens(s: Section, world: World, n: number, log: (m: string) => void): Promise<CpuShare[] | undefined> {
   const entry = localOidcEntry('token')
-  if (entry instanceof Error) return
+  if (entry instanceof Error) return undefined
   try {
     log(`profiling ${n} warm requests`)
     const bundle = await buildReadable(entry, 'token')
@@ -157,12 +168,18 @@ async function profileTokens(s: Section, world: World, n: number, log: (m: strin
       headers: ['package / folder', 'CPU per request', 'share'],
       rows: shares.slice(0, 12).map((x) => [x.owner, fmtMs(x.ms / (n - 10)), `${(x.share * 100).toFixed(1)}%`]),
     })
+    s.notes.push(
+      'The profile apportions all CPU of a request, including the client side of its githosted call (part of ' +
+        'which falls inside the upstream interval and so is not counted as overhead above).',
+    )
+    return shares
   } catch (err) {
     s.notes.push(`CPU profile: not measured (${err instanceof Error ? err.message : String(err)}).`)
+    return undefined
   }
 }
 
-function budget(s: Section, results: Map<string, LambdaResult>) {
+function budget(s: Section, results: Map<string, LambdaResult>, shares: CpuShare[] | undefined) {
   const r = results.get('token')
   if (!r) {
     s.budgets.push({ budget: 'Warm overhead p50, /v1/tokens (cached JWKS)', limit: `≤ ${TOKEN_OVERHEAD_BUDGET_MS} ms`, measured: 'not measured', pass: null, why: 'the token function could not be measured (see the warm overhead notes)' })
@@ -170,10 +187,37 @@ function budget(s: Section, results: Map<string, LambdaResult>) {
   }
   const over = r.samples.filter((x) => token.ok.includes(x.status)).map((x) => x.ms - x.upstreamMs)
   const p50 = percentile(over, 50)
+  const pass = p50 <= TOKEN_OVERHEAD_BUDGET_MS
   s.budgets.push({
     budget: 'Warm overhead p50, /v1/tokens (cached JWKS)',
     limit: `≤ ${TOKEN_OVERHEAD_BUDGET_MS} ms`,
     measured: fmtMs(p50),
-    pass: p50 <= TOKEN_OVERHEAD_BUDGET_MS,
+    pass,
+    ...(pass ? {} : { why: overheadWhy(r, shares) }),
   })
+}
+
+/** Why warm overhead is over budget, from the CPU profile, and what would bring it down. */
+function overheadWhy(r: LambdaResult, shares: CpuShare[] | undefined): string {
+  const cpu = (r.cpuMs ?? Number.NaN) / r.samples.length
+  const parts = [`each request costs ${fmtMs(cpu)} of CPU (sequential phase).`]
+  if (shares) {
+    const pct = (pred: (o: string) => boolean) =>
+      shares.filter((x) => pred(x.owner)).reduce((a, x) => a + x.share, 0) * 100
+    const node = pct((o) => o.startsWith('node internals') || o.startsWith('native code'))
+    const ours = pct((o) => o.startsWith('(ours)'))
+    const deps = shares.filter((x) => !x.owner.startsWith('(') && !x.owner.startsWith('node') && !x.owner.startsWith('native'))
+    parts.push(
+      `By the profile, ${node.toFixed(0)}% is Node itself — the WHATWG fetch (undici) machinery of the one githosted ` +
+        `call per mint, socket writes and the audit line written to stdout — ${ours.toFixed(0)}% is our own code, and ` +
+        `libraries take ${deps.slice(0, 3).map((x) => `${x.owner} ${(x.share * 100).toFixed(0)}%`).join(', ')}.`,
+    )
+  }
+  parts.push(
+    'Likely fix (to verify with this benchmark): call githosted through a keep-alive node:http agent or ' +
+      'undici.request instead of fetch (undici\'s own benchmarks put fetch well behind its request API), and keep ' +
+      'the audit line to one small write. The figure is also inflated by the shared machine (see the load ' +
+      'average in the header): rerun on an idle machine before concluding.',
+  )
+  return parts.join(' ')
 }

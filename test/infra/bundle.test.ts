@@ -91,12 +91,15 @@ describe('bundled Lambda assets', () => {
     expect(dirs.size).toBe(4)
     for (const name of FUNCTIONS) {
       const { dir } = assets[name]
-      expect(readdirSync(dir).sort(), name).toEqual(['index.mjs', 'meta.json'])
+      // index.mjs is what module init loads; lazily imported code (the AWS SDK) sits in chunks/.
+      expect(readdirSync(dir).sort(), name).toEqual(['chunks', 'index.mjs', 'meta.json'])
+      const chunks = readdirSync(join(dir, 'chunks')).map((f) => readFileSync(join(dir, 'chunks', f), 'utf8'))
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8')
       expect(code.startsWith(ESM_REQUIRE_BANNER), name).toBe(true)
       // @aws-sdk is bundled (infra/bundling.ts): no import may reach for the runtime's copy.
-      expect(code, name).not.toMatch(/(from|import\()\s*"@aws-sdk\//)
-      const meta = loadJson(join(dir, 'meta.json'))
+      for (const c of [code, ...chunks]) expect(c, name).not.toMatch(/(from|import\()\s*"@aws-sdk\//)
+      const meta = loadJson(join(dir, 'meta.json')) as { inputs: Record<string, unknown> }
+      expect(Object.keys(meta.inputs).some((p) => p.includes('@aws-sdk/client-secrets-manager')), name).toBe(true)
       expect(Object.keys(meta.inputs).some((p) => p.endsWith(`functions/${name.toLowerCase()}/handler.ts`)), name).toBe(true)
     }
     // The policy is compiled in as data by the yaml plugin, not parsed at run time.

@@ -48,7 +48,7 @@ import {
   validateEnvironmentName,
 } from './change.js'
 import { unifiedDiff } from './diff.js'
-import { DeployConflictError, EnvironmentHeldError, IdempotencyKeyReusedError, asExpectedHeadViolation, isNotFound, isStaleHead } from './errors.js'
+import { DeployConflictError, EnvironmentHeldError, IdempotencyKeyReusedError, asExpectedHeadViolation, isNotFound, isRepoBusy, isStaleHead } from './errors.js'
 import { type DeployHistory, findReplay, readDeployHistory, watermark } from './history.js'
 import { type Hold, readHold } from './holds.js'
 import { pointerContains } from './json-pointer.js'
@@ -478,6 +478,12 @@ class DeployRun {
       try {
         landed = (await repo.write(this.path, desired, { message, expectedHead, authorName: author.name, authorEmail: author.email })).commit
       } catch (err) {
+        if (isRepoBusy(err)) {
+          // Another writer holds the repo's lease; nothing landed. Same write, after a pause.
+          this.retries++
+          await this.backoff()
+          continue
+        }
         if (isStaleHead(err)) {
           // Nothing landed. Re-read and merge our change (base → desired) into the new content.
           this.retries++

@@ -87,6 +87,11 @@ export function asExpectedHeadViolation(err: unknown): ExpectedHeadViolation | u
   return { expectedHead, actualParent, commit }
 }
 
+/** githosted's per-repo write lease is taken (the client already retried a few times). Nothing landed. */
+export function isRepoBusy(err: unknown): boolean {
+  return field(err, 'name') === 'RepoBusyError' || field(err, 'code') === 'GITHOSTED_REPO_BUSY'
+}
+
 /** A missing repo, ref or file. */
 export function isNotFound(err: unknown): boolean {
   const code = field(err, 'code')
