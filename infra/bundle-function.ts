@@ -21,9 +21,8 @@ async function main(): Promise<void> {
   const external = value('external')?.split(',') ?? []
   const entry = value('entry')
 
-  // `target` and `sourcemap` are passed for when build/bundle.ts accepts them
-  // (Lambda runs node22; source maps are opt-in). Checked below, not assumed.
-  const options: Parameters<typeof bundleFunction>[1] & { target?: string; sourcemap?: boolean } = {
+  // Lambda runs node22; source maps are opt-in. Checked below, not assumed.
+  const options: Parameters<typeof bundleFunction>[1] = {
     outdir,
     external,
     ...(entry ? { entry } : {}),
@@ -34,7 +33,7 @@ async function main(): Promise<void> {
 
   if (sourcemap && !readdirSync(outdir).some((f) => f.endsWith('.map'))) {
     throw new Error(
-      'sourceMaps=true but build/bundle.ts wrote no source map: bundleFunction() does not accept a sourcemap option yet',
+      'sourceMaps=true but build/bundle.ts wrote no source map',
     )
   }
   if (!existsSync(join(outdir, 'index.mjs'))) throw new Error(`no index.mjs in ${outdir}`)
