@@ -10,10 +10,12 @@
  *    base→ours into the new content; nothing of ours landed, nothing of theirs
  *    was touched;
  *  - a non-enforcing server lets the write land on top of commits we never
- *    saw (the client reports an ExpectedHeadViolation): we read what we
- *    clobbered (the file at the actual parent) and write, on top of our own
- *    commit, their content with our change three-way merged in, repeating
- *    until a write lands where we expected.
+ *    saw (the client reports an ExpectedHeadViolation): we work out the
+ *    genuine changes of the commits we overwrote (repair.ts) and write them
+ *    back on the current tip wherever it still holds what our commit put
+ *    there, repeating until a write lands where we expected it to. Our
+ *    subjects carry a `(base <sha>)` marker when Log has no full messages,
+ *    so that other writers can do the same with our commits.
  * So after every successful return, each key another writer changed since
  * our read holds their value unless we changed that same key; and for the
  * keys we change, another writer's different value is never overwritten
@@ -58,7 +60,7 @@ import { type MergeConflict, merge3 } from './merge.js'
 import { RecentDeploys } from './recent.js'
 import { type GenuineChange, baseMarker, clobberedChanges, intentConflicts } from './repair.js'
 import { checkSchema } from './schema.js'
-import { type DeployTrailers, formatDeployMessage, parseDeployTrailers } from './trailers.js'
+import { type DeployTrailers, formatDeployMessage } from './trailers.js'
 
 export type DeploySource = 'api' | 'event' | 'rollback' | 'ci-job'
 
@@ -661,4 +663,3 @@ export class DeployContentionError extends DependencyUnavailableError {
   override readonly code = 'DEPLOY_CONTENTION'
 }
 
-export { parseDeployTrailers }
