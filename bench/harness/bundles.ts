@@ -19,26 +19,39 @@ export const OUT = join(ROOT, 'dist', 'bench')
 export interface BuiltBundle {
   /** e.g. 'token', 'token (AWS SDK external)', 'hello-hono' */
   label: string
+  /** The entry module (what module init loads). */
   outfile: string
+  /** Entry module, minified. */
   bytes: number
   gzipBytes: number
+  /** Entry plus every lazily loaded chunk (what ships). */
+  totalBytes: number
+  totalGzipBytes: number
   metafile: Metafile
 }
 
-/**
- * - bundled: exactly as build/bundle.ts ships it (AWS SDK inside);
- * - sdk-external: the AWS SDK left to the Lambda runtime (size comparison);
- * - local-oidc: as shipped, but trusting the bench OIDC issuer (see local-oidc-entry.ts).
- */
 export type Variant = 'bundled' | 'sdk-external' | 'local-oidc'
 
 /** Externalizing the SDK is what NodejsFunction does when it is taken from the Lambda runtime. */
 const SDK_EXTERNAL = ['@aws-sdk/*', '@smithy/*']
 
 async function finish(label: string, outfile: string): Promise<BuiltBundle> {
-  const body = readFileSync(outfile)
   const metafile = JSON.parse(readFileSync(join(dirname(outfile), 'meta.json'), 'utf8')) as Metafile
-  return { label, outfile, bytes: body.length, gzipBytes: gzipSync(body, { level: 9 }).length, metafile }
+  const gz = (file: string) => gzipSync(readFileSync(file), { level: 9 }).length
+  // Output paths in the metafile are relative to the directory esbuild ran in (the repo root).
+  const outputs = Object.keys(metafile.outputs)
+    .filter((f) => !f.endsWith('.map'))
+    .map((f) => resolve(ROOT, f))
+  const entry = readFileSync(outfile)
+  return {
+    label,
+    outfile,
+    bytes: entry.length,
+    gzipBytes: gz(outfile),
+    totalBytes: outputs.reduce((n, f) => n + readFileSync(f).length, 0),
+    totalGzipBytes: outputs.reduce((n, f) => n + gz(f), 0),
+    metafile,
+  }
 }
 
 /** Whether functions/<name>/handler.ts exists yet. */

@@ -23,5 +23,5 @@ export async function buildProbe(probe: Probe): Promise<{ outfile: string; bytes
   const spec = (m: string) => (m.startsWith('functions/') ? join(ROOT, m).replace(/\.ts$/, '.js') : m)
   writeFileSync(entry, probe.modules.map((m, i) => `export * as m${i} from '${spec(m)}'\n`).join(''))
   const r = await bundleFunction(probe.name, { entry, outdir: join(OUT, 'probes', probe.name.replace(/[^a-z0-9]+/gi, '-')) })
-  return { outfile: r.outfile, bytes: r.bytes }
+  return { outfile: r.outfile, bytes: r.totalBytes }
 }

@@ -41,15 +41,20 @@ function sizeRows(s: Section, built: Map<string, BuiltBundle>, external: Map<str
       name,
       fmtBytes(b.bytes),
       fmtBytes(b.gzipBytes),
-      ext ? fmtBytes(ext.bytes) : '—',
-      ext ? fmtBytes(ext.gzipBytes) : '—',
+      fmtBytes(b.totalBytes),
+      fmtBytes(b.totalGzipBytes),
+      ext ? fmtBytes(ext.totalBytes) : '—',
+      ext ? fmtBytes(ext.totalGzipBytes) : '—',
     ])
-    s.figures[`${name} bundle bytes`] = b.bytes
-    if (ext) s.figures[`${name} bundle bytes (AWS SDK external)`] = ext.bytes
+    s.figures[`${name} entry bytes`] = b.bytes
+    s.figures[`${name} total bytes`] = b.totalBytes
+    if (ext) s.figures[`${name} total bytes (AWS SDK external)`] = ext.totalBytes
   }
   s.tables.push({
-    caption: 'Bundle size (ESM, minified, as build/bundle.ts ships it)',
-    headers: ['bundle', 'minified', 'gzip', 'minified, AWS SDK external', 'gzip, AWS SDK external'],
+    caption:
+      'Bundle size (ESM, minified, as build/bundle.ts ships it: an entry module, loaded at INIT, plus chunks ' +
+      'imported lazily on first use)',
+    headers: ['bundle', 'entry', 'entry gzip', 'entry + lazy chunks', 'gzip', 'total, AWS SDK external', 'gzip'],
     rows,
   })
 }
@@ -171,9 +176,9 @@ export const coldStart: Scenario = {
 
     for (const [name, b] of shipped) {
       s.tables.push({
-        caption: `${name}: top contributors (esbuild metafile, bytes in the minified output)`,
+        caption: `${name}: top contributors (esbuild metafile, bytes in the minified output, entry + lazy chunks)`,
         headers: ['package / folder', 'bytes', 'share', 'files'],
-        rows: topContributors(b.metafile, 8).map((c) => [c.name, fmtBytes(c.bytes), `${((c.bytes / b.bytes) * 100).toFixed(1)}%`, String(c.files)]),
+        rows: topContributors(b.metafile, 8).map((c) => [c.name, fmtBytes(c.bytes), `${((c.bytes / b.totalBytes) * 100).toFixed(1)}%`, String(c.files)]),
       })
     }
 
@@ -222,6 +227,7 @@ async function importCosts(s: Section, rounds: number, log: (m: string) => void)
 
 /** Why token init + first request is over 2× the floor, from the samples and the import probes. */
 function initWhy(tok: Samples, floor: Samples | undefined, probes: ProbeResult[]): string {
+  const usesSdk = JSON.stringify(tok.bundle.metafile).includes('client-secrets-manager')
   const imp = median(tok.results.map((r) => r.importMs))
   const first = median(tok.results.map((r) => (r.first?.ms ?? Number.NaN) - (r.first?.upstreamMs ?? 0)))
   const fImp = median((floor?.results ?? []).map((r) => r.importMs))
@@ -237,14 +243,14 @@ function initWhy(tok: Samples, floor: Samples | undefined, probes: ProbeResult[]
     `module import ${fmtMs(imp)} vs ${fmtMs(fImp)} for the floor, and the first request without upstream ` +
       `${fmtMs(first)} vs ${fmtMs(fFirst)} (the floor's first request is mostly Node loading its fetch/Request/` +
       'Response globals, which every Hono function pays too).',
-    sdk
+    sdk && usesSdk
       ? `The first request imports the AWS SDK Secrets Manager client (deferred out of INIT on purpose, so it lands ` +
         `here): importing it alone costs ${fmtMs(median(sdk.ms))}, the largest single item.`
       : '',
     rest.length > 0 ? `At INIT, the heaviest components imported alone: ${rest.join(', ')}.` : '',
     'Fix: fetch secrets without the SDK (the Parameters and Secrets Lambda Extension is a plain local HTTP ' +
       'call, reusing the fetch machinery the floor already loads, or a minimal SigV4 GetSecretValue), which ' +
-      'removes the largest item; then trim the heaviest INIT components above (e.g. import only the parts ' +
+      'removes that item; then trim the heaviest INIT components above (e.g. import only the parts ' +
       'of a library the path uses).',
   ]
     .filter(Boolean)
@@ -260,7 +266,9 @@ function sizeWhy(tok: BuiltBundle, ext: BuiltBundle | undefined): string {
   const top = topContributors(tok.metafile, 4).map((c) => `${c.name} ${fmtBytes(c.bytes)}`).join(', ')
   const parts = [
     `the AWS SDK (Secrets Manager and, for the optional replay table, DynamoDB clients with @smithy/* and their ` +
-      `helpers) is ${fmtBytes(sdk)} of ${fmtBytes(tok.bytes)}; largest contributors: ${top}.`,
+      `helpers) is ${fmtBytes(sdk)} of ${fmtBytes(tok.totalBytes)}; largest contributors: ${top}. The entry module ` +
+      `that INIT loads is ${fmtBytes(tok.bytes)} (${tok.bytes <= TOKEN_BUNDLE_BUDGET_BYTES ? 'within' : 'over'} ` +
+      'the budget on its own): the SDK sits in lazily imported chunks.',
   ]
   const fixes = [
     'read secrets without bundling the SDK (the Parameters and Secrets Lambda Extension over plain fetch, or a ' +
@@ -268,10 +276,10 @@ function sizeWhy(tok: BuiltBundle, ext: BuiltBundle | undefined): string {
       'bundling options and rely on the runtime copy (pinned per runtime release)',
   ]
   if (ext) {
-    const under = ext.bytes <= TOKEN_BUNDLE_BUDGET_BYTES
+    const under = ext.totalBytes <= TOKEN_BUNDLE_BUDGET_BYTES
     const pb = contributors(ext.metafile).filter((c) => c.name === '@bufbuild/protobuf').reduce((a, c) => a + c.bytes, 0)
     parts.push(
-      `Taking the SDK from the Lambda runtime leaves ${fmtBytes(ext.bytes)}, ${under ? 'within' : 'still over'} the budget` +
+      `Taking the SDK from the Lambda runtime leaves ${fmtBytes(ext.totalBytes)}, ${under ? 'within' : 'still over'} the budget` +
         (pb > 0 ? `; @bufbuild/protobuf is ${fmtBytes(pb)} of it (pulled in by lib/githosted).` : '.'),
     )
     if (!under && pb > 0) fixes.push('keep @bufbuild/protobuf out of the Lambda path of the githosted client')
@@ -294,12 +302,15 @@ function budgets(
   if (!tok) {
     s.budgets.push({ budget: 'Token bundle size', limit: '≤ 150 KB minified', measured: 'not measured', pass: null, why: 'the token function is not built yet' })
   } else {
-    // build/bundle.ts bundles the SDK (what is tested is what ships), so the shipped bundle is the one judged.
-    const pass = tok.bytes <= TOKEN_BUNDLE_BUDGET_BYTES
+    // The AWS SDK ships inside the bundle (a lazy chunk), not from the runtime, so the whole
+    // shipped code is judged; the entry alone and the SDK-external total are reported beside it.
+    const pass = tok.totalBytes <= TOKEN_BUNDLE_BUDGET_BYTES
     s.budgets.push({
-      budget: 'Token bundle size (as shipped, AWS SDK bundled)',
+      budget: 'Token bundle size (as shipped: entry + lazy chunks, AWS SDK bundled)',
       limit: '≤ 150 KB minified',
-      measured: `${fmtBytes(tok.bytes)} (AWS SDK external: ${tokExt ? fmtBytes(tokExt.bytes) : 'n/a'})`,
+      measured:
+        `${fmtBytes(tok.totalBytes)} (entry module ${fmtBytes(tok.bytes)}; ` +
+        `AWS SDK external: ${tokExt ? fmtBytes(tokExt.totalBytes) : 'n/a'})`,
       pass,
       ...(pass ? {} : { why: sizeWhy(tok, tokExt) }),
     })
