@@ -43,6 +43,16 @@ export interface Io {
 
 class UsageError extends Error {}
 
+export const USAGE = `usage: npm run ci-deploy -- --broker URL --repo SLUG --environment ENV (--image REF | --set /pointer=JSON ... | --rollback [--to SHA])
+  [--idempotency-key K] [--dry-run] [--override-hold] [--reason TEXT] [--audience AUD]
+  [--oidc-env NAME] [--broker-key-env NAME] [--via broker|direct] [--githosted-url URL]
+
+Credential, first that applies: the ID token in $NAME (--oidc-env; GitLab id_tokens), GitHub
+Actions' OIDC endpoint (permissions: id-token: write), or a broker key in $BROKER_KEY.
+--via broker (default) asks the broker to deploy (POST /v1/deploys); --via direct gets a
+repo-scoped token from the broker and applies the change from this job.
+Prints the result as JSON; exit 0 on success or "already in place", 1 on failure, 2 on bad usage.`
+
 interface Options {
   broker: string
   repo: string
@@ -211,11 +221,15 @@ async function viaDirect(o: Options, credential: Credential, env: Env, io: Io): 
 
 /** Runs the CLI; returns the exit code. */
 export async function ciDeploy(argv: string[], env: Env, io: Io): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(USAGE)
+    return 0
+  }
   let o: Options
   try {
     o = parse(argv, env)
   } catch (err) {
-    io.err(`ci-deploy: ${err instanceof Error ? err.message : String(err)}`)
+    io.err(`ci-deploy: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`)
     return 2
   }
   try {

@@ -159,6 +159,13 @@ describe('scripts/ci-deploy.ts', () => {
     expect(await ciDeploy(['--repo', 'x'], {}, c.io)).toBe(2)
     expect(await ciDeploy(withBroker([]), {}, c.io)).toBe(2)
     expect(c.err.join('\n')).toMatch(/--broker URL .* is required[\s\S]*exactly one of --image or --set/)
+    expect(c.err.join('\n')).toContain('usage: npm run ci-deploy')
+  })
+
+  it('prints its usage for --help and exits 0 without touching the network', async () => {
+    const c = capture()
+    expect(await ciDeploy(['--help'], {}, c.io)).toBe(0)
+    expect(c.out.join('\n')).toMatch(/^usage: npm run ci-deploy -- --broker URL/)
   })
 
   it('--via direct gets a scoped token from the broker and applies the change from the job', async () => {
