@@ -17,7 +17,7 @@ import { createTokenBucketLimiter, enforceRateLimit } from '../../functions/lib/
 import { loadPolicy } from '../../functions/lib/policy/index.js'
 import type { TokenAppDeps } from '../../functions/token/app.js'
 import { buildTokenDeps } from '../../functions/token/deps.js'
-import { createMinter } from '../../functions/token/mint.js'
+import { createMinter } from '../../functions/lib/tokens/mint.js'
 import { parseApiTokenRequest } from '../../functions/token/request.js'
 
 const policy = loadPolicy(policyDocument, { issuerUrls: JSON.parse(process.env.BENCH_OIDC_ISSUER_URLS ?? '{}') })

@@ -26,7 +26,7 @@ import { problemResponse } from '../lib/http/problem.js'
 import { createTokenBucketLimiter, enforceRateLimit, type RateLimiter } from '../lib/http/rate-limit.js'
 import type { Decision, MintRequest, Policy } from '../lib/policy/types.js'
 import type { SecretSource } from '../lib/secrets/source.js'
-import { createMinter, type MintedToken } from './mint.js'
+import { createMinter, type MintedToken } from '../lib/tokens/mint.js'
 import { createMemoryOwnershipStore, ownerKey, type OwnershipStore } from './ownership.js'
 import { parseApiTokenRequest, parseCiTokenRequest } from './request.js'
 

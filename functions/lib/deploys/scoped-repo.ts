@@ -9,7 +9,7 @@
  */
 import type { GithostedClientFactory, RepoHandle } from '../githosted/types.js'
 import type { SecretSource } from '../secrets/source.js'
-import { createMinter } from '../../token/mint.js'
+import { createMinter } from '../tokens/mint.js'
 
 export interface ScopedRepoOptions {
   workspaceToken: SecretSource

@@ -14,26 +14,12 @@
  */
 import { AppError } from '../errors.js'
 
-/** Connect error codes (lower_snake, as on the wire). */
-export type ConnectCode =
-  | 'canceled'
-  | 'unknown'
-  | 'invalid_argument'
-  | 'deadline_exceeded'
-  | 'not_found'
-  | 'already_exists'
-  | 'permission_denied'
-  | 'resource_exhausted'
-  | 'failed_precondition'
-  | 'aborted'
-  | 'out_of_range'
-  | 'unimplemented'
-  | 'internal'
-  | 'unavailable'
-  | 'data_loss'
-  | 'unauthenticated'
-
-export const CONNECT_CODES: ReadonlySet<string> = new Set<ConnectCode>([
+/**
+ * Connect error codes (lower_snake, as on the wire), in numeric order: the
+ * code numbered n (as connect-es reports it) is `CONNECT_CODE_NAMES[n - 1]`.
+ * The one list of codes; everything else derives from it.
+ */
+export const CONNECT_CODE_NAMES = [
   'canceled',
   'unknown',
   'invalid_argument',
@@ -50,7 +36,12 @@ export const CONNECT_CODES: ReadonlySet<string> = new Set<ConnectCode>([
   'unavailable',
   'data_loss',
   'unauthenticated',
-])
+] as const
+
+/** A Connect error code (lower_snake, as on the wire). */
+export type ConnectCode = (typeof CONNECT_CODE_NAMES)[number]
+
+export const CONNECT_CODES: ReadonlySet<string> = new Set<ConnectCode>(CONNECT_CODE_NAMES)
 
 /** Where an error came from; every field is safe to log. */
 export interface GithostedErrorInit {

@@ -4,25 +4,10 @@
  * `code`), a client error with a string `code` or `connectCode`, or either
  * one wrapped as `cause`.
  */
-const NAMES = [
-  'ok',
-  'canceled',
-  'unknown',
-  'invalid_argument',
-  'deadline_exceeded',
-  'not_found',
-  'already_exists',
-  'permission_denied',
-  'resource_exhausted',
-  'failed_precondition',
-  'aborted',
-  'out_of_range',
-  'unimplemented',
-  'internal',
-  'unavailable',
-  'data_loss',
-  'unauthenticated',
-] as const
+import { CONNECT_CODE_NAMES } from '../githosted/errors.js'
+
+// Index = numeric Connect code (0 is 'ok', which no error carries but a string code may name).
+const NAMES = ['ok', ...CONNECT_CODE_NAMES] as const
 
 export type ConnectCodeName = (typeof NAMES)[number]
 

@@ -5,42 +5,27 @@
  * fixtures. Secrets Manager is a local server speaking the real protocol
  * (the bundles carry their own AWS SDK); githosted is the local server.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
+import { readFileSync } from 'node:fs'
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bundleFunction } from '../../../build/bundle.js'
 import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { lambdaContext } from '../../fixtures/lambda-context.js'
-import { startFakeSecretsManager, type FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
-import { startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
+import type { FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
+import type { TestGithosted } from '../../helpers/githosted.js'
+import { startLambdaBundles, type ApiGatewayHandler, type LambdaBundles } from '../../helpers/lambda-bundle.js'
 
-type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
+type HttpHandler = ApiGatewayHandler
 type EventHandler = (event: unknown, context: Context) => Promise<{ status: string; targets: Array<{ outcome: string; commit?: string }> }>
 
 const WORKSPACE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/workspace-token-AbCdEf'
 const KEYS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/broker-keys-GhIjKl'
-const ENV_NAMES = [
-  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
-  'AWS_REGION',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'WORKSPACE_TOKEN_SECRET_ARN',
-  'BROKER_KEYS_SECRET_ARN',
-  'OIDC_AUDIENCE',
-  'GITHOSTED_URL',
-  'SECRET_CACHE_TTL_SECONDS',
-] as const
 
-let outdir: string
+let bundles: LambdaBundles<'deploy' | 'events'> | undefined
 let gh: TestGithosted
 let sm: FakeSecretsManager
 let deploy: HttpHandler
 let events: EventHandler
-const savedEnv: Record<string, string | undefined> = {}
 const key = generateBrokerKey()
 
 const apigw = (name: string, authorization?: string, body?: string): APIGatewayProxyEventV2 => {
@@ -56,40 +41,27 @@ const apigw = (name: string, authorization?: string, body?: string): APIGatewayP
 const eventFixture = (name: string) => JSON.parse(readFileSync(new URL(`../../fixtures/eventbridge/${name}.json`, import.meta.url), 'utf8'))
 
 beforeAll(async () => {
-  outdir = mkdtempSync(join(tmpdir(), 'deploy-bundles-'))
-  const [d, e] = await Promise.all([
-    bundleFunction('deploy', { outdir: join(outdir, 'deploy') }),
-    bundleFunction('events', { outdir: join(outdir, 'events') }),
-  ])
-  gh = await startTestGithosted()
-  sm = await startFakeSecretsManager({
-    [WORKSPACE_ARN]: await gh.createToken({ name: 'broker-ws-deploy', kind: 'workspace', permission: 'write' }),
-    [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(key) }] }),
+  bundles = await startLambdaBundles({
+    functions: ['deploy', 'events'],
+    secrets: async (gh) => ({
+      [WORKSPACE_ARN]: await gh.createToken({ name: 'broker-ws-deploy', kind: 'workspace', permission: 'write' }),
+      [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(key) }] }),
+    }),
+    env: (gh) => ({
+      WORKSPACE_TOKEN_SECRET_ARN: WORKSPACE_ARN,
+      BROKER_KEYS_SECRET_ARN: KEYS_ARN,
+      OIDC_AUDIENCE: 'githosted-ci-broker',
+      GITHOSTED_URL: gh.url,
+    }),
+    unset: ['SECRET_CACHE_TTL_SECONDS'],
   })
-  for (const name of ENV_NAMES) savedEnv[name] = process.env[name]
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEFAKE00000',
-    AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key-for-local-tests',
-    WORKSPACE_TOKEN_SECRET_ARN: WORKSPACE_ARN,
-    BROKER_KEYS_SECRET_ARN: KEYS_ARN,
-    OIDC_AUDIENCE: 'githosted-ci-broker',
-    GITHOSTED_URL: gh.url,
-  })
-  delete process.env.SECRET_CACHE_TTL_SECONDS
-  deploy = ((await import(pathToFileURL(d.outfile).href)) as { handler: HttpHandler }).handler
-  events = ((await import(pathToFileURL(e.outfile).href)) as { handler: EventHandler }).handler
+  ;({ gh, sm } = bundles)
+  deploy = await bundles.handler('deploy')
+  events = await bundles.handler<EventHandler>('events')
 })
 
 afterAll(async () => {
-  for (const name of ENV_NAMES) {
-    if (savedEnv[name] === undefined) delete process.env[name]
-    else process.env[name] = savedEnv[name]
-  }
-  await sm?.close()
-  await gh?.close()
-  if (outdir) rmSync(outdir, { recursive: true, force: true })
+  await bundles?.close()
 })
 
 describe('deploy Lambda bundle', () => {

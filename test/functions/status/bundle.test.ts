@@ -5,37 +5,20 @@
  * Secrets Manager is a local server speaking the real JSON protocol; githosted
  * is the local server.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
+import { readFileSync } from 'node:fs'
+import type { APIGatewayProxyEventV2 } from 'aws-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bundleFunction } from '../../../build/bundle.js'
 import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { generateViewerCredential } from '../../../functions/lib/status/viewer-access.js'
 import { lambdaContext } from '../../fixtures/lambda-context.js'
-import { startFakeSecretsManager, type FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
-import { startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
+import type { FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
+import { startLambdaBundles, type ApiGatewayHandler, type LambdaBundles } from '../../helpers/lambda-bundle.js'
 
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
+type Handler = ApiGatewayHandler
 
 const TOKEN_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/dashboard-token-MnOpQr'
 const KEYS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/broker-keys-GhIjKl'
 const VIEWER_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/viewer-credential-StUvWx'
-const ENV_NAMES = [
-  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
-  'AWS_REGION',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'DASHBOARD_TOKEN_SECRET_ARN',
-  'BROKER_KEYS_SECRET_ARN',
-  'VIEWER_CREDENTIAL_SECRET_ARN',
-  'OIDC_AUDIENCE',
-  'GITHOSTED_URL',
-  'STATUS_REPO',
-  'SECRET_CACHE_TTL_SECONDS',
-] as const
 
 type StatusFixture =
   | 'status-get-v1-status'
@@ -58,53 +41,40 @@ function loadEvent(name: StatusFixture, fill: Record<string, string> = {}): APIG
   return event
 }
 
-let outdir: string
-let gh: TestGithosted
+let bundles: LambdaBundles<'status'> | undefined
 let sm: FakeSecretsManager
 let handler: Handler
-const savedEnv: Record<string, string | undefined> = {}
 const brokerKey = generateBrokerKey()
 const viewer = generateViewerCredential()
 
 beforeAll(async () => {
-  outdir = mkdtempSync(join(tmpdir(), 'status-bundle-'))
-  const built = await bundleFunction('status', { outdir })
-  gh = await startTestGithosted()
-  sm = await startFakeSecretsManager({
-    [TOKEN_ARN]: await gh.createToken({
-      name: 'dashboard',
-      kind: 'repo',
-      permission: 'read',
-      repoAllowlist: ['deploy-configs'],
+  bundles = await startLambdaBundles({
+    functions: ['status'],
+    secrets: async (gh) => ({
+      [TOKEN_ARN]: await gh.createToken({
+        name: 'dashboard',
+        kind: 'repo',
+        permission: 'read',
+        repoAllowlist: ['deploy-configs'],
+      }),
+      [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(brokerKey) }] }),
+      [VIEWER_ARN]: JSON.stringify({ sha256: viewer.sha256 }),
     }),
-    [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(brokerKey) }] }),
-    [VIEWER_ARN]: JSON.stringify({ sha256: viewer.sha256 }),
+    env: (gh) => ({
+      DASHBOARD_TOKEN_SECRET_ARN: TOKEN_ARN,
+      BROKER_KEYS_SECRET_ARN: KEYS_ARN,
+      VIEWER_CREDENTIAL_SECRET_ARN: VIEWER_ARN,
+      OIDC_AUDIENCE: 'githosted-ci-broker',
+      GITHOSTED_URL: gh.url,
+    }),
+    unset: ['STATUS_REPO', 'SECRET_CACHE_TTL_SECONDS'],
   })
-  for (const name of ENV_NAMES) savedEnv[name] = process.env[name]
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEFAKE00000',
-    AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key-for-local-tests',
-    DASHBOARD_TOKEN_SECRET_ARN: TOKEN_ARN,
-    BROKER_KEYS_SECRET_ARN: KEYS_ARN,
-    VIEWER_CREDENTIAL_SECRET_ARN: VIEWER_ARN,
-    OIDC_AUDIENCE: 'githosted-ci-broker',
-    GITHOSTED_URL: gh.url,
-  })
-  delete process.env.STATUS_REPO
-  delete process.env.SECRET_CACHE_TTL_SECONDS
-  handler = ((await import(pathToFileURL(built.outfile).href)) as { handler: Handler }).handler
+  sm = bundles.sm
+  handler = await bundles.handler('status')
 })
 
 afterAll(async () => {
-  for (const name of ENV_NAMES) {
-    if (savedEnv[name] === undefined) delete process.env[name]
-    else process.env[name] = savedEnv[name]
-  }
-  await sm?.close()
-  await gh?.close()
-  if (outdir) rmSync(outdir, { recursive: true, force: true })
+  await bundles?.close()
 })
 
 describe('status Lambda bundle', () => {

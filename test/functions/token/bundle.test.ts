@@ -5,76 +5,47 @@
  * SDK, so Secrets Manager is a local server speaking the real JSON protocol,
  * reached through AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bundleFunction } from '../../../build/bundle.js'
 import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { loadV2Event } from '../../fixtures/apigw-v2/index.js'
 import { lambdaContext } from '../../fixtures/lambda-context.js'
-import { startFakeSecretsManager, type FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
-import { startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
+import type { FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
+import type { TestGithosted } from '../../helpers/githosted.js'
+import { startLambdaBundles, type ApiGatewayHandler, type LambdaBundles } from '../../helpers/lambda-bundle.js'
 
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
+type Handler = ApiGatewayHandler
 
 const WORKSPACE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/workspace-token-AbCdEf'
 const KEYS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/broker-keys-GhIjKl'
-const ENV_NAMES = [
-  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
-  'AWS_REGION',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'WORKSPACE_TOKEN_SECRET_ARN',
-  'BROKER_KEYS_SECRET_ARN',
-  'OIDC_AUDIENCE',
-  'GITHOSTED_URL',
-  'SECRET_CACHE_TTL_SECONDS',
-] as const
 
-let outdir: string
-let bundleUrl: string
+let bundles: LambdaBundles<'token'> | undefined
 let gh: TestGithosted
 let sm: FakeSecretsManager
 let handler: Handler
-const savedEnv: Record<string, string | undefined> = {}
 const key = generateBrokerKey()
 
 beforeAll(async () => {
-  outdir = mkdtempSync(join(tmpdir(), 'token-bundle-'))
-  const built = await bundleFunction('token', { outdir })
-  bundleUrl = pathToFileURL(built.outfile).href
-  gh = await startTestGithosted()
-  sm = await startFakeSecretsManager({
-    [WORKSPACE_ARN]: await gh.createToken({ name: 'broker-ws-1', kind: 'workspace', permission: 'write' }),
-    [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(key) }] }),
+  bundles = await startLambdaBundles({
+    functions: ['token'],
+    secrets: async (gh) => ({
+      [WORKSPACE_ARN]: await gh.createToken({ name: 'broker-ws-1', kind: 'workspace', permission: 'write' }),
+      [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(key) }] }),
+    }),
+    env: (gh) => ({
+      WORKSPACE_TOKEN_SECRET_ARN: WORKSPACE_ARN,
+      BROKER_KEYS_SECRET_ARN: KEYS_ARN,
+      OIDC_AUDIENCE: 'githosted-ci-broker',
+      GITHOSTED_URL: gh.url,
+    }),
+    unset: ['SECRET_CACHE_TTL_SECONDS'],
   })
-  for (const name of ENV_NAMES) savedEnv[name] = process.env[name]
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEFAKE00000',
-    AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key-for-local-tests',
-    WORKSPACE_TOKEN_SECRET_ARN: WORKSPACE_ARN,
-    BROKER_KEYS_SECRET_ARN: KEYS_ARN,
-    OIDC_AUDIENCE: 'githosted-ci-broker',
-    GITHOSTED_URL: gh.url,
-  })
-  delete process.env.SECRET_CACHE_TTL_SECONDS
-  handler = ((await import(bundleUrl)) as { handler: Handler }).handler
+  ;({ gh, sm } = bundles)
+  handler = await bundles.handler('token')
 })
 
 afterAll(async () => {
-  for (const name of ENV_NAMES) {
-    if (savedEnv[name] === undefined) delete process.env[name]
-    else process.env[name] = savedEnv[name]
-  }
-  await sm?.close()
-  await gh?.close()
-  if (outdir) rmSync(outdir, { recursive: true, force: true })
+  await bundles?.close()
 })
 
 describe('token Lambda bundle', () => {
@@ -155,7 +126,7 @@ describe('token Lambda bundle', () => {
   it('reports a missing variable as a 500 problem naming it (fresh container)', async () => {
     delete process.env.WORKSPACE_TOKEN_SECRET_ARN
     try {
-      const fresh = ((await import(`${bundleUrl}?container=2`)) as { handler: Handler }).handler
+      const fresh = await bundles!.handler('token', '2')
       const res = await fresh(loadV2Event('post-v1-tokens-json', { authorization: `Bearer ${key}` }), lambdaContext())
       expect(res.statusCode).toBe(500)
       const problem = JSON.parse(String(res.body)) as { code: string; detail: string }
@@ -170,7 +141,7 @@ describe('token Lambda bundle', () => {
   it('answers 503 when Secrets Manager is down (fresh container), without the ARN', async () => {
     sm.failWith = 'InternalServiceError'
     try {
-      const fresh = ((await import(`${bundleUrl}?container=3`)) as { handler: Handler }).handler
+      const fresh = await bundles!.handler('token', '3')
       const res = await fresh(loadV2Event('post-v1-tokens-json', { authorization: `Bearer ${key}` }), lambdaContext())
       expect(res.statusCode).toBe(503)
       const problem = JSON.parse(String(res.body)) as { code: string; detail: string }

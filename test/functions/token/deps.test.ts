@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../functions/lib/errors.js'
 import { loadPolicy } from '../../../functions/lib/policy/index.js'
 import { buildTokenDeps, readTokenConfig } from '../../../functions/token/deps.js'
-import { tokenName } from '../../../functions/token/mint.js'
 
 const keysOnly = loadPolicy({
   version: 1,
@@ -68,14 +67,5 @@ describe('readTokenConfig', () => {
     // The SDK client is only built when a secret is first read.
     await expect(deps.workspaceToken.get()).rejects.toThrow('not expected')
     expect(built).toBe(1)
-  })
-})
-
-describe('tokenName', () => {
-  it('sanitizes the subject and appends unix seconds', () => {
-    const at = new Date(1_773_342_238_000)
-    expect(tokenName('github:acme/app:ref:refs/heads/main', at)).toBe('ci-github-acme-app-ref-refs-heads-main-1773342238')
-    expect(tokenName('%%%', at)).toBe('ci-caller-1773342238')
-    expect(tokenName('x'.repeat(200), at).length).toBeLessThanOrEqual(3 + 48 + 1 + 10)
   })
 })

@@ -52,6 +52,13 @@ export class FakeRepo implements RepoHandle {
   private readonly commits = new Map<string, Commit>()
   private tip: string
   writes = 0
+  /**
+   * Extra event-loop turns before a call (seeded by the caller), to widen and
+   * vary the races; `where` says which step is being delayed.
+   */
+  delay?: (where: 'read' | 'log' | 'write' | 'check' | 'precheck') => number
+  /** Mimic our client against a non-enforcing server: refuse a stale expectedHead before writing. */
+  precheck = false
   private n = 0
 
   constructor(files: Record<string, string>, options: { mode?: 'enforce' | 'compat' } = {}) {
@@ -71,8 +78,9 @@ export class FakeRepo implements RepoHandle {
     return c
   }
 
-  private async tick() {
-    await new Promise((r) => setImmediate(r))
+  private async tick(where?: 'read' | 'log' | 'write' | 'check' | 'precheck') {
+    const extra = where && this.delay ? this.delay(where) : 0
+    for (let i = 0; i <= extra; i++) await new Promise((r) => setImmediate(r))
   }
 
   fileAt(path: string, ref?: string): string | undefined {
@@ -102,7 +110,7 @@ export class FakeRepo implements RepoHandle {
   }
 
   async read(path: string, options?: { ref?: string }): Promise<FileContent> {
-    await this.tick()
+    await this.tick('read')
     const ref = options?.ref ?? this.tip
     const c = this.commits.get(ref)
     if (!c) throw new NotFoundError(`no ref ${ref}`)
@@ -112,7 +120,11 @@ export class FakeRepo implements RepoHandle {
   }
 
   async write(path: string, content: string | Uint8Array, options: WriteOptions): Promise<WriteResult> {
-    await this.tick()
+    if (this.precheck && this.mode === 'compat' && options.expectedHead) {
+      await this.tick('precheck')
+      if (options.expectedHead !== this.tip) throw new StaleHeadError(options.expectedHead, this.tip)
+    }
+    await this.tick('write')
     this.writes++
     const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8')
     const parent = this.tip
@@ -123,7 +135,8 @@ export class FakeRepo implements RepoHandle {
     files.set(path, text)
     const c = this.commit(parent, files, options.message, [path])
     this.tip = c.sha
-    await this.tick()
+    // The after-the-fact parent check is a separate call: other writes can land meanwhile.
+    await this.tick('check')
     if (options.expectedHead && options.expectedHead !== parent) {
       throw new ExpectedHeadViolationError(options.expectedHead, parent, c.sha)
     }
@@ -141,7 +154,7 @@ export class FakeRepo implements RepoHandle {
   }
 
   async log(options?: { ref?: string; path?: string; limit?: number }): Promise<CommitInfo[]> {
-    await this.tick()
+    await this.tick('log')
     return this.history(options?.path, options?.ref)
       .slice(0, options?.limit ?? 100)
       .map((c) => ({

@@ -6,12 +6,12 @@
  * policy allows. A workspace token rejected as `unauthenticated` is treated
  * as rotated: the cached secret is dropped and the call retried once.
  */
-import { ForbiddenError } from '../lib/errors.js'
-import type { GithostedClient, GithostedClientFactory, Permission, TokenRecord } from '../lib/githosted/types.js'
-import { connectCodeOf } from '../lib/http/connect-code.js'
-import { formatDuration } from '../lib/http/duration.js'
-import { UpstreamError } from '../lib/http/errors.js'
-import type { SecretSource } from '../lib/secrets/source.js'
+import { ForbiddenError } from '../errors.js'
+import type { GithostedClient, GithostedClientFactory, Permission, TokenRecord } from '../githosted/types.js'
+import { connectCodeOf } from '../http/connect-code.js'
+import { formatDuration } from '../http/duration.js'
+import { UpstreamError } from '../http/errors.js'
+import type { SecretSource } from '../secrets/source.js'
 
 export interface MintInput {
   repos: string[]

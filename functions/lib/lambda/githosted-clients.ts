@@ -1,0 +1,21 @@
+/** githosted clients per token for a Lambda container. */
+import { Client } from '../githosted/index.js'
+import type { GithostedClient, GithostedClientFactory } from '../githosted/types.js'
+
+/**
+ * Keeps the clients of the `max` most recently created tokens (oldest
+ * dropped first), so a client's learned server capabilities survive across
+ * requests; a rotated token simply gets a new client.
+ */
+export function cachedClientFactory(baseUrl: string, max: number): GithostedClientFactory {
+  const clients = new Map<string, GithostedClient>()
+  return (token) => {
+    let c = clients.get(token)
+    if (!c) {
+      c = new Client({ token, baseUrl, clientName: 'githosted-ci-broker' })
+      clients.set(token, c)
+      while (clients.size > max) clients.delete(clients.keys().next().value as string)
+    }
+    return c
+  }
+}
