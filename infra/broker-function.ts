@@ -2,7 +2,9 @@
  * One Lambda function of the broker: a NodejsFunction (Node.js 22, arm64)
  * whose code build/bundle.ts produces at synth (infra/bundling.ts), its own
  * log group with retention, and its own role that can write only to that log
- * group. Secrets and other grants are added by the stack.
+ * group. Secrets are read through the AWS Parameters and Secrets Lambda
+ * Extension (a layer; SECRETS_SOURCE=extension), so no AWS SDK is loaded on
+ * a cold start; the grants to read them are added by the stack.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
 import * as iam from 'aws-cdk-lib/aws-iam'
@@ -17,6 +19,24 @@ import { functionCode } from './bundling.js'
 /** The four functions, in the order of functions/<name>/handler.ts. */
 export const FUNCTION_NAMES = ['token', 'deploy', 'status', 'events'] as const
 export type FunctionName = (typeof FUNCTION_NAMES)[number]
+
+/**
+ * The Parameters and Secrets extension as every broker function runs it.
+ * Its own cache is off: the broker keeps each value for
+ * SECRET_CACHE_TTL_SECONDS in memory already, and when githosted rejects a
+ * rotated workspace token the broker drops its copy and must get the new
+ * value from Secrets Manager, not a second cached copy up to 5 minutes old.
+ * So the extension is a plain local proxy (one GetSecretValue per broker
+ * cache period, the same count as the SDK path). Its Secrets Manager timeout
+ * is below the function's 5 s client timeout, so a slow call comes back as
+ * an answer (503) rather than an abandoned request.
+ */
+export const SECRETS_EXTENSION_OPTIONS: lambda.ParamsAndSecretsOptions = {
+  cacheEnabled: false,
+  cacheSize: 0,
+  secretsManagerTimeout: Duration.seconds(3),
+  logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+}
 
 export interface BrokerFunctionProps {
   name: FunctionName
@@ -55,7 +75,8 @@ export class BrokerFunction extends Construct {
     })
     this.logGroup.grantWrite(this.role)
 
-    const environment: Record<string, string> = { ...props.environment }
+    // The layer and the variable go together: the functions use the extension only when told to.
+    const environment: Record<string, string> = { ...props.environment, SECRETS_SOURCE: 'extension' }
     if (props.sourceMaps) environment.NODE_OPTIONS = '--enable-source-maps'
 
     this.fn = new NodejsFunction(this, 'Function', {
@@ -70,6 +91,11 @@ export class BrokerFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment,
+      // The layer ARN per region comes from CDK's fact table (a CfnMapping on this env-agnostic stack).
+      paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
+        lambda.ParamsAndSecretsVersions.V1_0_103,
+        SECRETS_EXTENSION_OPTIONS,
+      ),
       ...(props.reservedConcurrency !== undefined
         ? { reservedConcurrentExecutions: props.reservedConcurrency }
         : {}),

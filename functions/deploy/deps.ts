@@ -4,14 +4,13 @@
  * Nothing here touches the network: secrets and JWKS are fetched on first
  * use. A missing variable is a ConfigError naming it (a 500 problem).
  */
-import { createAuditor } from '../lib/audit/audit.js'
-import { createLogger } from '../lib/audit/logger.js'
 import { MemoryReplayStore } from '../lib/auth/replay.js'
 import { createScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { createCallerAuthenticator } from '../lib/lambda/caller-auth.js'
 import type { Env } from '../lib/lambda/env.js'
 import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
+import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import { readTokenConfig } from '../token/deps.js'
@@ -22,17 +21,12 @@ export type { BuildOptions } from '../lib/lambda/build-options.js'
 export function buildDeployDeps(env: Env, policy: LoadedPolicy, options: BuildOptions = {}): DeployAppDeps {
   // Same variables and checks as the token function (ENV-CONTRACT.md lists them together).
   const config = readTokenConfig(env, policy)
-  const logger = options.logger ?? createLogger({ base: { fn: 'deploy' } })
-  const cached = secretSources(config.secretCacheTtlMs, options.secretsManager)
+  const { logger, auditor } = functionLoggers('deploy', options)
+  const cached = secretSources(config.secretCacheTtlMs, options.secretsManager, env)
+  // Purpose 'deploy' does not consume OIDC tokens, so no shared replay table is needed here.
+  const replayStore = new MemoryReplayStore()
   return {
-    authenticator: createCallerAuthenticator({
-      policy,
-      oidcAudience: config.oidcAudience,
-      brokerKeys: config.brokerKeysSecretArn ? cached(config.brokerKeysSecretArn, 'broker keys') : undefined,
-      // Purpose 'deploy' does not consume OIDC tokens, so no shared replay table is needed here.
-      replayStore: new MemoryReplayStore(),
-      logger,
-    }),
+    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore, logger }),
     policy,
     repos: createScopedRepoProvider({
       workspaceToken: cached(config.workspaceTokenSecretArn, 'workspace token'),
@@ -40,6 +34,6 @@ export function buildDeployDeps(env: Env, policy: LoadedPolicy, options: BuildOp
       githosted: cachedClientFactory(config.githostedUrl, 20),
     }),
     logger,
-    auditor: createAuditor(options.logger ?? createLogger({ level: 'info', base: { fn: 'deploy' } })),
+    auditor,
   }
 }

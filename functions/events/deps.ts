@@ -18,7 +18,7 @@ export type { Env } from '../lib/lambda/env.js'
 export function buildEventsDeps(env: Env, mapping: DeployMapping, options: BuildOptions = {}): EventsDeps {
   const vars = envVars(env)
   const arn = vars.required('WORKSPACE_TOKEN_SECRET_ARN', 'the secret holding the workspace token')
-  const cached = secretSources(secretCacheTtlMs(vars), options.secretsManager)
+  const cached = secretSources(secretCacheTtlMs(vars), options.secretsManager, env)
   return {
     mapping,
     repos: createScopedRepoProvider({

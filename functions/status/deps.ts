@@ -58,18 +58,13 @@ export function readStatusConfig(env: Env, policy: LoadedPolicy): StatusConfig {
 export function buildStatusDeps(env: Env, policy: LoadedPolicy, options: BuildOptions = {}): StatusAppDeps {
   const config = readStatusConfig(env, policy)
   const logger = options.logger ?? createLogger({ base: { fn: 'status' } })
-  const cached = secretSources(config.secretCacheTtlMs, options.secretsManager)
+  const cached = secretSources(config.secretCacheTtlMs, options.secretsManager, env)
+  // Reads never consume an OIDC token; the store is required by the type only.
+  const replayStore = new MemoryReplayStore()
   const deps: StatusAppDeps = {
     readToken: cached(config.dashboardTokenSecretArn, 'dashboard read token'),
     githosted: readClientFactory(config.githostedUrl),
-    authenticator: createCallerAuthenticator({
-      policy,
-      oidcAudience: config.oidcAudience,
-      brokerKeys: config.brokerKeysSecretArn ? cached(config.brokerKeysSecretArn, 'broker keys') : undefined,
-      // Reads never consume an OIDC token; the store is required by the type only.
-      replayStore: new MemoryReplayStore(),
-      logger,
-    }),
+    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore, logger }),
     policy,
     repo: config.repo,
     logger,

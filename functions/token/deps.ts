@@ -4,13 +4,12 @@
  * and DynamoDB are reached on first use. A missing or malformed variable is
  * a ConfigError naming it, which the app answers as a 500 problem.
  */
-import { createAuditor } from '../lib/audit/audit.js'
-import { createLogger } from '../lib/audit/logger.js'
 import { MemoryReplayStore, type ReplayStore } from '../lib/auth/replay.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { brokerKeysSecretArn, createCallerAuthenticator, requiredOidcAudience } from '../lib/lambda/caller-auth.js'
 import { envVars, githostedUrl, secretCacheTtlMs, type Env } from '../lib/lambda/env.js'
 import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
+import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import type { TokenAppDeps } from './app.js'
@@ -49,23 +48,17 @@ export function readTokenConfig(env: Env, policy: LoadedPolicy): TokenConfig {
 /** Dependencies for createTokenApp, built from env and the compiled-in policy. */
 export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOptions = {}): TokenAppDeps {
   const config = readTokenConfig(env, policy)
-  const logger = options.logger ?? createLogger({ base: { fn: 'token' } })
-  const cached = secretSources(config.secretCacheTtlMs, options.secretsManager)
+  const { logger, auditor } = functionLoggers('token', options)
+  const cached = secretSources(config.secretCacheTtlMs, options.secretsManager, env)
+  const replayStore = config.replayTableName ? lazyDynamoReplayStore(config.replayTableName) : new MemoryReplayStore()
   return {
-    authenticator: createCallerAuthenticator({
-      policy,
-      oidcAudience: config.oidcAudience,
-      brokerKeys: config.brokerKeysSecretArn ? cached(config.brokerKeysSecretArn, 'broker keys') : undefined,
-      replayStore: config.replayTableName ? lazyDynamoReplayStore(config.replayTableName) : new MemoryReplayStore(),
-      logger,
-    }),
+    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore, logger }),
     policy,
     workspaceToken: cached(config.workspaceTokenSecretArn, 'workspace token'),
     // One client per workspace token value (rotation yields a new one).
     githosted: cachedClientFactory(config.githostedUrl, 1),
     logger,
-    // Audit lines are security records: LOG_LEVEL=warn must not drop them.
-    auditor: createAuditor(options.logger ?? createLogger({ level: 'info', base: { fn: 'token' } })),
+    auditor,
   }
 }
 

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
 import { bundleFunction, type FunctionName } from '../../build/bundle.js'
+import { hashBrokerKey } from '../../functions/lib/auth/broker-keys.js'
 import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.js'
 import { startTestGithosted, type TestGithosted } from './githosted.js'
 
@@ -28,6 +29,10 @@ const FAKE_AWS_ENV = {
   AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEFAKE00000',
   AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key-for-local-tests',
 }
+
+/** Secret ARNs as the stack names them (fake account). */
+export const WORKSPACE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/workspace-token-AbCdEf'
+export const KEYS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/broker-keys-GhIjKl'
 
 export interface LambdaBundleOptions<Name extends FunctionName> {
   functions: readonly Name[]
@@ -91,5 +96,29 @@ export async function startLambdaBundles<Name extends FunctionName>(
   } catch (err) {
     await close()
     throw err
+  }
+}
+
+/**
+ * The token and deploy functions' setup: a write workspace token named
+ * `tokenName` and one broker key (`ci-legacy`, stored as its hash), with
+ * OIDC_AUDIENCE set and the default secret cache period.
+ */
+export function workspaceAndBrokerKey(
+  tokenName: string,
+  brokerKey: string,
+): Pick<LambdaBundleOptions<FunctionName>, 'secrets' | 'env' | 'unset'> {
+  return {
+    secrets: async (gh) => ({
+      [WORKSPACE_ARN]: await gh.createToken({ name: tokenName, kind: 'workspace', permission: 'write' }),
+      [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(brokerKey) }] }),
+    }),
+    env: (gh) => ({
+      WORKSPACE_TOKEN_SECRET_ARN: WORKSPACE_ARN,
+      BROKER_KEYS_SECRET_ARN: KEYS_ARN,
+      OIDC_AUDIENCE: 'githosted-ci-broker',
+      GITHOSTED_URL: gh.url,
+    }),
+    unset: ['SECRET_CACHE_TTL_SECONDS'],
   }
 }

@@ -15,7 +15,19 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, any>
 
 const FALLBACK_REPOS = ['team/api', 'web-frontend']
 
-const ENV_COMMON = ['GITHOSTED_URL', 'LOG_LEVEL', 'SECRET_CACHE_TTL_SECONDS']
+/** What CDK's `paramsAndSecrets` sets for the Parameters and Secrets extension. */
+const ENV_EXTENSION = [
+  'PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED',
+  'PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE',
+  'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
+  'PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL',
+  'PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS',
+  'SECRETS_MANAGER_TIMEOUT_MILLIS',
+  'SECRETS_MANAGER_TTL',
+  'SSM_PARAMETER_STORE_TIMEOUT_MILLIS',
+  'SSM_PARAMETER_STORE_TTL',
+]
+const ENV_COMMON = ['GITHOSTED_URL', 'LOG_LEVEL', 'SECRET_CACHE_TTL_SECONDS', 'SECRETS_SOURCE', ...ENV_EXTENSION]
 const EXPECTED_ENV: Record<string, string[]> = {
   Token: [...ENV_COMMON, 'WORKSPACE_TOKEN_SECRET_ARN', 'BROKER_KEYS_SECRET_ARN', 'OIDC_AUDIENCE'],
   Deploy: [...ENV_COMMON, 'WORKSPACE_TOKEN_SECRET_ARN', 'BROKER_KEYS_SECRET_ARN', 'OIDC_AUDIENCE'],
@@ -122,6 +134,36 @@ describe('BrokerStack (default context)', () => {
     }
     const status = resourcesOf(t, 'AWS::Lambda::Function')[functionId(t, 'Status')]!.Properties!.Environment.Variables
     expect(status.STATUS_REPO).toBe('deploy-configs')
+  })
+
+  it('reads secrets through the Parameters and Secrets extension layer, its own cache off', () => {
+    const template = t.toJSON() as { Mappings?: Record<string, Record<string, Record<string, string>>> }
+    for (const name of ['Token', 'Deploy', 'Status', 'Events']) {
+      const fn = resourcesOf(t, 'AWS::Lambda::Function')[functionId(t, name)]!.Properties!
+      expect(fn.Layers, name).toHaveLength(1)
+      // Env-agnostic: the layer ARN is looked up per region in a mapping, not hard-coded.
+      const [map, region, key] = fn.Layers[0]['Fn::FindInMap']
+      expect(region).toEqual({ Ref: 'AWS::Region' })
+      expect(key).toMatch(/arm64$/)
+      const arns = Object.values(template.Mappings![map]!).map((byKey) => byKey[key])
+      expect(arns.length).toBeGreaterThan(10)
+      for (const arn of arns) expect(arn).toMatch(/^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:\d+$/)
+      const env = fn.Environment.Variables
+      expect(env.SECRETS_SOURCE, name).toBe('extension')
+      // The broker's own cache (SECRET_CACHE_TTL_SECONDS) is the only one, so a rotation refetch is real.
+      expect(env.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED).toBe('false')
+      expect(env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT).toBe('2773')
+      expect(Number(env.SECRETS_MANAGER_TIMEOUT_MILLIS)).toBeLessThan(5000)
+    }
+    // The extension calls GetSecretValue as the function's role: no extra grant, no other principal.
+    for (const name of ['Token', 'Deploy', 'Status', 'Events']) {
+      const actions = roleStatements(t, name).flatMap(actionsOf)
+      expect(actions.filter((a) => a.startsWith('secretsmanager:')).sort(), name).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ])
+      expect(actions.some((a) => a.startsWith('ssm:') || a.startsWith('lambda:')), name).toBe(false)
+    }
   })
 
   it('lets each function read exactly its own secrets, and the status function no workspace token', () => {

@@ -50,15 +50,14 @@ import {
   validateEnvironmentName,
 } from './change.js'
 import { unifiedDiff } from './diff.js'
-import { DeployConflictError, EnvironmentHeldError, IdempotencyKeyReusedError, asExpectedHeadViolation, isNotFound, isRepoBusy, isStaleHead } from './errors.js'
+import { DeployConflictError, EnvironmentHeldError, type ExpectedHeadViolation, IdempotencyKeyReusedError, asExpectedHeadViolation, isNotFound, isRepoBusy, isStaleHead } from './errors.js'
 import { type DeployHistory, findReplay, readDeployHistory, watermark } from './history.js'
 import { type Hold, readHold } from './holds.js'
-import { pointerContains } from './json-pointer.js'
-import { type Assignment, applyAssignments, parseJsonText } from './json-text.js'
+import { applyAssignments, parseJsonText } from './json-text.js'
 import { ABSENT, getAt, jsonEqual, lookupEqual } from './json-values.js'
 import { type MergeConflict, merge3 } from './merge.js'
 import { RecentDeploys } from './recent.js'
-import { type GenuineChange, baseMarker, clobberedChanges, intentConflicts } from './repair.js'
+import { HistoryCache, baseMarker, clobberedChanges, divergence, intentConflicts } from './repair.js'
 import { checkSchema } from './schema.js'
 import { type DeployTrailers, formatDeployMessage } from './trailers.js'
 
@@ -440,6 +439,7 @@ class DeployRun {
       changes,
       requester: this.request.requester,
       reason: `githosted did not enforce expectedHead: ${ourCommit.slice(0, 12)} landed on ${theirCommit.slice(0, 12)}, which it had not read`,
+      baseCommit,
     })
   }
 
@@ -451,31 +451,21 @@ class DeployRun {
   }
 
   /**
-   * Writes `desired` (= content at `expectedHead` + our change) and handles
-   * moved heads (StaleHead) and writes that landed on the wrong parent
-   * (ExpectedHeadViolation), as described in the module comment.
+   * Writes `desired` (= content at `expectedHead` + our change). A moved head
+   * (StaleHead) means nothing landed: re-read, merge, write again. A write
+   * that landed on the wrong parent (ExpectedHeadViolation) is settled by
+   * `settle`, as described in repair.ts.
    */
   private async writeLoop(expectedHead: string, baseText: string, desired: string, eventMs: number, holdNote: string | undefined): Promise<ApplyResult> {
     const { repo } = this.deps
     const author = this.deps.author ?? DEFAULT_AUTHOR
     const appliedOn = parseJsonText(baseText) // what our deploy commit replaced (for `previous`)
-    let firstCommit: string | undefined // our deploy commit, once it landed
-    let ourCommit: string | undefined // our latest commit that landed
-    let conflicts: MergeConflict[] | undefined // set once our change is withdrawn
-    let conflictCommit: string | undefined
-    let repair: { kind: 'restore' | 'revert'; theirs: string; changes: DeployTrailers['changes'] } | undefined
     let stalePrevious: unknown = appliedOn
 
     for (;;) {
-      if (this.attempts >= this.retry.maxAttempts) {
-        this.logger.error('deploy gave up under contention', { attempts: this.attempts, landed: ourCommit, withdrawn: !!conflicts })
-        throw new DeployContentionError(
-          `Could not write ${this.path} after ${this.attempts} attempts because of concurrent writes${ourCommit ? ` (commit ${ourCommit.slice(0, 12)} may still need a repair)` : ''}; try again.`,
-        )
-      }
+      this.checkAttempts(undefined)
       this.attempts++
-      const message =
-        repair && ourCommit ? this.repairMessage(repair.kind, ourCommit, repair.theirs, repair.changes, expectedHead) : this.message(stalePrevious, expectedHead, eventMs, holdNote)
+      const message = this.message(stalePrevious, expectedHead, eventMs, holdNote)
       let landed: string
       try {
         landed = (await repo.write(this.path, desired, { message, expectedHead, authorName: author.name, authorEmail: author.email })).commit
@@ -492,143 +482,133 @@ class DeployRun {
           await this.backoff()
           const cur = await this.readFile()
           this.parseFile(cur.content)
-          const intent = ourCommit === undefined ? this.tokens : []
-          const m = merge3({ baseText, oursText: desired, theirsText: cur.content, intent })
+          const m = merge3({ baseText, oursText: desired, theirsText: cur.content, intent: this.tokens })
           if (m.conflicts.length > 0) {
             this.logger.info('deploy conflict', { conflicts: m.conflicts, theirCommit: cur.headSha })
             throw conflictError(this.path, m.conflicts, cur.headSha)
           }
           if (m.text === cur.content) {
-            if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
-            if (firstCommit) return this.result(firstCommit, true, appliedOn)
             this.logger.info('deploy already in place after a concurrent write', { commit: cur.headSha, retries: this.retries })
             return this.result(cur.headSha, false, parseJsonText(cur.content))
           }
-          if (ourCommit === undefined) stalePrevious = parseJsonText(cur.content)
+          stalePrevious = parseJsonText(cur.content)
           baseText = cur.content
           desired = m.text
           expectedHead = cur.headSha
           continue
         }
-        const v = asExpectedHeadViolation(err)
-        if (!v) throw err
-        if (v.actualParent === '') {
-          // The client could not check the parent; look it up (linear history: the next commit back).
-          v.actualParent = (await repo.log({ ref: v.commit, limit: 2 }))[1]?.sha ?? ''
-          if (v.actualParent === v.expectedHead) {
-            landed = v.commit
-            firstCommit ??= landed
-            if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
-            return this.result(firstCommit, true, appliedOn, ourCommit ? { repairCommit: landed } : {})
-          }
-          if (v.actualParent === '') throw err
-        }
-        const next = await this.repairAfterViolation(v, baseText, desired, ourCommit === undefined && !conflicts)
-        this.repairs++
-        firstCommit ??= v.commit
-        ourCommit = v.commit
-        if (next.conflicts) {
-          conflicts = next.conflicts
-          conflictCommit = v.actualParent
-        }
-        if (!next.write) {
-          if (conflicts) throw conflictError(this.path, conflicts, conflictCommit)
-          this.logger.info('deploy committed', { commit: firstCommit, attempts: this.attempts, retries: this.retries, repairs: this.repairs })
-          return this.result(firstCommit, true, appliedOn)
-        }
-        repair = { kind: conflicts ? 'revert' : (repair?.kind ?? 'restore'), theirs: v.actualParent, changes: next.write.changes }
-        baseText = next.write.baseText
-        desired = next.write.text
-        expectedHead = next.write.expectedHead
-        continue
+        const v = await this.violationOf(err)
+        if (v.actualParent !== v.expectedHead) return this.settle(v, baseText, appliedOn)
+        landed = v.commit
       }
-      if (conflicts) {
-        this.logger.warn('deploy conflict: our change was withdrawn', { conflicts, commit: landed })
-        throw conflictError(this.path, conflicts, conflictCommit)
-      }
-      firstCommit ??= landed
-      this.logger.info('deploy committed', { commit: firstCommit, attempts: this.attempts, retries: this.retries, repairs: this.repairs })
-      return this.result(firstCommit, true, appliedOn, ourCommit ? { repairCommit: landed } : {})
+      this.logger.info('deploy committed', { commit: landed, attempts: this.attempts, retries: this.retries, repairs: this.repairs })
+      return this.result(landed, true, appliedOn)
     }
   }
 
+  private checkAttempts(landed: string | undefined): void {
+    if (this.attempts < this.retry.maxAttempts) return
+    this.logger.error('deploy gave up under contention', { attempts: this.attempts, landed })
+    throw new DeployContentionError(
+      `Could not write ${this.path} after ${this.attempts} attempts because of concurrent writes${landed ? ` (commit ${landed.slice(0, 12)} may still need a repair)` : ''}; try again.`,
+    )
+  }
+
+  /** The violation a failed write reports (with its parent looked up if the client could not), or rethrows. */
+  private async violationOf(err: unknown): Promise<ExpectedHeadViolation> {
+    const v = asExpectedHeadViolation(err)
+    if (!v) throw err
+    if (v.actualParent === '') {
+      // The client could not check the parent; look it up (linear history: the next commit back).
+      v.actualParent = (await this.deps.repo.log({ ref: v.commit, limit: 2 }))[1]?.sha ?? ''
+      if (v.actualParent === '') throw err
+    }
+    return v
+  }
+
   /**
-   * Our commit `v.commit` (content `ourText` = file at `v.expectedHead` + our
-   * change) landed on `v.actualParent`. Works out what it clobbered (the
-   * genuine changes in between) and the repair to write on the current tip:
-   * those values, wherever the tip still holds what our commit put there.
-   * With `checkIntent` (our deploy commit itself), a genuine change of one of
-   * our keys to another value is a conflict: the repair then also reverts our
-   * change, so the request is all-or-nothing.
+   * Our deploy commit `v.commit` (the file at `v.expectedHead`, whose text is
+   * `baseText`, plus our change) landed on `v.actualParent`, overwriting
+   * commits we never read. First the same decision every writer makes about
+   * it: does our change conflict with theirs (then it is withdrawn)? Then,
+   * until we see a tip whose content is its intended state, we write the
+   * intended value of every key that differs (repair.ts). Only then do we
+   * return, so no writer's change is lost, ours included.
    */
-  private async repairAfterViolation(
-    v: { expectedHead: string; actualParent: string; commit: string },
-    baseText: string,
-    ourText: string,
-    checkIntent: boolean,
-  ): Promise<{
-    conflicts?: MergeConflict[]
-    write?: { text: string; baseText: string; expectedHead: string; changes: DeployTrailers['changes'] }
-  }> {
-    await this.backoff()
+  private async settle(v: ExpectedHeadViolation, baseText: string, appliedOn: unknown): Promise<ApplyResult> {
+    const { repo } = this.deps
+    const author = this.deps.author ?? DEFAULT_AUTHOR
+    const cache = new HistoryCache(repo, this.path)
+    const deployCommit = v.commit
+    let ourCommit = v.commit
+    let repairCommit: string | undefined
+    this.repairs++
+    const baseDoc = parseJsonText(baseText)
     const lost = await clobberedChanges({
-      repo: this.deps.repo,
+      repo,
       path: this.path,
       environment: this.environment,
       expectedHead: v.expectedHead,
       actualParent: v.actualParent,
       baseText,
+      cache,
     })
-    const baseDoc = parseJsonText(baseText)
-    const ourDoc = parseJsonText(ourText)
-    const restore: GenuineChange[] = [...new Map(lost.changes.map((g) => [g.pointer, g])).values()]
-    let conflicts: MergeConflict[] | undefined
-    if (checkIntent) {
-      const found = intentConflicts(this.effective(baseDoc), lost.changes, baseDoc)
-      if (found.length > 0) {
-        conflicts = found
-        // Withdraw the whole change: our keys that nobody else touched go back to the base value.
-        const overlaps = (a: readonly string[]) => restore.some((g) => pointerContains(a, g.tokens) || pointerContains(g.tokens, a))
-        for (const a of this.assignments) {
-          if (!overlaps(a.tokens)) restore.push({ pointer: a.pointer, tokens: a.tokens, value: getAt(baseDoc, a.tokens) })
+    const conflicts = intentConflicts(this.effective(baseDoc), lost.changes, baseDoc)
+    const finish = (): ApplyResult => {
+      if (conflicts.length > 0) {
+        this.logger.warn('deploy conflict: our change was withdrawn', { conflicts, commit: deployCommit, repairCommit })
+        throw conflictError(this.path, conflicts, v.actualParent)
+      }
+      this.logger.info('deploy committed', { commit: deployCommit, attempts: this.attempts, retries: this.retries, repairs: this.repairs })
+      return this.result(deployCommit, true, appliedOn, repairCommit ? { repairCommit } : {})
+    }
+
+    for (;;) {
+      await this.backoff()
+      const tip = await this.readFile()
+      const tipDoc = this.parseFile(tip.content)
+      const d = await divergence({ repo, path: this.path, environment: this.environment, tip: tip.headSha, cache })
+      this.logger.warn('write landed on an unexpected parent; restoring the intended state', {
+        expectedHead: v.expectedHead,
+        actualParent: v.actualParent,
+        commit: ourCommit,
+        tip: tip.headSha,
+        exact: lost.exact && d.exact,
+        restore: d.fixes.map((f) => f.pointer),
+        conflicts: conflicts.length,
+      })
+      if (d.fixes.length === 0) return finish()
+      this.checkAttempts(ourCommit)
+      this.attempts++
+      const { text } = applyAssignments(tip.content, d.fixes, this.path)
+      const changes: DeployTrailers['changes'] = d.fixes.map((f) => ({
+        pointer: f.pointer,
+        previous: orNull(getAt(tipDoc, f.tokens)),
+        current: orNull(f.value),
+        ...(f.value === ABSENT ? { removed: true } : {}),
+      }))
+      const message = conflicts.length > 0
+        ? this.repairMessage('revert', deployCommit, v.actualParent, changes, tip.headSha)
+        : this.repairMessage('restore', ourCommit, v.actualParent, changes, tip.headSha)
+      try {
+        repairCommit = (await repo.write(this.path, text, { message, expectedHead: tip.headSha, authorName: author.name, authorEmail: author.email })).commit
+        // Landed on the tip we read: the file now is that tip's intended state.
+        return finish()
+      } catch (err) {
+        if (isRepoBusy(err) || isStaleHead(err)) {
+          this.retries++
+          continue
         }
+        const w = await this.violationOf(err)
+        repairCommit = w.commit
+        if (w.actualParent === w.expectedHead) return finish()
+        // Our repair overwrote newer commits in turn: look again.
+        ourCommit = w.commit
+        this.repairs++
       }
     }
-    const tip = await this.readFile()
-    this.parseFile(tip.content)
-    const tipDoc = parseJsonText(tip.content)
-    const apply: Assignment[] = []
-    const changes: DeployTrailers['changes'] = []
-    const skipped: string[] = []
-    restore.sort((a, b) => a.tokens.length - b.tokens.length)
-    for (const r of restore) {
-      const cur = getAt(tipDoc, r.tokens)
-      if (lookupEqual(cur, r.value)) continue
-      // Someone changed it after our commit: theirs is newer than what we would restore.
-      if (!lookupEqual(cur, getAt(ourDoc, r.tokens))) {
-        skipped.push(r.pointer)
-        continue
-      }
-      apply.push({ tokens: r.tokens, value: r.value })
-      changes.push({ pointer: r.pointer, previous: orNull(cur), current: orNull(r.value), ...(r.value === ABSENT ? { removed: true } : {}) })
-    }
-    this.logger.warn('write landed on an unexpected parent; restoring what it overwrote', {
-      expectedHead: v.expectedHead,
-      actualParent: v.actualParent,
-      commit: v.commit,
-      exact: lost.exact,
-      restore: changes.map((c) => c.pointer),
-      skipped,
-      conflicts: conflicts?.length ?? 0,
-    })
-    if (apply.length === 0) return { conflicts }
-    const { text } = applyAssignments(tip.content, apply, this.path)
-    return { conflicts, write: { text, baseText: tip.content, expectedHead: tip.headSha, changes } }
   }
 }
-
-
-
 
 function parseEventTime(value: string): number {
   const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN

@@ -1,28 +1,47 @@
 /**
- * What a write clobbered on a server that ignores `expectedHead`: the
- * *genuine* changes made by the commits between the head we expected (E)
- * and the parent our commit actually landed on (P).
+ * Repairing writes that a server let land on an unexpected parent (it
+ * ignores `expectedHead`).
  *
- * Why not simply diff(E → P)? Because P may itself be a clobbering commit
- * whose own repair is still pending: its content then "reverts" keys other
- * writers had set, and restoring that would undo their deploys a second
- * time. So each commit in (E, P] contributes only what it meant to change:
- *  - a repair commit: the values it restored (its Deploy-Change trailers);
- *  - a deploy commit whose Deploy-Base is its parent (the write was checked):
- *    its Deploy-Change trailers;
- *  - a deploy commit that landed blind (Deploy-Base is not its parent): its
- *    trailers if its change did not conflict with the genuine changes between
- *    its base and its parent, nothing otherwise — exactly the decision its own
- *    writer makes (`intentConflicts`), so every writer sees the same history;
+ * INVARIANT. Every commit to the file has *intended changes*: what it meant
+ * to change, as opposed to the snapshot it wrote. The *intended state* of a
+ * commit is the intended state of its parent plus its intended changes.
+ * A commit that landed blind (its base is not its parent) wrote a snapshot
+ * that may differ from its intended state: it clobbered something.
+ * A writer whose commit landed blind returns only after it has seen a tip,
+ * written after its own last commit, whose content equals the intended state
+ * on every key; until then it writes, on the current tip, the intended value
+ * of every key where the two differ, whoever caused the difference.
+ * Correctly landed commits keep the tip's content and intended state equal on
+ * the keys they change, so once the last blind writer has returned the file
+ * holds every intended change, i.e. no successful deploy is lost.
+ *
+ * Why not just restore what *our* commit overwrote? Because a blind commit
+ * can carry a key only because its stale base had it (a snapshot, not an
+ * intent). The writer that clobbered that key earlier then sees it in place
+ * and stops, and a third writer that clobbers the carrier restores only the
+ * carrier's own change: the key is lost although its writer returned success.
+ * Comparing the whole file with the intended state has no such gap.
+ *
+ * Intended changes of a commit, the same for every writer:
+ *  - a deploy commit whose base is its parent (the write was checked): its
+ *    Deploy-Change trailers (or, without full messages, its diff against its
+ *    parent);
+ *  - a deploy commit that landed blind: its change if it does not conflict
+ *    with the intended changes between its base and its parent, nothing
+ *    otherwise — exactly the decision its own writer makes (`intentConflicts`);
+ *  - a repair commit: the values it wrote, except on keys that an intended
+ *    change between its base and its parent touched (newer intent wins);
  *  - any other commit (a person, another tool): its diff against its parent.
  * When the server's Log has no full messages (githosted today), our commit
  * subjects end with a base marker `(base <sha>)` and the change of a commit
  * is read from the file's content (at its base, or at its parent) instead of
- * its trailers. Only when E is out of reach (more than WINDOW commits raced
- * past) do we fall back to diff(E → P): best effort, logged as inexact.
+ * its trailers. The intended state starts from the oldest commit within
+ * WINDOW commits of the tip (or the newest commit whose base lies beyond
+ * it), taken as it is: races longer than that are repaired best effort, and
+ * the result says so (`exact: false`).
  */
 import type { CommitInfo, RepoHandle } from '../githosted/types.js'
-import { parsePointer } from './json-pointer.js'
+import { parsePointer, pointerContains } from './json-pointer.js'
 import { parseJsonText } from './json-text.js'
 import { ABSENT, type Lookup, getAt, keyDiff, lookupEqual, setAt } from './json-values.js'
 import { isNotFound } from './errors.js'
@@ -35,8 +54,11 @@ export interface GenuineChange {
   value: Lookup
 }
 
-/** How far back we look for E from P; writes racing past this many commits fall back to diffing. */
+/** How far back we look from the tip; writes racing past this many commits are repaired best effort. */
 const WINDOW = 100
+
+/** How many file versions we fetch at once when reasoning from contents. */
+const READ_CONCURRENCY = 6
 
 function pointerOf(tokens: readonly string[]): string {
   return tokens.map((t) => '/' + t.replaceAll('~', '~0').replaceAll('/', '~1')).join('')
@@ -57,6 +79,8 @@ function fromTrailers(t: DeployTrailers): GenuineChange[] {
   }
   return out
 }
+
+const overlaps = (a: readonly string[], b: readonly string[]) => pointerContains(a, b) || pointerContains(b, a)
 
 /**
  * Which of `intent`'s keys another writer's genuine changes set to a
@@ -79,23 +103,18 @@ export function intentConflicts(
     .map((a) => ({ pointer: a.pointer, ours: show(a.value), theirs: show(getAt(theirDoc, a.tokens)), base: show(getAt(baseDoc, a.tokens)) }))
 }
 
-class Window {
-  private readonly memo = new Map<number, Promise<GenuineChange[]>>()
+/**
+ * File versions and parsed trailers by commit, shared by the repair steps of
+ * one deploy (a commit never changes, so later steps reuse earlier work).
+ */
+export class HistoryCache {
   private readonly docs = new Map<string, Promise<unknown>>()
+  private readonly parsed = new Map<string, DeployTrailers | undefined>()
 
   constructor(
     private readonly repo: RepoHandle,
     private readonly path: string,
-    private readonly environment: string,
-    /** Newest first, starting at P (linear history: commits[i + 1] is the parent of commits[i]). */
-    readonly commits: CommitInfo[],
-    /** Shas of the commits that touched `path` (only needed without full messages). */
-    private readonly touching?: ReadonlySet<string>,
   ) {}
-
-  indexOf(sha: string): number {
-    return this.commits.findIndex((c) => c.sha === sha)
-  }
 
   doc(ref: string): Promise<unknown> {
     let d = this.docs.get(ref)
@@ -112,7 +131,56 @@ class Window {
     return d
   }
 
-  /** Genuine changes of the commits strictly newer than index `from` down to index `to` (inclusive), oldest first. */
+  trailers(c: CommitInfo): DeployTrailers | undefined {
+    if (!this.parsed.has(c.sha)) this.parsed.set(c.sha, parseDeployTrailers(c.message))
+    return this.parsed.get(c.sha)
+  }
+}
+
+/** The file's linear history from a tip, with each commit's intended changes (memoized). */
+class Window {
+  private readonly memo = new Map<number, Promise<GenuineChange[]>>()
+
+  constructor(
+    private readonly cache: HistoryCache,
+    private readonly environment: string,
+    /** Newest first (linear history: commits[i + 1] is the parent of commits[i]). */
+    readonly commits: CommitInfo[],
+    /** Shas of the commits that touched the file. */
+    private readonly touching: ReadonlySet<string>,
+  ) {}
+
+  static async load(repo: RepoHandle, cache: HistoryCache, path: string, environment: string, ref: string): Promise<Window> {
+    const [commits, touching] = await Promise.all([repo.log({ ref, limit: WINDOW }), repo.log({ ref, path, limit: WINDOW })])
+    return new Window(cache, environment, commits, new Set(touching.map((c) => c.sha)))
+  }
+
+  trailers(i: number): DeployTrailers | undefined {
+    return this.cache.trailers(this.commits[i]!)
+  }
+
+  indexOf(sha: string): number {
+    return this.commits.findIndex((c) => c.sha === sha)
+  }
+
+  doc(ref: string): Promise<unknown> {
+    return this.cache.doc(ref)
+  }
+
+  /**
+   * Index of the commit `commits[i]` was computed on, from its trailers or
+   * its subject's marker: i + 1 for a checked write, larger for a blind one,
+   * -1 when it names a base beyond the window, undefined when it names none.
+   */
+  baseIndex(i: number): number | undefined {
+    const c = this.commits[i]!
+    const t = this.trailers(i)
+    const base = t ? t.baseCommit : BASE_MARKER.exec(c.subject)?.[1]
+    if (!base) return undefined
+    return this.commits.findIndex((x, k) => k > i && x.sha.startsWith(base))
+  }
+
+  /** Intended changes of the commits strictly newer than index `from` down to index `to` (inclusive), oldest first. */
   async between(from: number, to: number): Promise<GenuineChange[]> {
     const out: GenuineChange[] = []
     for (let i = from - 1; i >= to; i--) out.push(...(await this.contribution(i)))
@@ -128,40 +196,60 @@ class Window {
     return p
   }
 
+  /**
+   * The index the intended state starts from: the oldest commit we have, or
+   * the newest commit that names a base beyond the window (its change cannot
+   * be told from what it overwrote, so its content is taken as it is).
+   */
+  anchor(): number {
+    let a = this.commits.length - 1
+    for (let i = a - 1; i >= 0; i--) {
+      if (this.touching.has(this.commits[i]!.sha) && this.baseIndex(i) === -1) a = i
+    }
+    return a
+  }
+
+  /** Loads the file at every commit from `from` to the tip, a few at a time (reasoning from contents reads them all). */
+  async prefetch(from: number): Promise<void> {
+    const shas = this.commits.slice(0, from + 1).filter((c, i) => i === from || this.touching.has(c.sha)).map((c) => c.sha)
+    for (let k = 0; k < shas.length; k += READ_CONCURRENCY) {
+      await Promise.all(shas.slice(k, k + READ_CONCURRENCY).map((s) => this.doc(s)))
+    }
+  }
+
   private async evaluate(i: number): Promise<GenuineChange[]> {
     const c = this.commits[i]!
     const parent = this.commits[i + 1]
-    const t = parseDeployTrailers(c.message)
+    if (!parent || !this.touching.has(c.sha)) return []
+    const t = this.trailers(i)
+    if (t && t.environment !== this.environment) return []
+    const b = this.baseIndex(i)
+    const blind = b !== undefined && b > i + 1
     if (t) {
-      if (t.environment !== this.environment) return []
       const changes = fromTrailers(t)
-      if (t.source === 'repair' || !t.baseCommit || !parent || t.baseCommit === parent.sha) return changes
-      // Landed blind: keep its change only if its writer will (no conflict with what it overwrote).
-      const b = this.indexOf(t.baseCommit)
-      if (b <= i) return changes
-      const theirs = await this.between(b, i + 1)
-      const baseDoc = await this.doc(t.baseCommit)
-      return intentConflicts(changes, theirs, baseDoc).length > 0 ? [] : changes
+      return blind ? this.keptOfBlind(changes, t.source === 'repair', b, i) : changes
     }
-    if (!parent) return []
-    if (!c.message) {
-      // No full messages (githosted today): the subject's base marker stands in for the trailers.
-      if (this.touching && !this.touching.has(c.sha)) return []
-      const m = BASE_MARKER.exec(c.subject)
-      const b = m ? this.commits.findIndex((x, k) => k > i && x.sha.startsWith(m[1]!)) : -1
-      if (m && b > i + 1) {
-        const baseDoc = await this.doc(this.commits[b]!.sha)
-        const after = await this.doc(c.sha)
-        if (baseDoc === ABSENT || after === ABSENT) return []
-        const changes = fromDiff(baseDoc, after)
-        if (isRepairSubject(c.subject)) return changes
-        const theirs = await this.between(b, i + 1)
-        return intentConflicts(changes, theirs, baseDoc).length > 0 ? [] : changes
-      }
+    if (blind) {
+      // No full messages: the subject's base marker stands in for the trailers.
+      const [baseDoc, after] = await Promise.all([this.doc(this.commits[b]!.sha), this.doc(c.sha)])
+      if (baseDoc === ABSENT || after === ABSENT) return []
+      return this.keptOfBlind(fromDiff(baseDoc, after), isRepairSubject(c.subject), b, i)
     }
     const [before, after] = await Promise.all([this.doc(parent.sha), this.doc(c.sha)])
     if (before === ABSENT || after === ABSENT) return []
     return fromDiff(before, after)
+  }
+
+  /**
+   * What a commit that landed blind (computed on index `b`, landed on i + 1)
+   * still intends: a deploy all of its change or nothing (its writer's own
+   * decision); a repair its values except where a newer intent touched the key.
+   */
+  private async keptOfBlind(changes: GenuineChange[], repair: boolean, b: number, i: number): Promise<GenuineChange[]> {
+    const theirs = await this.between(b, i + 1)
+    if (repair) return changes.filter((g) => !theirs.some((x) => overlaps(x.tokens, g.tokens)))
+    const baseDoc = await this.doc(this.commits[b]!.sha)
+    return intentConflicts(changes, theirs, baseDoc).length > 0 ? [] : changes
   }
 }
 
@@ -169,6 +257,7 @@ class Window {
  * The genuine changes to `path` made after `expectedHead` up to and
  * including `actualParent`, oldest first (a later entry for a pointer
  * supersedes an earlier one). `baseText` is the file at `expectedHead`.
+ * Used to decide whether a deploy that landed blind conflicts.
  */
 export async function clobberedChanges(input: {
   repo: RepoHandle
@@ -177,21 +266,45 @@ export async function clobberedChanges(input: {
   expectedHead: string
   actualParent: string
   baseText: string
+  cache?: HistoryCache
 }): Promise<{ changes: GenuineChange[]; exact: boolean }> {
-  const { repo, path } = input
-  const commits = await repo.log({ ref: input.actualParent, limit: WINDOW })
-  const e = commits.findIndex((c) => c.sha === input.expectedHead)
-  const messages = commits.slice(0, Math.max(e, 0)).every((c) => typeof c.message === 'string' && c.message !== '')
-  const touching = messages
-    ? undefined
-    : new Set((await repo.log({ ref: input.actualParent, path, limit: WINDOW })).map((c) => c.sha))
-  const w = new Window(repo, path, input.environment, commits, touching)
+  const cache = input.cache ?? new HistoryCache(input.repo, input.path)
+  const w = await Window.load(input.repo, cache, input.path, input.environment, input.actualParent)
+  const e = w.indexOf(input.expectedHead)
   if (e < 0) {
-    const base = parseJsonText(input.baseText, path)
+    const base = parseJsonText(input.baseText, input.path)
     const theirs = await w.doc(input.actualParent)
     return { changes: theirs === ABSENT ? [] : fromDiff(base, theirs), exact: false }
   }
   return { changes: await w.between(e, 0), exact: true }
+}
+
+/**
+ * Where the file at `tip` differs from its intended state: the intended
+ * value of each such key (parents before children). Empty when the tip
+ * holds every intended change.
+ */
+export async function divergence(input: {
+  repo: RepoHandle
+  path: string
+  environment: string
+  tip: string
+  cache?: HistoryCache
+}): Promise<{ fixes: GenuineChange[]; exact: boolean }> {
+  const cache = input.cache ?? new HistoryCache(input.repo, input.path)
+  const w = await Window.load(input.repo, cache, input.path, input.environment, input.tip)
+  const a = w.anchor()
+  if (a <= 0) return { fixes: [], exact: a === w.commits.length - 1 }
+  await w.prefetch(a)
+  let from = a
+  let intended = await w.doc(w.commits[a]!.sha)
+  // The file was created within the window: start from its first version.
+  while (intended === ABSENT && from > 0) intended = await w.doc(w.commits[--from]!.sha)
+  for (const g of await w.between(from, 0)) intended = setAt(intended, g.tokens, g.value)
+  const actual = await w.doc(input.tip)
+  if (intended === ABSENT || actual === ABSENT || intended === undefined) return { fixes: [], exact: false }
+  const fixes = fromDiff(actual, intended).sort((x, y) => x.tokens.length - y.tokens.length)
+  return { fixes, exact: a === w.commits.length - 1 }
 }
 
 /**

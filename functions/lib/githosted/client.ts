@@ -9,6 +9,8 @@ import { ValidationError } from '../errors.js'
 import { repoInfo, toPbKind, toPbPermission, tokenRecord } from './mappers.js'
 import { Repo, type Rpc, type ServerCapabilities, type VerifyMode } from './repo.js'
 import { withRetry, type CallSafety, type RetryDeps } from './retry.js'
+import { sharedNodeTransport } from './node-transport.js'
+import { DEFAULT_MAX_BODY_BYTES, fetchTransport, type Transport } from './transport.js'
 import { unaryCall, type CallConfig } from './unary-call.js'
 import type {
   ClientOptions,
@@ -32,6 +34,10 @@ export interface ClientConfig extends ClientOptions {
   random?: () => number
   now?: () => number
   requestId?: () => string
+  /** Replaces the wire (wins over `fetch`). */
+  transport?: Transport
+  /** Response body cap; default 32 MiB. */
+  maxResponseBytes?: number
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -59,7 +65,10 @@ export class Client implements GithostedClient {
       token: nonEmpty(options.token) ?? nonEmpty(process.env.GITHOSTED_TOKEN),
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       clientName: nonEmpty(options.clientName)?.toLowerCase() ?? DEFAULT_CLIENT_NAME,
-      fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+      // An injected fetch (tests, instrumentation) wins; otherwise node:http with keep-alive.
+      transport:
+        options.transport ?? (options.fetch ? fetchTransport(options.fetch) : sharedNodeTransport()),
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_BODY_BYTES,
       requestId: options.requestId ?? (() => `req_${randomUUID()}`),
     }
     this.#retry = options.retry

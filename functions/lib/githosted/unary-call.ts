@@ -1,5 +1,5 @@
 /**
- * One Connect unary call with a JSON body over `fetch`, hand-rolled instead of
+ * One Connect unary call with a JSON body over a Transport (transport.ts), hand-rolled instead of
  * @connectrpc/connect's client + transport: we only need unary JSON, and this
  * keeps protobuf-es's reflection runtime (~100 KB minified) out of the Lambda
  * bundles. Requests are plain proto3 JSON objects typed by the generated
@@ -15,13 +15,16 @@ import { GithostedError, GithostedTimeoutError } from './errors.js'
 import { JsonReader } from './json-reader.js'
 import { GithostedNetworkError, findNetworkCode } from './network-error.js'
 import type { Procedure, RequestJson, ResponseJson } from './procedures.js'
+import { ResponseTooLargeError, type Transport } from './transport.js'
 
 export interface CallConfig {
   baseUrl: string
   token: string | undefined
   timeoutMs: number
   clientName: string
-  fetch: typeof fetch
+  transport: Transport
+  /** Larger response bodies fail the call (resource_exhausted). */
+  maxResponseBytes: number
   /** Makes the X-Request-Id; injectable for tests. */
   requestId: () => string
 }
@@ -59,17 +62,22 @@ export async function unaryCall<P extends Procedure, R>(
   }
   if (cfg.token) headers.Authorization = `Bearer ${cfg.token}`
   const body = JSON.stringify(omitDefaults(input))
-  const signal = AbortSignal.timeout(cfg.timeoutMs)
   const base = { procedure, requestId }
 
   let status: number
   let text: string
   try {
-    const res = await cfg.fetch(cfg.baseUrl + procedure, { method: 'POST', headers, body, signal })
+    const res = await cfg.transport({
+      url: cfg.baseUrl + procedure,
+      headers,
+      body,
+      timeoutMs: cfg.timeoutMs,
+      maxBodyBytes: cfg.maxResponseBytes,
+    })
     status = res.status
-    text = await res.text()
+    text = res.text
   } catch (err) {
-    throw transportError(err, signal, cfg, base)
+    throw transportError(err, cfg, base)
   }
 
   if (status !== 200) throw errorFromResponse(status, text, { ...base, token: cfg.token })
@@ -99,17 +107,29 @@ export async function unaryCall<P extends Procedure, R>(
 
 function transportError(
   err: unknown,
-  signal: AbortSignal,
   cfg: CallConfig,
   base: { procedure: string; requestId: string },
 ): GithostedError {
   const name = (err as { name?: unknown } | null)?.name
-  if (name === 'TimeoutError' || (signal.aborted && name === 'AbortError')) {
+  if (name === 'TimeoutError') {
     return new GithostedTimeoutError(
       `githosted ${base.procedure} failed: no response within ${cfg.timeoutMs} ms ` +
         '(for a write, the outcome is unknown)',
       { ...base, connectCode: 'deadline_exceeded' },
     )
+  }
+  if (err instanceof ResponseTooLargeError) {
+    // What a Connect client reports for a message over its read limit.
+    return new GithostedError(
+      `githosted ${base.procedure} failed: resource_exhausted: ${err.message}`,
+      { ...base, connectCode: 'resource_exhausted', httpStatus: err.status },
+    )
+  }
+  if (name === 'AbortError') {
+    return new GithostedError(`githosted ${base.procedure} failed: canceled`, {
+      ...base,
+      connectCode: 'canceled',
+    })
   }
   const networkCode = findNetworkCode(err) ?? 'UNKNOWN'
   const why = err instanceof Error ? scrub(err.message, cfg.token) : 'fetch failed'

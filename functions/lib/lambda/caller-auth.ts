@@ -9,8 +9,8 @@ import { storedKeysFromSecret } from '../auth/broker-keys-secret.js'
 import type { ReplayStore } from '../auth/replay.js'
 import type { Authenticator } from '../auth/types.js'
 import type { LoadedPolicy } from '../policy/index.js'
-import type { SecretSource } from '../secrets/source.js'
 import type { EnvVars } from './env.js'
+import type { SecretSourceFactory } from './secret-sources.js'
 
 /** BROKER_KEYS_SECRET_ARN: required when the policy has broker-key rules, else used when set. */
 export function brokerKeysSecretArn(vars: EnvVars, policy: LoadedPolicy): string | undefined {
@@ -26,20 +26,21 @@ export function requiredOidcAudience(vars: EnvVars, policy: LoadedPolicy): strin
 
 export interface CallerAuthOptions {
   policy: LoadedPolicy
-  /** Without it OIDC tokens are refused. */
-  oidcAudience?: string | undefined
-  /** The broker-keys secret; without it broker keys are refused. */
-  brokerKeys?: SecretSource | undefined
+  /** Read from the environment: without an audience OIDC tokens are refused, without the ARN broker keys. */
+  config: { oidcAudience?: string | undefined; brokerKeysSecretArn?: string | undefined }
+  secrets: SecretSourceFactory
   replayStore: ReplayStore
   logger: Logger
 }
 
 /** The authenticator for the policy's issuers and the stored broker keys. */
 export function createCallerAuthenticator(options: CallerAuthOptions): Authenticator {
-  const { policy, oidcAudience, brokerKeys } = options
+  const { policy, config } = options
   return createAuthenticator({
-    ...(oidcAudience ? { oidc: { issuers: policy.issuers, audience: oidcAudience } } : {}),
-    ...(brokerKeys ? { brokerKeys: storedKeysFromSecret(brokerKeys) } : {}),
+    ...(config.oidcAudience ? { oidc: { issuers: policy.issuers, audience: config.oidcAudience } } : {}),
+    ...(config.brokerKeysSecretArn
+      ? { brokerKeys: storedKeysFromSecret(options.secrets(config.brokerKeysSecretArn, 'broker keys')) }
+      : {}),
     replayStore: options.replayStore,
     logger: options.logger,
   })

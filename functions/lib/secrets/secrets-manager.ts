@@ -5,6 +5,7 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { ConfigError, DependencyUnavailableError } from '../errors.js'
+import { secretValue } from './secret-value.js'
 import type { SecretFetcher } from './source.js'
 
 export interface SecretsManagerFetcherOptions {
@@ -54,21 +55,6 @@ export function secretsManagerFetcher(
         `Secrets Manager is unavailable; could not read the ${label} (${name}). Retry shortly.`,
       )
     }
-    const raw = out.SecretString
-    if (typeof raw !== 'string' || raw.length === 0) {
-      throw new ConfigError(`The ${label} secret has no SecretString; store the value as a string.`)
-    }
-    if (!options.jsonKey) return raw.trim()
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(raw)
-    } catch {
-      throw new ConfigError(`The ${label} secret is not JSON but a key (${options.jsonKey}) was requested.`)
-    }
-    const v = (parsed as Record<string, unknown> | null)?.[options.jsonKey]
-    if (typeof v !== 'string' || v.length === 0) {
-      throw new ConfigError(`The ${label} secret has no string key "${options.jsonKey}".`)
-    }
-    return v.trim()
+    return secretValue(out.SecretString, label, options.jsonKey)
   }
 }

@@ -8,18 +8,21 @@
 import { readFileSync } from 'node:fs'
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
+import { generateBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { lambdaContext } from '../../fixtures/lambda-context.js'
 import type { FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
 import type { TestGithosted } from '../../helpers/githosted.js'
-import { startLambdaBundles, type ApiGatewayHandler, type LambdaBundles } from '../../helpers/lambda-bundle.js'
+import {
+  WORKSPACE_ARN,
+  startLambdaBundles,
+  workspaceAndBrokerKey,
+  type ApiGatewayHandler,
+  type LambdaBundles,
+} from '../../helpers/lambda-bundle.js'
 
 type HttpHandler = ApiGatewayHandler
 type EventHandler = (event: unknown, context: Context) => Promise<{ status: string; targets: Array<{ outcome: string; commit?: string }> }>
-
-const WORKSPACE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/workspace-token-AbCdEf'
-const KEYS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/broker-keys-GhIjKl'
 
 let bundles: LambdaBundles<'deploy' | 'events'> | undefined
 let gh: TestGithosted
@@ -41,20 +44,7 @@ const apigw = (name: string, authorization?: string, body?: string): APIGatewayP
 const eventFixture = (name: string) => JSON.parse(readFileSync(new URL(`../../fixtures/eventbridge/${name}.json`, import.meta.url), 'utf8'))
 
 beforeAll(async () => {
-  bundles = await startLambdaBundles({
-    functions: ['deploy', 'events'],
-    secrets: async (gh) => ({
-      [WORKSPACE_ARN]: await gh.createToken({ name: 'broker-ws-deploy', kind: 'workspace', permission: 'write' }),
-      [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(key) }] }),
-    }),
-    env: (gh) => ({
-      WORKSPACE_TOKEN_SECRET_ARN: WORKSPACE_ARN,
-      BROKER_KEYS_SECRET_ARN: KEYS_ARN,
-      OIDC_AUDIENCE: 'githosted-ci-broker',
-      GITHOSTED_URL: gh.url,
-    }),
-    unset: ['SECRET_CACHE_TTL_SECONDS'],
-  })
+  bundles = await startLambdaBundles({ functions: ['deploy', 'events'], ...workspaceAndBrokerKey('broker-ws-deploy', key) })
   ;({ gh, sm } = bundles)
   deploy = await bundles.handler('deploy')
   events = await bundles.handler<EventHandler>('events')

@@ -12,12 +12,11 @@ import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/br
 import { generateViewerCredential } from '../../../functions/lib/status/viewer-access.js'
 import { lambdaContext } from '../../fixtures/lambda-context.js'
 import type { FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
-import { startLambdaBundles, type ApiGatewayHandler, type LambdaBundles } from '../../helpers/lambda-bundle.js'
+import { KEYS_ARN, startLambdaBundles, type ApiGatewayHandler, type LambdaBundles } from '../../helpers/lambda-bundle.js'
 
 type Handler = ApiGatewayHandler
 
 const TOKEN_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/dashboard-token-MnOpQr'
-const KEYS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/broker-keys-GhIjKl'
 const VIEWER_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/viewer-credential-StUvWx'
 
 type StatusFixture =

@@ -6,18 +6,22 @@
  * reached through AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
+import { generateBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { loadV2Event } from '../../fixtures/apigw-v2/index.js'
 import { lambdaContext } from '../../fixtures/lambda-context.js'
 import type { FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
 import type { TestGithosted } from '../../helpers/githosted.js'
-import { startLambdaBundles, type ApiGatewayHandler, type LambdaBundles } from '../../helpers/lambda-bundle.js'
+import {
+  KEYS_ARN,
+  WORKSPACE_ARN,
+  startLambdaBundles,
+  workspaceAndBrokerKey,
+  type ApiGatewayHandler,
+  type LambdaBundles,
+} from '../../helpers/lambda-bundle.js'
 
 type Handler = ApiGatewayHandler
-
-const WORKSPACE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/workspace-token-AbCdEf'
-const KEYS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/broker-keys-GhIjKl'
 
 let bundles: LambdaBundles<'token'> | undefined
 let gh: TestGithosted
@@ -26,20 +30,7 @@ let handler: Handler
 const key = generateBrokerKey()
 
 beforeAll(async () => {
-  bundles = await startLambdaBundles({
-    functions: ['token'],
-    secrets: async (gh) => ({
-      [WORKSPACE_ARN]: await gh.createToken({ name: 'broker-ws-1', kind: 'workspace', permission: 'write' }),
-      [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(key) }] }),
-    }),
-    env: (gh) => ({
-      WORKSPACE_TOKEN_SECRET_ARN: WORKSPACE_ARN,
-      BROKER_KEYS_SECRET_ARN: KEYS_ARN,
-      OIDC_AUDIENCE: 'githosted-ci-broker',
-      GITHOSTED_URL: gh.url,
-    }),
-    unset: ['SECRET_CACHE_TTL_SECONDS'],
-  })
+  bundles = await startLambdaBundles({ functions: ['token'], ...workspaceAndBrokerKey('broker-ws-1', key) })
   ;({ gh, sm } = bundles)
   handler = await bundles.handler('token')
 })

@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../functions/lib/errors.js'
-import { loadPolicy } from '../../../functions/lib/policy/index.js'
 import { buildTokenDeps, readTokenConfig } from '../../../functions/token/deps.js'
+import { keysOnlyPolicy as keysOnly, oidcOnlyPolicy as withOidc } from '../../fixtures/policies.js'
 
-const keysOnly = loadPolicy({
-  version: 1,
-  rules: [{ name: 'k', match: { brokerKey: 'ci' }, grant: { repos: ['deploy-configs'], permission: 'write', maxTtl: '1h' } }],
-})
-const withOidc = loadPolicy({
-  version: 1,
-  issuers: { gh: { preset: 'github' } },
-  rules: [
-    {
-      name: 'r',
-      match: { issuer: 'gh', claims: { repository_owner_id: '65', repository: 'acme/app' } },
-      grant: { repos: ['deploy-configs'], permission: 'read', maxTtl: '15m' },
-    },
-  ],
-})
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x'
 
 function configError(fn: () => unknown): string {

@@ -87,7 +87,7 @@ describe('no lost updates over many seeded interleavings (server ignores expecte
     expect(lost).toEqual([])
   })
 
-  it.each(VARIANTS)('same key and other keys at once: one winner, no lost key (%s)', async (_label, v) => {
+  it.each(VARIANTS)('same key and other keys at once: the value of the newest winner stays, no lost key (%s)', async (_label, v) => {
     const bad: string[] = []
     for (let seed = 1001; seed <= 1080; seed++) {
       const { repo, apply } = world(seed, v)
@@ -103,8 +103,14 @@ describe('no lost updates over many seeded interleavings (server ignores expecte
       for (const s of sameResults) {
         if (s.status === 'rejected' && !(s.reason instanceof DeployConflictError)) bad.push(`seed ${seed}: image writer failed: ${(s.reason as Error).message}`)
       }
-      if (winners.length !== 1) bad.push(`seed ${seed}: ${winners.length} image winners`)
-      else if (final.image !== winners[0]!.current['/image']) bad.push(`seed ${seed}: image is ${final.image}, winner set ${String(winners[0]!.current['/image'])}`)
+      // The file ends with the value of the winner whose deploy commit is the newest: no
+      // successful deploy of the key was undone by a writer that later failed or by a repair.
+      // (A deploy that read the file between a clobber and its repair can replace a value it
+      // never saw; that is the documented transient window, so winners need not form a chain.)
+      const order = repo.history(PROD).map((c) => c.sha)
+      const newest = [...winners].sort((a, b) => order.indexOf(a.commit) - order.indexOf(b.commit))[0]
+      if (!newest) bad.push(`seed ${seed}: no image winner`)
+      else if (final.image !== newest.current['/image']) bad.push(`seed ${seed}: image is ${final.image}, newest winner set ${String(newest.current['/image'])}`)
     }
     expect(bad).toEqual([])
   })

@@ -2,24 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../../functions/lib/errors.js'
 import { brokerKeysSecretArn, requiredOidcAudience } from '../../../../functions/lib/lambda/caller-auth.js'
 import { envVars } from '../../../../functions/lib/lambda/env.js'
-import { loadPolicy } from '../../../../functions/lib/policy/index.js'
+import { keysOnlyPolicy as keysOnly, oidcOnlyPolicy as oidcOnly } from '../../../fixtures/policies.js'
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys'
-const keysOnly = loadPolicy({
-  version: 1,
-  rules: [{ name: 'k', match: { brokerKey: 'ci' }, grant: { repos: ['deploy-configs'], permission: 'write', maxTtl: '1h' } }],
-})
-const oidcOnly = loadPolicy({
-  version: 1,
-  issuers: { gh: { preset: 'github' } },
-  rules: [
-    {
-      name: 'r',
-      match: { issuer: 'gh', claims: { repository_owner_id: '65', repository: 'acme/app' } },
-      grant: { repos: ['deploy-configs'], permission: 'read', maxTtl: '15m' },
-    },
-  ],
-})
 
 describe('brokerKeysSecretArn', () => {
   it('is required when the policy has broker-key rules, optional otherwise', () => {

@@ -1,0 +1,158 @@
+/**
+ * The default Transport: node:http / node:https `request` over a keep-alive
+ * Agent. Measured on warm /v1/tokens (one githosted call per mint), WHATWG
+ * `fetch` spent most of the request's CPU in its own machinery (Headers,
+ * Request/Response objects, web streams); this path does the same exchange
+ * with plain sockets and Buffers (numbers in the H11 report in
+ * notes/COMMON.md, reproduced by `npm run bench -- --only warm-overhead`).
+ *
+ * Sockets stay open between calls (and between Lambda invocations) and are
+ * reused most-recently-used first; an idle socket is closed before the
+ * server's announced keep-alive timeout (Node's Agent honours the
+ * `Keep-Alive: timeout=N` hint) or after `idleTimeoutMs`, whichever is
+ * sooner, so a reused socket is rarely one the server is closing.
+ */
+import http from 'node:http'
+import https from 'node:https'
+import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib'
+import {
+  ResponseTooLargeError,
+  abortError,
+  timeoutError,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+} from './transport.js'
+
+export interface NodeTransportOptions {
+  /** Concurrent connections per origin; further calls wait for one (inside their deadline). */
+  maxSockets?: number
+  /** Idle connections kept per origin. */
+  maxFreeSockets?: number
+  /** Close an idle connection after this long (sooner if the server announces less). */
+  idleTimeoutMs?: number
+}
+
+/** A Transport plus what tests and shutdown need. */
+export interface NodeTransport extends Transport {
+  /** Closes every pooled connection. */
+  close(): void
+}
+
+const DECODERS: Record<string, (b: Buffer, o: { maxOutputLength: number }) => Buffer> = {
+  gzip: gunzipSync,
+  'x-gzip': gunzipSync,
+  deflate: inflateSync,
+  br: brotliDecompressSync,
+}
+
+/** Builds a transport with its own connection pools (one per protocol). */
+export function createNodeTransport(options: NodeTransportOptions = {}): NodeTransport {
+  const agentOptions = {
+    keepAlive: true,
+    // Bounded so a burst cannot open an unbounded number of sockets to one origin.
+    maxSockets: options.maxSockets ?? 32,
+    maxFreeSockets: options.maxFreeSockets ?? 8,
+    // Applies to idle sockets only as far as we are concerned: our own deadline governs busy ones.
+    timeout: options.idleTimeoutMs ?? 4_000,
+    scheduling: 'lifo' as const,
+  }
+  const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) }
+  const send = ((req: TransportRequest) => exchange(req, agents)) as NodeTransport
+  send.close = () => {
+    agents['http:'].destroy()
+    agents['https:'].destroy()
+  }
+  return send
+}
+
+function exchange(
+  req: TransportRequest,
+  agents: { 'http:': http.Agent; 'https:': https.Agent },
+): Promise<TransportResponse> {
+  return new Promise((resolve, reject) => {
+    const { signal } = req
+    if (signal?.aborted) return reject(abortError(signal.reason))
+    const url = new URL(req.url)
+    const protocol = url.protocol
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      return reject(new TypeError(`unsupported protocol ${protocol}`))
+    }
+    const body = Buffer.from(req.body)
+    const request = (protocol === 'https:' ? https : http).request({
+      protocol,
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port,
+      path: url.pathname + url.search,
+      method: 'POST',
+      headers: { ...req.headers, 'Content-Length': String(body.length) },
+      agent: agents[protocol],
+    })
+
+    let done = false
+    const finish = (err: Error | undefined, value?: TransportResponse) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      if (err) {
+        // Destroying with the error closes the socket: it must not go back to the pool half-read.
+        request.destroy()
+        reject(err)
+      } else resolve(value!)
+    }
+    const onAbort = () => finish(abortError(signal?.reason))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const timer = setTimeout(() => finish(timeoutError(req.timeoutMs)), req.timeoutMs)
+
+    request.on('error', (err) => finish(err))
+    request.on('response', (res) => {
+      const status = res.statusCode ?? 0
+      const declared = Number(res.headers['content-length'] ?? Number.NaN)
+      if (declared > req.maxBodyBytes) return finish(new ResponseTooLargeError(status, req.maxBodyBytes))
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > req.maxBodyBytes) finish(new ResponseTooLargeError(status, req.maxBodyBytes))
+        else chunks.push(chunk)
+      })
+      res.on('error', (err) => finish(err))
+      res.on('end', () => {
+        if (done) return
+        try {
+          finish(undefined, { status, text: decode(res.headers['content-encoding'], chunks, size, req.maxBodyBytes, status) })
+        } catch (err) {
+          finish(err as Error)
+        }
+      })
+      // A socket closed mid-body without an error event (older Node versions).
+      res.on('close', () => {
+        if (!res.complete) finish(Object.assign(new Error('socket closed before the response was complete'), { code: 'ECONNRESET' }))
+      })
+    })
+    request.end(body)
+  })
+}
+
+/** The body as text. We never ask for compression; a proxy that compresses anyway is decoded. */
+function decode(encoding: string | undefined, chunks: Buffer[], size: number, max: number, status: number): string {
+  const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+  const coding = encoding?.trim().toLowerCase()
+  if (!coding || coding === 'identity') return raw.toString('utf8')
+  const decoder = DECODERS[coding]
+  if (!decoder) throw new TypeError(`unsupported content-encoding ${coding}`)
+  try {
+    return decoder(raw, { maxOutputLength: max }).toString('utf8')
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw new ResponseTooLargeError(status, max)
+    throw err
+  }
+}
+
+let shared: NodeTransport | undefined
+
+/** The process-wide transport: one pool per origin shared by every client (rotation keeps the sockets). */
+export function sharedNodeTransport(): NodeTransport {
+  return (shared ??= createNodeTransport())
+}
