@@ -10,12 +10,13 @@
  *    base→ours into the new content; nothing of ours landed, nothing of theirs
  *    was touched;
  *  - a non-enforcing server lets the write land on top of commits we never
- *    saw (the client reports an ExpectedHeadViolation): we work out the
- *    genuine changes of the commits we overwrote (repair.ts) and write them
- *    back on the current tip wherever it still holds what our commit put
- *    there, repeating until a write lands where we expected it to. Our
- *    subjects carry a `(base <sha>)` marker when Log has no full messages,
- *    so that other writers can do the same with our commits.
+ *    saw (the client reports an ExpectedHeadViolation). We then settle
+ *    (repair.ts): until we see a tip, written after our last commit, whose
+ *    content is its *intended state* (every commit's intended change applied
+ *    in order, snapshots ignored), we write the intended value of every key
+ *    that differs, whoever made it differ. Our subjects carry a
+ *    `(base <sha>)` marker when Log has no full messages, so that other
+ *    writers can tell our intended change from our snapshot.
  * So after every successful return, each key another writer changed since
  * our read holds their value unless we changed that same key; and for the
  * keys we change, another writer's different value is never overwritten
