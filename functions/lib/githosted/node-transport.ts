@@ -58,13 +58,34 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
     scheduling: 'lifo' as const,
   }
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) }
-  const send = ((req: TransportRequest) => exchange(req, agents)) as NodeTransport
+  const send = ((req: TransportRequest) => exchangeRetryingStaleSocket(req, agents)) as NodeTransport
   send.close = () => {
     agents['http:'].destroy()
     agents['https:'].destroy()
   }
   return send
 }
+
+/**
+ * A pooled socket can die while idle: the server closed it, or a Lambda
+ * sandbox was frozen past the server's keep-alive timeout. A request written
+ * to such a socket fails with ECONNRESET/EPIPE before any response, and the
+ * server never processed it; Node's documentation recommends exactly one
+ * retry on a fresh connection in that case (`request.reusedSocket`).
+ */
+async function exchangeRetryingStaleSocket(
+  req: TransportRequest,
+  agents: { 'http:': http.Agent; 'https:': https.Agent },
+): Promise<TransportResponse> {
+  try {
+    return await exchange(req, agents)
+  } catch (err) {
+    if (!(err as { staleSocket?: boolean }).staleSocket) throw err
+    return exchange(req, agents)
+  }
+}
+
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 
 function exchange(
   req: TransportRequest,
@@ -105,8 +126,16 @@ function exchange(
     signal?.addEventListener('abort', onAbort, { once: true })
     const timer = setTimeout(() => finish(timeoutError(req.timeoutMs)), req.timeoutMs)
 
-    request.on('error', (err) => finish(err))
+    let responded = false
+    request.on('error', (err) => {
+      const code = (err as { code?: string }).code
+      if (!responded && request.reusedSocket && code && STALE_SOCKET_CODES.has(code)) {
+        Object.assign(err, { staleSocket: true })
+      }
+      finish(err)
+    })
     request.on('response', (res) => {
+      responded = true
       const status = res.statusCode ?? 0
       const declared = Number(res.headers['content-length'] ?? Number.NaN)
       if (declared > req.maxBodyBytes) return finish(new ResponseTooLargeError(status, req.maxBodyBytes))

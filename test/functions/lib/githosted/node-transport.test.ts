@@ -5,7 +5,7 @@
  * where it happens.
  */
 import http from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import net, { type AddressInfo, type Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -226,6 +226,38 @@ describe('node transport: wire', () => {
 })
 
 describe('node transport: failures', () => {
+  it('retries once on a fresh connection when a pooled socket turns out to be dead (server closed it while idle)', async () => {
+    // A raw server: answers the first request of each connection with keep-alive, then resets
+    // the connection when a second request arrives on it, as a server that already dropped an
+    // idle socket (or a Lambda thawed after the server's keep-alive timeout) would look.
+    let connections = 0
+    const server = net.createServer((socket) => {
+      connections++
+      let served = 0
+      socket.on('data', () => {
+        served++
+        if (served === 1) {
+          const body = '{"patch":"ok"}'
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: keep-alive\r\n\r\n${body}`)
+        } else {
+          socket.resetAndDestroy()
+        }
+      })
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/m`
+    const t = transport()
+    try {
+      expect((await t(req(url))).text).toBe('{"patch":"ok"}')
+      expect((await t(req(url))).text).toBe('{"patch":"ok"}')
+      expect(connections).toBe(2)
+    } finally {
+      t.close()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
   it('a server that never answers times out with a TimeoutError and the socket is dropped', async () => {
     const server = await serve(() => {})
     const err = (await transport()(req(server.url + '/m', { timeoutMs: 50 })).catch((e: unknown) => e)) as Error
