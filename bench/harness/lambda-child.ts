@@ -34,7 +34,7 @@ export interface LambdaJob {
   concurrency?: number
   /** warm: idle time between sequential requests (to span a cache period). */
   paceMs?: number
-  /** warm: write a V8 CPU profile of the sequential phase (only) to this file. */
+  /** warm: write a V8 CPU profile of the sequential phase (only) to this file; cold: of the first request. */
   profileTo?: string
 }
 
@@ -106,6 +106,21 @@ const cpuNow = () => {
   return (u.user + u.system) / 1000
 }
 
+async function startProfile(): Promise<Session> {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  await session.post('Profiler.start')
+  return session
+}
+
+async function stopProfile(session: Session, file: string) {
+  const { profile } = await session.post('Profiler.stop')
+  writeFileSync(file, JSON.stringify(profile))
+  session.disconnect()
+}
+
 async function main() {
   const bootMs = performance.now()
   const rec = createUpstreamRecorder()
@@ -123,7 +138,9 @@ async function main() {
 
   const firstEvent = job.mode === 'cold' ? job.events[0] : (job.warmupEvents?.[0] ?? job.events[0])
   const callsBefore = rec.calls.length
+  const firstProfile = job.mode === 'cold' && job.profileTo ? await startProfile() : undefined
   const first = await invoke(mod.handler, firstEvent, rec)
+  if (firstProfile) await stopProfile(firstProfile, job.profileTo!)
   const result: LambdaResult = {
     bootMs,
     importMs,
@@ -145,24 +162,14 @@ async function main() {
     for (const e of warmup.slice(1)) await invoke(mod.handler, e, rec)
     // Without warm-up events the first event was the first request; never serve an event twice.
     const measured = warmup.length > 0 ? job.events : job.events.slice(1)
-    const session = job.profileTo ? new Session() : undefined
-    if (session) {
-      session.connect()
-      await session.post('Profiler.enable')
-      await session.post('Profiler.setSamplingInterval', { interval: 200 })
-      await session.post('Profiler.start')
-    }
+    const session = job.profileTo ? await startProfile() : undefined
     const cpu0 = cpuNow()
     for (const e of measured) {
       result.samples.push(await invoke(mod.handler, e, rec))
       if (job.paceMs) await new Promise((r) => setTimeout(r, job.paceMs))
     }
     result.cpuMs = cpuNow() - cpu0
-    if (session) {
-      const { profile } = await session.post('Profiler.stop')
-      writeFileSync(job.profileTo!, JSON.stringify(profile))
-      session.disconnect()
-    }
+    if (session) await stopProfile(session, job.profileTo!)
 
     const batch = job.concurrentEvents ?? []
     if (batch.length > 0) {

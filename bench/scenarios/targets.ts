@@ -23,6 +23,21 @@ export interface Target {
   ok: ReadonlyArray<number | null>
   /** Extra Lambda environment on top of world.env. */
   env?(world: World): Record<string, string>
+  /** How it reads secrets, when it reads any (world.env alone means the SDK). */
+  secrets?: SecretsMode
+}
+
+/** Secrets through the Parameters and Secrets extension (as the stack ships) or the bundled SDK. */
+export type SecretsMode = 'extension' | 'sdk'
+
+/** `t` reading its secrets the `mode` way (the world's fake serves both protocols). */
+export function withSecrets(t: Target, mode: SecretsMode, name = t.name): Target {
+  return {
+    ...t,
+    name,
+    secrets: mode,
+    env: (w) => ({ ...(t.env?.(w) ?? {}), ...(mode === 'extension' ? w.secrets.extensionEnv() : {}) }),
+  }
 }
 
 const functionMissing = (name: string) => () =>
