@@ -26,12 +26,14 @@ export interface BundlingChoices {
 }
 
 /**
- * `@aws-sdk/*` is bundled, not taken from the runtime. Measured reasons in
- * docs/deploy-aws.md: the SDK version is the one in package-lock.json that the
- * tests ran against, the single minified module loads faster than the
- * runtime's many-file copy, and the asset runs as-is outside Lambda.
+ * `@aws-sdk/*` comes from the Lambda runtime, not from the asset. On Lambda
+ * the functions read secrets through the Parameters and Secrets extension
+ * (SECRETS_SOURCE=extension), so the SDK is needed only by the optional
+ * DynamoDB replay table and by the SDK fallback mode; both import it lazily.
+ * Shipping ~450 KB that the deployed path never loads would only slow the
+ * code download. Measurements: docs/deploy-aws.md and BENCHMARKS.md.
  */
-export const EXTERNAL_MODULES: string[] = []
+export const EXTERNAL_MODULES: string[] = ['@aws-sdk/*']
 
 /** Lambda code for functions/<name>/handler.ts, bundled locally at synth time. */
 export function functionCode(projectRoot: string, name: string, choices: BundlingChoices): lambda.Code {
