@@ -4,13 +4,16 @@
  *
  *   POST /v1/deploys           {repo, environment, image | set, idempotencyKey?, dryRun?, overrideHold?, reason?}
  *   POST /v1/deploys/rollback  {repo, environment, to?, keys?, idempotencyKey?, dryRun?, overrideHold?, reason?}
+ *   POST /v1/deploys/hold      {repo, environment, reason}
+ *   DELETE /v1/deploys/hold?repo=..&environment=..[&reason=..]
  *   GET  /healthz
  *
  * Order: validate the body, authenticate (purpose 'deploy': an OIDC token is
  * not consumed, so one CI job token can drive several deploys), ask the
  * policy whether this identity may deploy to this repo/environment (and
  * override a hold), then run the deploy core with a gr_ token scoped to the
- * one repo. Every decision writes exactly one audit line.
+ * one repo. Every decision writes exactly one audit line. Holding and
+ * releasing need the same deploy rights as deploying to the environment.
  */
 import { Hono, type Context } from 'hono'
 import type { Auditor } from '../lib/audit/audit.js'
@@ -21,12 +24,14 @@ import { type ApplyResult, applyConfigUpdate } from '../lib/deploys/apply.js'
 import type { ConfigLayout } from '../lib/deploys/change.js'
 import { planRollback } from '../lib/deploys/rollback.js'
 import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
-import { AppError, ForbiddenError, NotFoundAppError } from '../lib/errors.js'
+import type { RepoHandle } from '../lib/githosted/types.js'
+import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
 import { limitBody, readFields } from '../lib/http/body.js'
 import { problemResponse } from '../lib/http/problem.js'
 import { createTokenBucketLimiter, enforceRateLimit, type RateLimiter } from '../lib/http/rate-limit.js'
 import type { Decision, Policy } from '../lib/policy/types.js'
-import { parseDeployBody, parseRollbackBody } from './request.js'
+import { type HoldOutcome, liftHold, putHold } from './hold.js'
+import { parseDeployBody, parseHoldBody, parseReleaseQuery, parseRollbackBody } from './request.js'
 
 export interface DeployAppDeps {
   authenticator: Authenticator
@@ -100,7 +105,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
           reason: body.reason,
         },
       )
-    })
+    }, applySummary)
     return c.json(response(out), 200)
   })
 
@@ -130,8 +135,38 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
         },
       )
       return { ...result, rolledBackTo: plan.target }
-    })
+    }, applySummary)
     return c.json(response(out), 200)
+  })
+
+  app.post('/v1/deploys/hold', async (c) => {
+    const d = c.get('deps')
+    const out = await audited(c, 'deploy.hold', async (a) => {
+      const body = parseHoldBody(await readFields(c))
+      a.repo = body.repo
+      a.environment = body.environment
+      const identity = await authorize(c, a, { ...body, overrideHold: false })
+      const repo = await d.repos(body.repo, identity.subject)
+      return putHold(holdDeps(d, repo, body.repo), body.environment, body.reason, { subject: identity.subject, runUrl: identity.ciRunUrl })
+    }, holdSummary)
+    return c.json(holdResponse(out), 200)
+  })
+
+  app.delete('/v1/deploys/hold', async (c) => {
+    const d = c.get('deps')
+    const out = await audited(c, 'deploy.release', async (a) => {
+      // Fields travel in the query string; a body would be silently ignored by some proxies, so refuse it.
+      if ((await c.req.text()).trim() !== '') {
+        throw new ValidationError('DELETE /v1/deploys/hold takes repo, environment and reason in the query string, not a body.')
+      }
+      const query = parseReleaseQuery(new URL(c.req.url).searchParams)
+      a.repo = query.repo
+      a.environment = query.environment
+      const identity = await authorize(c, a, { ...query, overrideHold: false })
+      const repo = await d.repos(query.repo, identity.subject)
+      return liftHold(holdDeps(d, repo, query.repo), query.environment, { subject: identity.subject, runUrl: identity.ciRunUrl, reason: query.reason })
+    }, holdSummary)
+    return c.json(holdResponse(out), 200)
   })
 
   app.notFound((c) => problemResponse(c, new NotFoundAppError(`No route for ${c.req.method} ${c.req.path}.`), c.get('requestId')))
@@ -158,8 +193,28 @@ async function authorize(c: C, a: AuditContext, body: { repo: string; environmen
   return identity
 }
 
+/** What an allowed request's audit line says about its outcome. */
+interface OutcomeSummary {
+  reason: string
+  extra: Record<string, unknown>
+}
+
+function applySummary(out: ApplyResult): OutcomeSummary {
+  return {
+    reason: out.skipped ? `skipped: ${out.reason}` : out.changed ? 'committed' : out.dryRun ? 'dry run' : 'already in place',
+    extra: { commit: out.commit, changed: out.changed, replayed: out.replayed, current: out.current },
+  }
+}
+
+function holdSummary(out: HoldOutcome): OutcomeSummary {
+  return {
+    reason: out.changed ? 'committed' : out.held ? 'already held' : 'not held',
+    extra: { commit: out.commit, changed: out.changed, held: out.held, ...(out.hold ? { hold: out.hold.reason } : {}) },
+  }
+}
+
 /** Runs `fn` and writes one audit line for its outcome. */
-async function audited<T extends ApplyResult>(c: C, event: string, fn: (a: AuditContext) => Promise<T>): Promise<T> {
+async function audited<T>(c: C, event: string, fn: (a: AuditContext) => Promise<T>, summarize: (out: T) => OutcomeSummary): Promise<T> {
   const d = c.get('deps')
   const a: AuditContext = {}
   const base = () => ({
@@ -172,12 +227,13 @@ async function audited<T extends ApplyResult>(c: C, event: string, fn: (a: Audit
   })
   try {
     const out = await fn(a)
+    const summary = summarize(out)
     d.auditor.record({
       ...base(),
       outcome: 'allowed',
       code: 'OK',
-      reason: out.skipped ? `skipped: ${out.reason}` : out.changed ? 'committed' : out.dryRun ? 'dry run' : 'already in place',
-      extra: { environment: a.environment, commit: out.commit, changed: out.changed, replayed: out.replayed, ...a.extra, current: out.current },
+      reason: summary.reason,
+      extra: { environment: a.environment, ...a.extra, ...summary.extra },
     })
     return out
   } catch (err) {
@@ -191,6 +247,23 @@ async function audited<T extends ApplyResult>(c: C, event: string, fn: (a: Audit
     })
     if (!(err instanceof AppError)) d.logger.error('deploy failed', { requestId: c.get('requestId'), error: err })
     throw err
+  }
+}
+
+function holdDeps(d: Vars['deps'], repo: RepoHandle, repoName: string) {
+  return { repo, repoName, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}) }
+}
+
+function holdResponse(r: HoldOutcome) {
+  return {
+    held: r.held,
+    ...(r.hold ? { hold: r.hold } : {}),
+    commit: r.commit,
+    changed: r.changed,
+    repo: r.repo,
+    environment: r.environment,
+    path: r.path,
+    ...(r.previous ? { previous: r.previous } : {}),
   }
 }
 

@@ -31,6 +31,30 @@ export interface RollbackBody {
   reason?: string
 }
 
+export interface HoldBody {
+  repo: string
+  environment: string
+  reason: string
+}
+
+export interface ReleaseQuery {
+  repo: string
+  environment: string
+  reason?: string
+}
+
+/** Hold reasons go into a commit subject: one line, no control characters. */
+const MAX_REASON = 500
+const CONTROL_RE = /[\u0000-\u001f\u007f\u2028\u2029]/
+
+function holdReason(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new ValidationError(`${field} is required: say why in 1-${MAX_REASON} characters on one line.`, field)
+  const reason = v.trim()
+  if (reason.length > MAX_REASON) throw new ValidationError(`${field} must be at most ${MAX_REASON} characters.`, field)
+  if (CONTROL_RE.test(reason)) throw new ValidationError(`${field} must be a single line without control characters.`, field)
+  return reason
+}
+
 function optionalString(v: unknown, field: string, max: number): string | undefined {
   if (v === undefined || v === null) return undefined
   if (typeof v !== 'string' || v === '' || v.length > max) throw new ValidationError(`${field} must be a string of 1-${max} characters.`, field)
@@ -96,4 +120,33 @@ function idempotencyKey(body: unknown, header: string | undefined): string | und
     throw new ValidationError('The Idempotency-Key header and the idempotencyKey field differ; send one.', 'idempotencyKey')
   }
   return fromBody ?? fromHeader
+}
+
+/** `POST /v1/deploys/hold {repo, environment, reason}` */
+export function parseHoldBody(fields: Record<string, unknown>): HoldBody {
+  rejectUnknownFields(fields, ['repo', 'environment', 'reason'])
+  return {
+    repo: validateRepoRef(fields.repo),
+    environment: validateEnvironmentName(fields.environment),
+    reason: holdReason(fields.reason, 'reason'),
+  }
+}
+
+/**
+ * `DELETE /v1/deploys/hold?repo=..&environment=..[&reason=..]`. A DELETE
+ * carries its fields in the query string; a repeated parameter is refused
+ * rather than guessed at.
+ */
+export function parseReleaseQuery(params: URLSearchParams): ReleaseQuery {
+  const fields: Record<string, unknown> = {}
+  for (const [k, v] of params) {
+    if (k in fields) throw new ValidationError(`Parameter ${k.slice(0, 40)} is given more than once.`, k.slice(0, 40))
+    fields[k] = v
+  }
+  rejectUnknownFields(fields, ['repo', 'environment', 'reason'])
+  return {
+    repo: validateRepoRef(fields.repo),
+    environment: validateEnvironmentName(fields.environment),
+    ...(fields.reason !== undefined ? { reason: holdReason(fields.reason, 'reason') } : {}),
+  }
 }

@@ -15,6 +15,13 @@ export interface Hold {
   at?: string
 }
 
+/** A hold file as read: the hold (if any) and the commit it was read at. */
+export interface HoldState {
+  hold?: Hold
+  /** The branch head the hold file was read at; undefined when there is no hold file. */
+  headSha?: string
+}
+
 /**
  * Returns the hold on an environment, or undefined when there is none. A
  * hold file that is empty or not valid JSON still holds (fail closed: someone
@@ -25,26 +32,41 @@ export async function readHold(
   environment: string,
   options: { layout?: ConfigLayout; ref?: string } = {},
 ): Promise<Hold | undefined> {
+  return (await readHoldState(repo, environment, options)).hold
+}
+
+/**
+ * Like readHold, plus the commit the file was read at, so a caller that
+ * finds the hold already in place can name the commit without another call.
+ */
+export async function readHoldState(
+  repo: RepoHandle,
+  environment: string,
+  options: { layout?: ConfigLayout; ref?: string } = {},
+): Promise<HoldState> {
   const path = holdPath(environment, options.layout ?? DEFAULT_LAYOUT)
   let content: string
+  let headSha: string
   try {
     const file = await repo.read(path, options.ref ? { ref: options.ref } : undefined)
     content = file.content
+    headSha = file.headSha
   } catch (err) {
-    if (isNotFound(err)) return undefined
+    if (isNotFound(err)) return {}
     throw err
   }
   // The SDKs' `delete()` writes an empty file; treat an empty hold file as released.
-  if (content.trim() === '') return undefined
+  if (content.trim() === '') return { headSha }
   try {
     const parsed = JSON.parse(content) as Record<string, unknown>
-    return {
+    const hold: Hold = {
       reason: typeof parsed.reason === 'string' && parsed.reason ? parsed.reason : 'held (no reason given)',
       ...(typeof parsed.by === 'string' ? { by: parsed.by } : {}),
       ...(typeof parsed.at === 'string' ? { at: parsed.at } : {}),
     }
+    return { hold, headSha }
   } catch {
-    return { reason: `held (${path} is not valid JSON)` }
+    return { hold: { reason: `held (${path} is not valid JSON)` }, headSha }
   }
 }
 
@@ -53,11 +75,11 @@ export async function writeHold(
   repo: RepoHandle,
   environment: string,
   hold: Hold,
-  options: { layout?: ConfigLayout; message?: string } = {},
+  options: { layout?: ConfigLayout; message?: string; author?: CommitAuthor } = {},
 ): Promise<WriteResult> {
   const path = holdPath(environment, options.layout ?? DEFAULT_LAYOUT)
   const body = JSON.stringify({ reason: hold.reason, by: hold.by, at: hold.at }, null, 2) + '\n'
-  return repo.write(path, body, { message: options.message ?? `Hold ${environment}: ${hold.reason}` })
+  return repo.write(path, body, { message: options.message ?? `Hold ${environment}: ${hold.reason}`, ...authorFields(options.author) })
 }
 
 /**
@@ -67,13 +89,23 @@ export async function writeHold(
 export async function releaseHold(
   repo: RepoHandle,
   environment: string,
-  options: { layout?: ConfigLayout; message: string },
+  options: { layout?: ConfigLayout; message: string; author?: CommitAuthor },
 ): Promise<WriteResult | undefined> {
   const path = holdPath(environment, options.layout ?? DEFAULT_LAYOUT)
   try {
-    return await repo.delete(path, { message: options.message })
+    return await repo.delete(path, { message: options.message, ...authorFields(options.author) })
   } catch (err) {
     if (isNotFound(err)) return undefined
     throw err
   }
+}
+
+/** Commit author for hold commits (deploy commits use the broker's own author). */
+export interface CommitAuthor {
+  name: string
+  email: string
+}
+
+function authorFields(author: CommitAuthor | undefined): { authorName?: string; authorEmail?: string } {
+  return author ? { authorName: author.name, authorEmail: author.email } : {}
 }
