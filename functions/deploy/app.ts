@@ -162,7 +162,9 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
       const query = parseReleaseQuery(new URL(c.req.url).searchParams)
       a.repo = query.repo
       a.environment = query.environment
-      const identity = await authorize(c, a, { ...query, overrideHold: false })
+      // Lifting a hold is overriding it: it needs the policy's overrideHolds, or a deployer
+      // held back by a hold could simply release it and deploy.
+      const identity = await authorize(c, a, { ...query, overrideHold: true })
       const repo = await d.repos(query.repo, identity.subject)
       return liftHold(holdDeps(d, repo, query.repo), query.environment, { subject: identity.subject, runUrl: identity.ciRunUrl, reason: query.reason })
     }, holdSummary)

@@ -35,6 +35,7 @@ let admin: Client
 const lines: string[] = []
 const deployer = generateBrokerKey()
 const stagingOnly = generateBrokerKey()
+const noOverride = generateBrokerKey()
 
 beforeAll(async () => {
   gh = await startTestGithosted()
@@ -43,7 +44,8 @@ beforeAll(async () => {
   const policy = loadPolicy({
     version: 1,
     rules: [
-      { name: 'deployer', match: { brokerKey: 'deployer' }, grant: { ...grant, environments: ['staging', 'production', 'qa'] } },
+      { name: 'deployer', match: { brokerKey: 'deployer' }, grant: { ...grant, environments: ['staging', 'production', 'qa'], overrideHolds: true } },
+      { name: 'no-override', match: { brokerKey: 'no-override' }, grant: { ...grant, environments: ['staging', 'production'] } },
       { name: 'staging-only', match: { brokerKey: 'staging-only' }, grant: { ...grant, environments: ['staging'] } },
     ],
   })
@@ -53,6 +55,7 @@ beforeAll(async () => {
       brokerKeys: () => [
         { name: 'deployer', sha256: hashBrokerKey(deployer) },
         { name: 'staging-only', sha256: hashBrokerKey(stagingOnly) },
+        { name: 'no-override', sha256: hashBrokerKey(noOverride) },
       ],
       replayStore: new MemoryReplayStore(),
       logger,
@@ -192,6 +195,10 @@ describe('hold and release through the API', () => {
     expect(held.status).toBe(200)
     const cannotRelease = await release(stagingOnly, { repo: 'deploy-configs', environment: 'production' })
     expect(cannotRelease.status).toBe(403)
+    // Deploy rights allow placing a hold, but lifting one is overriding it.
+    const mayNotOverride = await release(noOverride, { repo: 'deploy-configs', environment: 'production' })
+    expect(mayNotOverride.status).toBe(403)
+    expect(mayNotOverride.body.detail).toMatch(/hold/i)
     expect(await holdFile('production')).toMatchObject({ reason: 'freeze', by: 'key:deployer' })
     expect(await commitCount()).toBe(before + 1)
     expect((await release(deployer, { repo: 'deploy-configs', environment: 'production' })).status).toBe(200)
