@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { bundleFunction } from '../../build/bundle.js'
+import { EXTERNAL_MODULES } from '../../infra/bundling.js'
 import { localOidcEntry } from './local-oidc-entry.js'
 import type { Metafile } from './metafile.js'
 
@@ -30,10 +31,25 @@ export interface BuiltBundle {
   metafile: Metafile
 }
 
-export type Variant = 'bundled' | 'sdk-external' | 'local-oidc'
+/**
+ * How the AWS SDK is packaged: `shipped` leaves out exactly what the CDK asset
+ * leaves out (infra/bundling.ts EXTERNAL_MODULES, so the two cannot drift; the
+ * bench runs inside the repo, so an external `@aws-sdk/*` resolves from
+ * node_modules as it does from the Lambda runtime), `bundled` puts it in lazy
+ * chunks (what a deployment without the runtime's SDK would need; reported for
+ * information).
+ */
+export type SdkPackaging = 'shipped' | 'bundled'
 
-/** Externalizing the SDK is what NodejsFunction does when it is taken from the Lambda runtime. */
-const SDK_EXTERNAL = ['@aws-sdk/*', '@smithy/*']
+export interface FunctionVariant {
+  /** Default `shipped`. */
+  sdk?: SdkPackaging
+  /** `bench`: the handler with the policy's issuers pointed at the bench issuer (local-oidc-entry.ts). */
+  issuer?: 'shipped' | 'bench'
+}
+
+/** The modules the Lambda asset takes from the runtime; only for `shipped` builds. */
+export const SHIPPED_EXTERNAL: readonly string[] = EXTERNAL_MODULES
 
 async function finish(label: string, outfile: string): Promise<BuiltBundle> {
   const metafile = JSON.parse(readFileSync(join(dirname(outfile), 'meta.json'), 'utf8')) as Metafile
@@ -59,21 +75,23 @@ export function hasFunction(name: string): boolean {
   return existsSync(join(ROOT, 'functions', name, 'handler.ts'))
 }
 
-/** A product Lambda, as build/bundle.ts builds it (optionally with the AWS SDK left external). */
-export async function buildFunction(name: string, variant: Variant = 'bundled'): Promise<BuiltBundle> {
-  const outdir = join(OUT, variant, name)
+/** A product Lambda, built by build/bundle.ts with the asset's externals (or the SDK bundled). */
+export async function buildFunction(name: string, variant: FunctionVariant = {}): Promise<BuiltBundle> {
+  const sdk = variant.sdk ?? 'shipped'
+  const issuer = variant.issuer ?? 'shipped'
+  const outdir = join(OUT, `${sdk}-sdk`, issuer === 'bench' ? `${name}-bench-issuer` : name)
   let entry: string | undefined
-  if (variant === 'local-oidc') {
+  if (issuer === 'bench') {
     const e = localOidcEntry(name)
     if (e instanceof Error) throw e
     entry = e
   }
   await bundleFunction(name, {
     outdir,
-    external: variant === 'sdk-external' ? SDK_EXTERNAL : [],
+    external: sdk === 'shipped' ? [...SHIPPED_EXTERNAL] : [],
     ...(entry ? { entry } : {}),
   })
-  const label = { bundled: name, 'sdk-external': `${name} (AWS SDK external)`, 'local-oidc': `${name} (bench issuer)` }[variant]
+  const label = `${name}${issuer === 'bench' ? ' (bench issuer)' : ''}${sdk === 'bundled' ? ' (AWS SDK bundled)' : ''}`
   return finish(label, join(outdir, 'index.mjs'))
 }
 

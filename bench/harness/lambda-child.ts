@@ -19,7 +19,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
-import { createUpstreamRecorder, type UpstreamRecorder } from './upstream-timer.js'
+import { connect } from 'node:net'
+import { createUpstreamRecorder, parseServerTiming, type UpstreamBasis, type UpstreamRecorder } from './upstream-timer.js'
 
 export interface LambdaJob {
   bundle: string
@@ -36,11 +37,18 @@ export interface LambdaJob {
   paceMs?: number
   /** warm: write a V8 CPU profile of the sequential phase (only) to this file; cold: of the first request. */
   profileTo?: string
+  /**
+   * warm: count upstream time as the server reported it (Server-Timing) plus the loopback round trip
+   * measured against this origin before the run (see UpstreamBasis). Default: the client's intervals.
+   */
+  serverTimedOrigin?: string
 }
 
 export interface RequestSample {
   ms: number
   upstreamMs: number
+  /** Upstream time as the client observed it (same as upstreamMs unless the job is server-timed). */
+  clientUpstreamMs: number
   status: number | null
 }
 
@@ -56,6 +64,8 @@ export interface LambdaResult {
   /** Outbound calls per `origin path` over the whole run (warm-up included). */
   callCounts: Record<string, number>
   rssBytes: number
+  /** serverTimedOrigin: median loopback round trip, request written → response read, minus server time. */
+  rttMs?: number
   error?: string
 }
 
@@ -87,6 +97,8 @@ function statusOf(res: unknown): number | null {
   return typeof code === 'number' ? code : null
 }
 
+let basis: UpstreamBasis = { kind: 'client' }
+
 async function invoke(handler: Handler, event: unknown, rec: UpstreamRecorder): Promise<RequestSample> {
   const context = lambdaContext()
   const start = performance.now()
@@ -98,7 +110,48 @@ async function invoke(handler: Handler, event: unknown, rec: UpstreamRecorder): 
     status = -1
   }
   const end = performance.now()
-  return { ms: end - start, upstreamMs: rec.timeWithin(start, end), status }
+  const clientUpstreamMs = rec.timeWithin(start, end)
+  const upstreamMs = basis.kind === 'client' ? clientUpstreamMs : rec.timeWithin(start, end, basis)
+  return { ms: end - start, upstreamMs, clientUpstreamMs, status }
+}
+
+/**
+ * The loopback round trip to `origin` without any HTTP client library: a raw
+ * socket writes a minimal request and times the response's arrival, minus the
+ * time the server said it spent. Median of `n`, on one kept-alive connection.
+ */
+async function loopbackRtt(origin: string, n = 41): Promise<number> {
+  const url = new URL(origin)
+  const socket = connect(Number(url.port), url.hostname)
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  const request = `GET /__bench_rtt HTTP/1.1\r\nHost: ${url.host}\r\nContent-Length: 0\r\n\r\n`
+  const samples: number[] = []
+  try {
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now()
+      const head = await new Promise<string>((resolve, reject) => {
+        let text = ''
+        const onData = (chunk: Buffer) => {
+          text += chunk.toString('latin1')
+          const endOfHead = text.indexOf('\r\n\r\n')
+          if (endOfHead < 0) return
+          const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(text)?.[1] ?? 0)
+          if (text.length - endOfHead - 4 < length) return
+          socket.off('data', onData)
+          resolve(text)
+        }
+        socket.on('data', onData).once('error', reject)
+      })
+      const t1 = performance.now()
+      const server = parseServerTiming(/\r\nserver-timing:\s*([^\r]*)/i.exec(head)?.[1])
+      if (server !== undefined) samples.push(t1 - t0 - server)
+    }
+  } finally {
+    socket.destroy()
+  }
+  if (samples.length === 0) throw new Error(`${origin} sent no Server-Timing header`)
+  samples.sort((a, b) => a - b)
+  return samples[samples.length >> 1]!
 }
 
 const cpuNow = () => {
@@ -158,6 +211,10 @@ async function main() {
   }
 
   if (job.mode === 'warm') {
+    if (job.serverTimedOrigin) {
+      result.rttMs = await loopbackRtt(job.serverTimedOrigin)
+      basis = { kind: 'server', rttMs: result.rttMs }
+    }
     const warmup = job.warmupEvents ?? []
     for (const e of warmup.slice(1)) await invoke(mod.handler, e, rec)
     // Without warm-up events the first event was the first request; never serve an event twice.

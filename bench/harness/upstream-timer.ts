@@ -1,10 +1,13 @@
 /**
- * Records every outbound HTTP call a process makes (node:http, which the AWS
- * SDK uses, and fetch/undici, which our githosted client and jose use) via
+ * Records every outbound HTTP call a process makes (node:http, which the
+ * githosted client's transport and the AWS SDK use, and fetch/undici, which
+ * OIDC discovery, jose's JWKS fetch and the secrets extension client use) via
  * Node's diagnostics channels. Nothing is wrapped or patched, so the code
  * under test runs exactly as it would on Lambda; we only learn when each call
- * started and when its response body was complete. "Upstream time" is the
- * union of those intervals, and broker overhead is handler time minus it.
+ * started, when its response body was complete, and what the server said it
+ * spent (Server-Timing, added by the bench's servers: server-timing.ts).
+ * "Upstream time" is the union of those intervals (see UpstreamBasis), and
+ * broker overhead is handler time minus it.
  */
 import dc from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
@@ -18,15 +21,38 @@ export interface UpstreamCall {
   start: number
   /** NaN until the response body has been read (or the call failed). */
   end: number
+  /** The server's own handling time from its `Server-Timing: upstream;dur=` header, when it sent one. */
+  serverMs?: number
 }
+
+/**
+ * How a call's upstream time is counted:
+ * - `client`: the interval the client observed, from Node's client channels.
+ *   Where that interval starts depends on the HTTP client: undici publishes
+ *   `request:create` before it writes the request, node:http publishes
+ *   `http.client.request.start` after, so the same exchange counts more or
+ *   less of the client's own work as upstream depending on the transport.
+ * - `server`: what the server reported it spent (Server-Timing) plus the
+ *   loopback round trip (`rttMs`), placed at the end of the client interval;
+ *   every CPU cycle on the client side counts as the caller's, whichever
+ *   client it uses. Calls without the header fall back to `client`.
+ */
+export type UpstreamBasis = { kind: 'client' } | { kind: 'server'; rttMs: number }
 
 export interface UpstreamRecorder {
   readonly calls: UpstreamCall[]
   /** Drops recorded calls (keeps listening). */
   reset(): void
-  /** Union of call intervals inside [from, to], in ms. */
-  timeWithin(from: number, to: number): number
+  /** Union of call intervals inside [from, to], in ms (O(log n + calls in the window)). */
+  timeWithin(from: number, to: number, basis?: UpstreamBasis): number
   stop(): void
+}
+
+/** `upstream;dur=12.3` → 12.3 (the metric the bench servers emit; see server-timing.ts). */
+export function parseServerTiming(value: unknown): number | undefined {
+  const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : ''
+  const m = /(?:^|,)\s*upstream\s*;(?:[^,]*;)?\s*dur=([0-9.]+)/.exec(text)
+  return m ? Number(m[1]) : undefined
 }
 
 interface UndiciRequest {
@@ -45,16 +71,42 @@ interface HttpClientRequest {
 
 interface IncomingLike {
   complete?: boolean
+  headers?: Record<string, string | string[] | undefined>
   once(event: string, fn: () => void): unknown
 }
 
 export function createUpstreamRecorder(): UpstreamRecorder {
+  // Pushed as calls start, so `calls` is sorted by start (performance.now() is monotonic).
   const calls: UpstreamCall[] = []
   const open = new WeakMap<object, UpstreamCall>()
+  // Calls not yet finished, and the longest finished call: together they bound how far before
+  // `from` a call overlapping [from, to] can have started, so timeWithin looks at a short window.
+  const unfinished = new Set<UpstreamCall>()
+  let longest = 0
   const finish = (key: object) => {
     const call = open.get(key)
-    if (call && Number.isNaN(call.end)) call.end = performance.now()
+    if (call && Number.isNaN(call.end)) {
+      call.end = performance.now()
+      longest = Math.max(longest, call.end - call.start)
+      unfinished.delete(call)
+    }
     open.delete(key)
+  }
+  const record = (key: object, call: UpstreamCall) => {
+    calls.push(call)
+    open.set(key, call)
+    unfinished.add(call)
+  }
+  /** First index whose start is >= t. */
+  const firstStartingAt = (t: number) => {
+    let lo = 0
+    let hi = calls.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (calls[mid]!.start < t) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 
   const onUndiciCreate = (msg: unknown) => {
@@ -66,8 +118,15 @@ export function createUpstreamRecorder(): UpstreamRecorder {
       start: performance.now(),
       end: Number.NaN,
     }
-    calls.push(call)
-    open.set(req, call)
+    record(req, call)
+  }
+  const onUndiciHeaders = (msg: unknown) => {
+    const { request, response } = msg as { request: object; response: { headers?: Array<Buffer | string> } }
+    const call = open.get(request)
+    const h = response.headers ?? []
+    for (let i = 0; call && i + 1 < h.length; i += 2) {
+      if (String(h[i]).toLowerCase() === 'server-timing') call.serverMs = parseServerTiming(String(h[i + 1]))
+    }
   }
   const onUndiciDone = (msg: unknown) => finish((msg as { request: object }).request)
 
@@ -81,11 +140,12 @@ export function createUpstreamRecorder(): UpstreamRecorder {
       start: performance.now(),
       end: Number.NaN,
     }
-    calls.push(call)
-    open.set(req, call)
+    record(req, call)
   }
   const onHttpResponse = (msg: unknown) => {
     const { request, response } = msg as { request: object; response: IncomingLike }
+    const call = open.get(request)
+    if (call) call.serverMs = parseServerTiming(response.headers?.['server-timing'])
     // The channel fires when the response head is parsed; the call is over when the body is.
     if (response.complete) finish(request)
     else {
@@ -97,6 +157,7 @@ export function createUpstreamRecorder(): UpstreamRecorder {
 
   const subs: Array<[string, (msg: unknown) => void]> = [
     ['undici:request:create', onUndiciCreate],
+    ['undici:request:headers', onUndiciHeaders],
     ['undici:request:trailers', onUndiciDone],
     ['undici:request:error', onUndiciDone],
     ['http.client.request.start', onHttpStart],
@@ -109,15 +170,27 @@ export function createUpstreamRecorder(): UpstreamRecorder {
     calls,
     reset: () => {
       calls.length = 0
+      unfinished.clear()
+      longest = 0
     },
-    timeWithin(from, to) {
+    timeWithin(from, to, basis = { kind: 'client' }) {
       const intervals: Array<[number, number]> = []
-      for (const c of calls) {
+      const add = (c: UpstreamCall) => {
         const end = Number.isNaN(c.end) ? to : c.end
-        const s = Math.max(c.start, from)
+        let start = c.start
+        if (basis.kind === 'server' && c.serverMs !== undefined && !Number.isNaN(c.end)) {
+          start = Math.max(c.start, end - c.serverMs - basis.rttMs)
+        }
+        const s = Math.max(start, from)
         const e = Math.min(end, to)
         if (e > s) intervals.push([s, e])
       }
+      // Finished calls overlapping [from, to] started at or after from − longest, and before to.
+      const hi = firstStartingAt(to)
+      for (let i = firstStartingAt(from - longest); i < hi; i++) {
+        if (!unfinished.has(calls[i]!)) add(calls[i]!)
+      }
+      for (const c of unfinished) if (c.start < to) add(c)
       return unionLength(intervals)
     },
     stop() {

@@ -9,6 +9,7 @@ import { generateBrokerKey, hashBrokerKey } from '../../functions/lib/auth/broke
 import { startLocalGithosted, type LocalGithosted } from '../../local/githosted/index.js'
 import { secretArn, startFakeSecrets, type FakeSecrets } from './fake-secrets.js'
 import { startBenchIssuer, type BenchIssuer } from './oidc-issuer.js'
+import { installServerTiming } from './server-timing.js'
 
 export const AUDIENCE = 'githosted-ci-broker'
 export const BROKER_KEY_NAME = 'ci-legacy'
@@ -31,6 +32,7 @@ export interface World {
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  installServerTiming()
   const githosted = await startLocalGithosted({
     seed: true,
     compat: options.compat ?? false,

@@ -10,7 +10,7 @@
  * sampled with the bundled SDK too.
  */
 import { join } from 'node:path'
-import { buildFunction, hasFunction, ROOT, type BuiltBundle } from '../harness/bundles.js'
+import { buildFunction, hasFunction, ROOT, SHIPPED_EXTERNAL, type BuiltBundle } from '../harness/bundles.js'
 import { buildReadable, profileJob } from '../harness/cpu-profile.js'
 import { localOidcEntry } from '../harness/local-oidc-entry.js'
 import { runInFreshProcess } from '../harness/lambda-runner.js'
@@ -37,10 +37,12 @@ interface Samples {
 }
 
 /**
- * What is sampled: every function as shipped (secrets through the Parameters
- * and Secrets extension), the token function again with the bundled SDK
- * (local runs, and deployments without the layer), the floor, and the
- * Express peer reading secrets the same way as the functions.
+ * What is sampled: every function as shipped (the asset infra/bundling.ts
+ * builds, secrets through the Parameters and Secrets extension), the token
+ * function again reading secrets through the AWS SDK (the fallback for
+ * deployments without the layer; the SDK resolves from node_modules as it
+ * would from the runtime), the floor, and the Express peer reading secrets
+ * the same way as the functions.
  */
 function subjects(): Target[] {
   return [
@@ -56,28 +58,32 @@ const secretsVia = (t: Target) => (t.secrets === 'extension' ? 'extension' : t.s
 
 const initPlusFirst = (r: LambdaResult) => r.importMs + (r.first?.ms ?? Number.NaN) - (r.first?.upstreamMs ?? 0)
 
-function sizeRows(s: Section, built: Map<string, BuiltBundle>, external: Map<string, BuiltBundle>) {
+const externals = SHIPPED_EXTERNAL.map((m) => `\`${m}\``).join(', ')
+
+function sizeRows(s: Section, shipped: Map<string, BuiltBundle>, bundledSdk: Map<string, BuiltBundle>) {
   const rows: string[][] = []
-  for (const [name, b] of built) {
-    const ext = external.get(name)
+  for (const [name, b] of shipped) {
+    const local = bundledSdk.get(name)
     rows.push([
       name,
       fmtBytes(b.bytes),
       fmtBytes(b.gzipBytes),
-      fmtBytes(b.totalBytes),
+      `**${fmtBytes(b.totalBytes)}**`,
       fmtBytes(b.totalGzipBytes),
-      ext ? fmtBytes(ext.totalBytes) : '—',
-      ext ? fmtBytes(ext.totalGzipBytes) : '—',
+      local ? fmtBytes(local.totalBytes) : '—',
+      local ? fmtBytes(local.totalGzipBytes) : '—',
     ])
     s.figures[`${name} entry bytes`] = b.bytes
     s.figures[`${name} total bytes`] = b.totalBytes
-    if (ext) s.figures[`${name} total bytes (AWS SDK external)`] = ext.totalBytes
+    if (local) s.figures[`${name} total bytes (AWS SDK bundled)`] = local.totalBytes
   }
   s.tables.push({
     caption:
-      'Bundle size (ESM, minified, as build/bundle.ts ships it: an entry module, loaded at INIT, plus chunks ' +
-      'imported lazily on first use)',
-    headers: ['bundle', 'entry', 'entry gzip', 'entry + lazy chunks', 'gzip', 'total, AWS SDK external', 'gzip'],
+      'Bundle size (ESM, minified, built by build/bundle.ts as infra/bundling.ts builds the Lambda asset: ' +
+      `${externals} left to the Lambda runtime; an entry module, loaded at INIT, plus chunks imported lazily on ` +
+      'first use). The last two columns bundle the AWS SDK too, for information (a deployment without the ' +
+      "runtime's SDK)",
+    headers: ['bundle', 'entry', 'entry gzip', 'as shipped: entry + lazy chunks', 'gzip', 'with the AWS SDK bundled', 'gzip'],
     rows,
   })
 }
@@ -94,8 +100,10 @@ export const coldStart: Scenario = {
         '127.0.0.1, no injected latency) are ' +
         'timed by Node diagnostics channels and subtracted: **init + first request** = module import + ' +
         'first invocation − upstream time. Functions run as the stack deploys them, reading secrets through the ' +
-        'Parameters and Secrets Lambda Extension (SECRETS_SOURCE=extension); rows marked SDK read them through ' +
-        'the bundled AWS SDK instead (local runs, a deployment without the layer). Subjects are sampled ' +
+        'Parameters and Secrets Lambda Extension (SECRETS_SOURCE=extension), built as infra/bundling.ts builds ' +
+        `the asset (${externals} external: a path that needs the SDK loads it from node_modules, as it would ` +
+        "load the Lambda runtime's copy); rows marked SDK read secrets through the AWS SDK instead (the " +
+        'fallback for a deployment without the layer). Subjects are sampled ' +
         'interleaved, round by round; figures are medians.',
     )
     const rounds = reps(ctx, 15, 4)
@@ -107,13 +115,13 @@ export const coldStart: Scenario = {
       else runnable.push(t)
     }
 
-    // Sizes: the shipped bundles (and the same with the AWS SDK left to the runtime), plus the peers.
+    // Sizes: the assets as shipped (the runtime's AWS SDK), the same with the SDK bundled, plus the peers.
     const shipped = new Map<string, BuiltBundle>()
-    const external = new Map<string, BuiltBundle>()
+    const bundledSdk = new Map<string, BuiltBundle>()
     for (const fn of FUNCTION_NAMES.filter(hasFunction)) {
       try {
         shipped.set(fn, await buildFunction(fn))
-        external.set(fn, await buildFunction(fn, 'sdk-external'))
+        bundledSdk.set(fn, await buildFunction(fn, { sdk: 'bundled' }))
       } catch (err) {
         s.notes.push(`${fn}: bundle size not measured: the bundle did not build (${firstLine(err)}).`)
       }
@@ -132,7 +140,7 @@ export const coldStart: Scenario = {
         s.notes.push(`${t.name}: not measured: the bundle did not build (${firstLine(err)}).`)
       }
     }
-    sizeRows(s, shipped, external)
+    sizeRows(s, shipped, bundledSdk)
 
     const world = await startWorld()
     const samples = new Map<string, Samples>()
@@ -217,7 +225,7 @@ export const coldStart: Scenario = {
     }
 
     const probes = await importCosts(s, ctx.quick ? 2 : 7, (m) => ctx.log(m))
-    budgets(s, shipped, external, samples, floor, peer, probes, firstProfile)
+    budgets(s, shipped, bundledSdk, samples, floor, peer, probes, firstProfile)
     return s
   },
 }
@@ -227,7 +235,7 @@ const PROBES: Probe[] = [
   { name: 'hono + hono/aws-lambda', modules: ['hono', 'hono/aws-lambda'] },
   { name: 'jose', modules: ['jose'] },
   { name: 'valibot', modules: ['valibot'] },
-  { name: 'lib/githosted (client, @bufbuild/protobuf, generated descriptors)', modules: ['functions/lib/githosted/index.ts'] },
+  { name: 'lib/githosted (client, node:http transport, JSON mappers; no protobuf runtime)', modules: ['functions/lib/githosted/index.ts'] },
   { name: 'lib/auth', modules: ['functions/lib/auth/index.ts'] },
   { name: 'lib/policy', modules: ['functions/lib/policy/index.ts'] },
   { name: 'token app + deps (everything the handler imports)', modules: ['functions/token/app.ts', 'functions/token/deps.ts'] },
@@ -386,44 +394,25 @@ function initWhy(
 
 const isSdk = (name: string) => /^@aws-sdk\/|^@smithy\/|^@aws-crypto\/|^bowser$|^fast-xml-parser$|^strnum$|^tslib$|^uuid$/.test(name)
 
-/** Why the token bundle is over budget and what would bring it under, from the metafiles. */
-function sizeWhy(tok: BuiltBundle, ext: BuiltBundle | undefined): string {
+/** Why the shipped token asset is over budget, from its metafile (the SDK-bundled build for context). */
+function sizeWhy(tok: BuiltBundle, local: BuiltBundle | undefined): string {
   const all = contributors(tok.metafile)
-  const sdk = all.filter((c) => isSdk(c.name)).reduce((a, c) => a + c.bytes, 0)
-  const top = topContributors(tok.metafile, 4).map((c) => `${c.name} ${fmtBytes(c.bytes)}`).join(', ')
+  const top = topContributors(tok.metafile, 5).map((c) => `${c.name} ${fmtBytes(c.bytes)}`).join(', ')
+  const sdkLeft = all.filter((c) => isSdk(c.name)).reduce((a, c) => a + c.bytes, 0)
   const parts = [
-    `the AWS SDK (Secrets Manager and, for the optional replay table, DynamoDB clients with @smithy/* and their ` +
-      `helpers) is ${fmtBytes(sdk)} of ${fmtBytes(tok.totalBytes)}; largest contributors: ${top}. The entry module ` +
-      `that INIT loads is ${fmtBytes(tok.bytes)} (${tok.bytes <= TOKEN_BUNDLE_BUDGET_BYTES ? 'within' : 'over'} ` +
-      'the budget on its own): the SDK sits in lazily imported chunks.',
+    `the asset as infra/bundling.ts builds it (${externals} external) is ${fmtBytes(tok.totalBytes)}, of which the ` +
+      `entry module that INIT loads is ${fmtBytes(tok.bytes)}; largest contributors: ${top}.`,
   ]
-  parts.push(
-    'The deployed functions read secrets through the Parameters and Secrets extension (SECRETS_SOURCE=extension) ' +
-      'and never load the Secrets Manager chunks; those bytes ship only for the SDK mode (local runs, a deployment ' +
-      'without the layer) and, with the DynamoDB client, for the optional replay table.',
-  )
-  const fixes = [
-    'leave @aws-sdk/* out of the Lambda asset (externalize it in the CDK build, infra/bundling.ts EXTERNAL_MODULES) ' +
-      "and take the runtime's copy for the SDK fallback and the replay table, or replace the replay table's " +
-      'DynamoDB client with a small signed HTTP call',
-  ]
-  if (ext) {
-    const under = ext.totalBytes <= TOKEN_BUNDLE_BUDGET_BYTES
-    const pb = contributors(ext.metafile).filter((c) => c.name === '@bufbuild/protobuf').reduce((a, c) => a + c.bytes, 0)
-    parts.push(
-      `Taking the SDK from the Lambda runtime leaves ${fmtBytes(ext.totalBytes)}, ${under ? 'within' : 'still over'} the budget` +
-        (pb > 0 ? `; @bufbuild/protobuf is ${fmtBytes(pb)} of it (pulled in by lib/githosted).` : '.'),
-    )
-    if (!under && pb > 0) fixes.push('keep @bufbuild/protobuf out of the Lambda path of the githosted client')
-  }
-  parts.push(`Fix: ${fixes.join('; and ')}.`)
+  if (sdkLeft > 0) parts.push(`SDK-related packages still bundled (not covered by the externals): ${fmtBytes(sdkLeft)}.`)
+  if (local) parts.push(`(With the AWS SDK bundled as well it would be ${fmtBytes(local.totalBytes)}.)`)
+  parts.push('Fix: move the largest contributors above off the Lambda path or into the runtime.')
   return parts.join(' ')
 }
 
 function budgets(
   s: Section,
   built: Map<string, BuiltBundle>,
-  external: Map<string, BuiltBundle>,
+  bundledSdk: Map<string, BuiltBundle>,
   samples: Map<string, Samples>,
   floor: number,
   peer: number,
@@ -431,21 +420,21 @@ function budgets(
   firstProfile: FirstProfile | undefined,
 ) {
   const tok = built.get('token')
-  const tokExt = external.get('token')
+  const tokLocal = bundledSdk.get('token')
   if (!tok) {
     s.budgets.push({ budget: 'Token bundle size', limit: '≤ 150 KB minified', measured: 'not measured', pass: null, why: 'the token function is not built yet' })
   } else {
-    // The AWS SDK ships inside the bundle (a lazy chunk), not from the runtime, so the whole
-    // shipped code is judged; the entry alone and the SDK-external total are reported beside it.
+    // Judged on what ships: the asset infra/bundling.ts builds (its externals come from the Lambda
+    // runtime), entry plus every lazy chunk. The SDK-bundled size is reported beside it for information.
     const pass = tok.totalBytes <= TOKEN_BUNDLE_BUDGET_BYTES
     s.budgets.push({
-      budget: 'Token bundle size (as shipped: entry + lazy chunks, AWS SDK bundled)',
+      budget: `Token bundle size (as shipped: entry + lazy chunks, ${externals} from the runtime)`,
       limit: '≤ 150 KB minified',
       measured:
         `${fmtBytes(tok.totalBytes)} (entry module ${fmtBytes(tok.bytes)}; ` +
-        `AWS SDK external: ${tokExt ? fmtBytes(tokExt.totalBytes) : 'n/a'})`,
+        `for information, with the AWS SDK bundled: ${tokLocal ? fmtBytes(tokLocal.totalBytes) : 'n/a'})`,
       pass,
-      ...(pass ? {} : { why: sizeWhy(tok, tokExt) }),
+      ...(pass ? {} : { why: sizeWhy(tok, tokLocal) }),
     })
   }
 

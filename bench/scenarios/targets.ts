@@ -100,7 +100,7 @@ export const token: Target = {
   name: 'token',
   kind: 'function',
   missing: functionMissing('token'),
-  build: () => buildFunction('token', 'local-oidc'),
+  build: () => buildFunction('token', { issuer: 'bench' }),
   event: (w) => tokenRequest(w),
   ok: [200, 201],
 }
@@ -119,7 +119,7 @@ export const deploy: Target = {
   name: 'deploy',
   kind: 'function',
   missing: functionMissing('deploy'),
-  build: () => buildFunction('deploy', 'local-oidc'),
+  build: () => buildFunction('deploy', { issuer: 'bench' }),
   event: (w) => deployRequest(w),
   ok: [200, 201, 202],
 }
@@ -141,7 +141,7 @@ export const status: Target = {
   name: 'status',
   kind: 'function',
   missing: functionMissing('status'),
-  build: () => buildFunction('status', 'local-oidc'),
+  build: () => buildFunction('status', { issuer: 'bench' }),
   async event(w) {
     const jwt = await w.issuer.mint()
     return httpEvent({ method: 'GET', path: '/v1/status', headers: { authorization: `Bearer ${jwt}`, accept: 'application/json' }, fixture: 'status-get-v1-status.json' })
