@@ -129,6 +129,7 @@ async function loopbackRtt(origin: string, n = 41): Promise<number> {
   try {
     for (let i = 0; i < n; i++) {
       const t0 = performance.now()
+      socket.write(request)
       const head = await new Promise<string>((resolve, reject) => {
         let text = ''
         const onData = (chunk: Buffer) => {
@@ -140,7 +141,8 @@ async function loopbackRtt(origin: string, n = 41): Promise<number> {
           socket.off('data', onData)
           resolve(text)
         }
-        socket.on('data', onData).once('error', reject)
+        socket.on('data', onData)
+        socket.once('close', () => reject(new Error(`${origin} closed the connection`)))
       })
       const t1 = performance.now()
       const server = parseServerTiming(/\r\nserver-timing:\s*([^\r]*)/i.exec(head)?.[1])

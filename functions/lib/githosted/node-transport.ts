@@ -11,10 +11,15 @@
  * server's announced keep-alive timeout (Node's Agent honours the
  * `Keep-Alive: timeout=N` hint) or after `idleTimeoutMs`, whichever is
  * sooner, so a reused socket is rarely one the server is closing.
+ *
+ * `node:https` (with TLS) and `node:zlib` are loaded on first need, not at
+ * module load: a function that only calls an http:// githosted, or never gets
+ * a compressed response, does not pay for them at INIT. They are built-ins,
+ * so loading them later cannot fail for a packaging reason.
  */
 import http from 'node:http'
-import https from 'node:https'
-import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib'
+import type https from 'node:https'
+import type zlib from 'node:zlib'
 import {
   ResponseTooLargeError,
   abortError,
@@ -39,11 +44,34 @@ export interface NodeTransport extends Transport {
   close(): void
 }
 
-const DECODERS: Record<string, (b: Buffer, o: { maxOutputLength: number }) => Buffer> = {
-  gzip: gunzipSync,
-  'x-gzip': gunzipSync,
-  deflate: inflateSync,
-  br: brotliDecompressSync,
+type Decoder = (b: Buffer, o: { maxOutputLength: number }) => Buffer
+
+const DECODER_NAMES: Record<string, 'gunzipSync' | 'inflateSync' | 'brotliDecompressSync'> = {
+  gzip: 'gunzipSync',
+  'x-gzip': 'gunzipSync',
+  deflate: 'inflateSync',
+  br: 'brotliDecompressSync',
+}
+
+/** The decoder for a content-coding, loading node:zlib the first time one is needed. */
+function decoderFor(coding: string): Decoder | undefined {
+  const name = DECODER_NAMES[coding]
+  if (!name) return undefined
+  const z = process.getBuiltinModule('node:zlib') as typeof zlib
+  return z[name] as Decoder
+}
+
+/** Pools per protocol; the https one (and node:https itself) only once an https URL is called. */
+interface Agents {
+  'http:': http.Agent
+  'https:'?: https.Agent
+  options: http.AgentOptions
+}
+
+function agentFor(agents: Agents, protocol: 'http:' | 'https:'): http.Agent {
+  if (protocol === 'http:') return agents['http:']
+  const h = process.getBuiltinModule('node:https') as typeof https
+  return (agents['https:'] ??= new h.Agent(agents.options))
 }
 
 /** Builds a transport with its own connection pools (one per protocol). */
@@ -57,11 +85,11 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
     timeout: options.idleTimeoutMs ?? 4_000,
     scheduling: 'lifo' as const,
   }
-  const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) }
+  const agents: Agents = { 'http:': new http.Agent(agentOptions), options: agentOptions }
   const send = ((req: TransportRequest) => exchangeRetryingStaleSocket(req, agents)) as NodeTransport
   send.close = () => {
     agents['http:'].destroy()
-    agents['https:'].destroy()
+    agents['https:']?.destroy()
   }
   return send
 }
@@ -75,7 +103,7 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
  */
 async function exchangeRetryingStaleSocket(
   req: TransportRequest,
-  agents: { 'http:': http.Agent; 'https:': https.Agent },
+  agents: Agents,
 ): Promise<TransportResponse> {
   try {
     return await exchange(req, agents)
@@ -87,10 +115,7 @@ async function exchangeRetryingStaleSocket(
 
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 
-function exchange(
-  req: TransportRequest,
-  agents: { 'http:': http.Agent; 'https:': https.Agent },
-): Promise<TransportResponse> {
+function exchange(req: TransportRequest, agents: Agents): Promise<TransportResponse> {
   return new Promise((resolve, reject) => {
     const { signal } = req
     if (signal?.aborted) return reject(abortError(signal.reason))
@@ -100,14 +125,16 @@ function exchange(
       return reject(new TypeError(`unsupported protocol ${protocol}`))
     }
     const body = Buffer.from(req.body)
-    const request = (protocol === 'https:' ? https : http).request({
+    const agent = agentFor(agents, protocol)
+    const client = protocol === 'https:' ? (process.getBuiltinModule('node:https') as typeof https) : http
+    const request = client.request({
       protocol,
       hostname: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port,
       path: url.pathname + url.search,
       method: 'POST',
       headers: { ...req.headers, 'Content-Length': String(body.length) },
-      agent: agents[protocol],
+      agent,
     })
 
     let done = false
@@ -169,7 +196,7 @@ function decode(encoding: string | undefined, chunks: Buffer[], size: number, ma
   const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
   const coding = encoding?.trim().toLowerCase()
   if (!coding || coding === 'identity') return raw.toString('utf8')
-  const decoder = DECODERS[coding]
+  const decoder = decoderFor(coding)
   if (!decoder) throw new TypeError(`unsupported content-encoding ${coding}`)
   try {
     return decoder(raw, { maxOutputLength: max }).toString('utf8')
