@@ -9,7 +9,9 @@
  *
  * Order inside a mint: validate the body (so a bad request does not burn a
  * single-use OIDC token), authenticate, rate-limit, ask the policy, mint,
- * record ownership, audit. Every decision writes exactly one audit line.
+ * record ownership, audit. If no token gets minted after authenticating, the
+ * OIDC token's single use is released. Every decision writes exactly one
+ * audit line.
  */
 import { Hono, type Context } from 'hono'
 import { methodNotAllowed } from 'hono/method-not-allowed'
@@ -239,9 +241,39 @@ interface MintOutcome extends MintedToken {
 }
 
 async function mintFor(c: C, d: ResolvedDeps, a: AuditContext, request: MintRequest): Promise<MintOutcome> {
-  a.identity = await d.authenticator.authenticate(c.req.header('authorization'), 'mint')
-  enforceRateLimit(d.rateLimiter, rateKey(a.identity), 'token requests')
-  const decision = d.policy.authorizeMint(a.identity, request)
+  const identity = await d.authenticator.authenticate(c.req.header('authorization'), 'mint')
+  a.identity = identity
+  try {
+    return await mintAs(d, a, identity, request)
+  } catch (err) {
+    // Only a minted token makes the single use final: anything else (429, 403,
+    // githosted down) gives the OIDC token back so the job can retry with it.
+    if (!a.minted) await releaseMint(c, d, identity)
+    throw err
+  }
+}
+
+/** Releases a mint claim; a failure is logged and never changes the response. */
+async function releaseMint(c: C, d: ResolvedDeps, identity: CallerIdentity): Promise<void> {
+  if (!d.authenticator.releaseMint) return
+  try {
+    await d.authenticator.releaseMint(identity)
+  } catch (err) {
+    d.logger.warn('could not release the OIDC token after a failed mint; it stays used until it expires', {
+      requestId: c.get('requestId'),
+      code: err instanceof AppError ? err.code : 'INTERNAL',
+    })
+  }
+}
+
+async function mintAs(
+  d: ResolvedDeps,
+  a: AuditContext,
+  identity: CallerIdentity,
+  request: MintRequest,
+): Promise<MintOutcome> {
+  enforceRateLimit(d.rateLimiter, rateKey(identity), 'token requests')
+  const decision = d.policy.authorizeMint(identity, request)
   a.decision = decision
   if (!decision.allowed || !decision.grant) throw new ForbiddenError(decision.reason)
   const maxTtl = decision.grant.maxTtlSeconds
@@ -251,10 +283,10 @@ async function mintFor(c: C, d: ResolvedDeps, a: AuditContext, request: MintRequ
     permission: request.permission,
     ttlSeconds,
     maxTtlSeconds: maxTtl,
-    subject: a.identity.subject,
+    subject: identity.subject,
   })
   a.minted = { ...minted, clamped: ttlSeconds < request.ttlSeconds }
-  await d.ownership.put({ tokenId: minted.record.id, owner: ownerKey(a.identity), expiresAt: minted.expiresAt })
+  await d.ownership.put({ tokenId: minted.record.id, owner: ownerKey(identity), expiresAt: minted.expiresAt })
   return {
     ...minted,
     repos: request.repos,

@@ -2,7 +2,8 @@
  * The Authenticator contract: turns an Authorization header into a
  * CallerIdentity. `Bearer gbk_…` is a broker key, `Bearer eyJ…` an OIDC ID
  * token; anything else is refused with a reason. OIDC tokens presented to
- * mint are single use.
+ * mint are single use, unless the caller releases the claim because nothing
+ * was minted.
  */
 import type { Logger } from '../audit/logger.js'
 import { AppError } from '../errors.js'
@@ -30,6 +31,9 @@ const BEARER_RE = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const verifier: OidcVerifier | undefined = options.oidc ? createOidcVerifier(options.oidc) : undefined
   const logger = options.logger
+  // Mint claims this authenticator took, by the identity it returned: only
+  // those can be released, and only once. Weak, so identities are not kept.
+  const claimsTaken = new WeakMap<CallerIdentity, string>()
 
   async function byBrokerKey(key: string): Promise<CallerIdentity> {
     if (!options.brokerKeys) {
@@ -88,6 +92,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     const runUrl = preset.ciRunUrl(claims, issuer)
     if (runUrl) identity.ciRunUrl = runUrl
+    if (purpose === 'mint') claimsTaken.set(identity, credentialId)
     return identity
   }
 
@@ -117,6 +122,20 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         'CREDENTIAL_MALFORMED',
         'credential is neither a broker key (gbk_…) nor an OIDC ID token (JWT)',
       )
+    },
+
+    async releaseMint(identity) {
+      const key = claimsTaken.get(identity)
+      if (key === undefined) return
+      // Forget it first: a second release must not free a later request's claim.
+      claimsTaken.delete(identity)
+      if (!options.replayStore.release) return
+      try {
+        await options.replayStore.release(key)
+      } catch (err) {
+        if (err instanceof ReplayStoreUnavailableError) throw err
+        throw new ReplayStoreUnavailableError('replay store did not answer', { cause: err })
+      }
     },
   }
 }

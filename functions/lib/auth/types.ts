@@ -26,8 +26,19 @@ export type AuthPurpose = 'mint' | 'deploy' | 'read'
 export interface Authenticator {
   /**
    * Authenticate from an Authorization header value (`Bearer <jwt|broker key>`).
-   * `purpose: 'mint'` consumes the OIDC token (single use); other purposes do not.
+   * `purpose: 'mint'` consumes the OIDC token (single use) until `releaseMint`;
+   * other purposes do not.
    * Throws AuthenticationError (401) with a reason safe to show.
    */
   authenticate(authorization: string | undefined, purpose: AuthPurpose): Promise<CallerIdentity>
+  /**
+   * Gives back the single use taken by `authenticate(…, 'mint')` for this
+   * identity, when the request ends without a minted token (rate limit,
+   * policy denial, upstream failure), so the CI job can retry with the same
+   * ID token. Never call it after a mint succeeded. A no-op for broker keys,
+   * other purposes, identities this authenticator did not return, and a
+   * second call. Rejects if the replay store cannot answer (the claim then
+   * simply stays until the token expires).
+   */
+  releaseMint?(identity: CallerIdentity): Promise<void>
 }

@@ -422,3 +422,79 @@ describe('routing and health', () => {
     expect(calls).toBe(2)
   })
 })
+
+describe('OIDC single use is final only once a token is minted', () => {
+  it('an upstream failure gives the ID token back; it then mints once, and a replay is refused', async () => {
+    const app = setup()
+    gh.failNext = 'unavailable'
+    const failed = await v1(app, { repo: 'deploy-configs' })
+    expect(failed.status).toBe(502)
+    expect(auth.released).toEqual([OIDC])
+    expect((await v1(app, { repo: 'deploy-configs' })).status).toBe(201)
+    expect((await v1(app, { repo: 'deploy-configs' })).status).toBe(401)
+    expect(auth.released).toEqual([OIDC])
+    expect(gh.records.size).toBe(1)
+  })
+
+  it('a policy denial releases the token, so a corrected request mints with it', async () => {
+    const app = setup()
+    const denied = await v1(app, { repo: 'secret-repo' })
+    expect(denied.status).toBe(403)
+    expect(auth.released).toEqual([OIDC])
+    expect((await v1(app, { repo: 'deploy-configs' })).status).toBe(201)
+  })
+
+  it('a denial from the CreateToken fallback (after the policy allowed) releases too', async () => {
+    const app = setup()
+    gh.exchangeUnimplemented = true
+    expect((await v1(app, { repo: 'deploy-configs', ttl: '15m' })).status).toBe(403)
+    expect(auth.released).toEqual([OIDC])
+    expect(auth.consumed.size).toBe(0)
+  })
+
+  it('a rate-limited request releases the token', async () => {
+    const app = setup({ rateLimiter: createTokenBucketLimiter({ capacity: 1, refillPerMinute: 6, clock: () => new Date(0) }) })
+    expect((await v1(app, { repo: 'deploy-configs' }, OIDC)).status).toBe(201)
+    const limited = await v1(app, { repo: 'deploy-configs' }, OIDC_2)
+    expect(limited.status).toBe(429)
+    expect(auth.released).toEqual([OIDC_2])
+    expect(auth.consumed.has(OIDC_2)).toBe(false)
+  })
+
+  it('never releases after a mint, even when recording ownership then fails', async () => {
+    const app = setup({
+      ownership: {
+        put: async () => Promise.reject(new Error('ownership store down')),
+        get: async () => undefined,
+        delete: async () => undefined,
+      },
+    })
+    const res = await v1(app, { repo: 'deploy-configs' })
+    expect(res.status).toBe(500)
+    expect(gh.records.size).toBe(1)
+    expect(auth.released).toEqual([])
+    expect((await v1(app, { repo: 'deploy-configs' })).status).toBe(401)
+  })
+
+  it('a release failure is logged without secrets and does not change the response', async () => {
+    const app = setup()
+    auth.state.failRelease = true
+    gh.failNext = 'internal'
+    const res = await v1(app, { repo: 'deploy-configs' })
+    expect(res.status).toBe(502)
+    expect((await res.json()).code).toBe('UPSTREAM_FAILED')
+    const warn = lines.map((l) => JSON.parse(l)).find((r) => r.level === 'warn')
+    expect(warn).toMatchObject({ code: 'REPLAY_STORE_UNAVAILABLE', requestId: 'req-1' })
+    expect(warn.message).toContain('could not release')
+    expect(findSecrets(lines.join('\n'))).toEqual([])
+    // Not released: the token stays used.
+    expect((await v1(app, { repo: 'deploy-configs' })).status).toBe(401)
+  })
+
+  it('broker keys have nothing to release', async () => {
+    const app = setup()
+    gh.failNext = 'internal'
+    expect((await v1(app, { repo: 'deploy-configs' }, KEY)).status).toBe(502)
+    expect(auth.released).toEqual([])
+  })
+})

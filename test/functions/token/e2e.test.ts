@@ -31,6 +31,28 @@ const lines: string[] = []
 let serverClockOffsetMs = 0
 const legacyKey = generateBrokerKey()
 const readerKey = generateBrokerKey()
+// When set, the broker's ExchangeToken calls report `arrived` and wait for `open`.
+let gate: { arrived: () => void; open: Promise<void> } | undefined
+
+/** The broker's githosted client, with ExchangeToken held at the gate (to have a mint in flight). */
+function gatedClient(client: Client): Client {
+  return new Proxy(client, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target)
+      if (typeof value !== 'function') return value
+      const bound = (value as (...args: unknown[]) => unknown).bind(target)
+      if (prop !== 'exchangeToken') return bound
+      return async (...args: unknown[]) => {
+        const held = gate
+        if (held) {
+          held.arrived()
+          await held.open
+        }
+        return bound(...args)
+      }
+    },
+  })
+}
 
 beforeAll(async () => {
   gh = await startTestGithosted({ now: () => new Date(Date.now() + serverClockOffsetMs) })
@@ -77,7 +99,7 @@ beforeAll(async () => {
     }),
     policy,
     workspaceToken: staticSecret(gh.bootstrapToken),
-    githosted: (token) => new Client({ token, baseUrl: gh.url }),
+    githosted: (token) => gatedClient(new Client({ token, baseUrl: gh.url })),
     logger,
   })
   served = await serveApp(app.fetch)
@@ -269,6 +291,62 @@ describe('token broker end to end', () => {
     const noAuth = await seedCurl('gbk_' + 'A'.repeat(43))
     expect(noAuth).toMatch(/^error: broker key is not valid.*BROKER_KEY_INVALID/)
     expect(await tokenCount()).toBe(before)
+  })
+
+  it('an OIDC token is used up only by a mint: retry after githosted failed, replay refused', async () => {
+    const before = await tokenCount()
+    const jwt = await oidc.mint('github')
+    gh.setFaults({ errors: { ExchangeToken: { code: 'unavailable', rate: 1 } } })
+    try {
+      const failed = await mintV1(jwt, { repo: 'deploy-configs' })
+      expect(failed.status).toBe(502)
+      expect(((await failed.json()) as { upstreamCode: string }).upstreamCode).toBe('unavailable')
+    } finally {
+      gh.setFaults({})
+    }
+    expect(await tokenCount()).toBe(before)
+    // The same ID token mints once githosted is back...
+    expect((await mintV1(jwt, { repo: 'deploy-configs' })).status).toBe(201)
+    // ...and then it is spent.
+    const replay = await mintV1(jwt, { repo: 'deploy-configs' })
+    expect(replay.status).toBe(401)
+    expect(((await replay.json()) as { code: string }).code).toBe('OIDC_REPLAYED')
+    expect(await tokenCount()).toBe(before + 1)
+  })
+
+  it('a policy denial does not burn the OIDC token', async () => {
+    const jwt = await oidc.mint('github')
+    expect((await mintV1(jwt, { repo: 'other-repo' })).status).toBe(403)
+    expect((await mintV1(jwt, { repo: 'deploy-configs' }, '?dryRun=true')).status).toBe(200)
+    expect((await mintV1(jwt, { repo: 'deploy-configs' })).status).toBe(201)
+  })
+
+  it('refuses a concurrent duplicate while the first mint is in flight, even if that one then fails', async () => {
+    const jwt = await oidc.mint('github')
+    let arrived!: () => void
+    const atGate = new Promise<void>((r) => (arrived = r))
+    let open!: () => void
+    gate = { arrived, open: new Promise<void>((r) => (open = r)) }
+    let first: Promise<Response> | undefined
+    try {
+      first = mintV1(jwt, { repo: 'deploy-configs' })
+      await atGate
+      // The first request holds the claim and is inside githosted.
+      const dup = await mintV1(jwt, { repo: 'deploy-configs' })
+      expect(dup.status).toBe(401)
+      expect(((await dup.json()) as { code: string }).code).toBe('OIDC_REPLAYED')
+      gh.setFaults({ errors: { ExchangeToken: { code: 'unavailable', rate: 1 } } })
+    } finally {
+      gate = undefined
+      open()
+    }
+    try {
+      expect((await first).status).toBe(502)
+    } finally {
+      gh.setFaults({})
+    }
+    // The failed first request gave the token back; the duplicate did not consume it.
+    expect((await mintV1(jwt, { repo: 'deploy-configs' })).status).toBe(201)
   })
 
   it('audited every decision without leaking a secret', () => {

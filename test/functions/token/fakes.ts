@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { AuthPurpose, Authenticator, CallerIdentity } from '../../../functions/lib/auth/types.js'
+import { ReplayStoreUnavailableError } from '../../../functions/lib/auth/errors.js'
 import { AuthenticationError } from '../../../functions/lib/errors.js'
 import type {
   CreateTokenInput,
@@ -97,10 +98,16 @@ export function fakeGithosted(validWorkspaceToken: string): FakeGithosted {
   return state
 }
 
-/** Bearer values -> identities; OIDC ones are single use for 'mint', as the real authenticator. */
+/**
+ * Bearer values -> identities; OIDC ones are single use for 'mint' until
+ * released, as the real authenticator. `failRelease` makes releases reject.
+ */
 export function fakeAuthenticator(identities: Record<string, CallerIdentity>) {
   const consumed = new Set<string>()
+  const released: string[] = []
   const purposes: AuthPurpose[] = []
+  const claims = new WeakMap<CallerIdentity, string>()
+  const state = { failRelease: false }
   const authenticator: Authenticator = {
     async authenticate(authorization, purpose) {
       purposes.push(purpose)
@@ -111,11 +118,22 @@ export function fakeAuthenticator(identities: Record<string, CallerIdentity>) {
       if (identity.kind === 'oidc' && purpose === 'mint') {
         if (consumed.has(m[1]!)) throw new AuthenticationError('Token already used (replay).')
         consumed.add(m[1]!)
+        const copy = { ...identity }
+        claims.set(copy, m[1]!)
+        return copy
       }
       return identity
     },
+    async releaseMint(identity) {
+      const bearer = claims.get(identity)
+      if (bearer === undefined) return
+      claims.delete(identity)
+      if (state.failRelease) throw new ReplayStoreUnavailableError('fake replay store is down')
+      consumed.delete(bearer)
+      released.push(bearer)
+    },
   }
-  return { authenticator, purposes, consumed }
+  return { authenticator, purposes, consumed, released, state }
 }
 
 export interface FakeRule {

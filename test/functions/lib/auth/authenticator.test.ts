@@ -167,3 +167,59 @@ describe('OIDC identities', () => {
     await expectFailure(noOidc.authenticate(`Bearer ${await issuer.mint('github')}`, 'mint'), 'OIDC_UNKNOWN_ISSUER')
   })
 })
+
+describe('releaseMint', () => {
+  it('gives a mint claim back once; a held claim still refuses a concurrent duplicate', async () => {
+    const store = new MemoryReplayStore()
+    const auth = authenticator({ replayStore: store })
+    const token = await issuer.mint('github')
+    const first = await auth.authenticate(`Bearer ${token}`, 'mint')
+    // While the first request holds the claim, a duplicate is a replay.
+    await expectFailure(auth.authenticate(`Bearer ${token}`, 'mint'), 'OIDC_REPLAYED', token)
+    await auth.releaseMint!(first)
+    expect(store.size).toBe(0)
+    const retry = await auth.authenticate(`Bearer ${token}`, 'mint')
+    expect(retry.credentialId).toBe(first.credentialId)
+    // A second release of the first identity must not free the retry's claim.
+    await auth.releaseMint!(first)
+    expect(store.size).toBe(1)
+    await expectFailure(auth.authenticate(`Bearer ${token}`, 'mint'), 'OIDC_REPLAYED', token)
+  })
+
+  it('is a no-op for broker keys, other purposes and identities it did not return', async () => {
+    const calls: string[] = []
+    const memory = new MemoryReplayStore()
+    const store: ReplayStore = {
+      claim: (key, expiresAt) => memory.claim(key, expiresAt),
+      release: async (key) => {
+        calls.push(key)
+        await memory.release(key)
+      },
+    }
+    const auth = authenticator({ replayStore: store })
+    await auth.releaseMint!(await auth.authenticate(`Bearer ${legacyKey}`, 'mint'))
+    const token = await issuer.mint('gitlab')
+    await auth.releaseMint!(await auth.authenticate(`Bearer ${token}`, 'read'))
+    const minted = await auth.authenticate(`Bearer ${token}`, 'mint')
+    // A look-alike (e.g. rebuilt from a log line) releases nothing.
+    await auth.releaseMint!({ ...minted })
+    expect(calls).toEqual([])
+    await expectFailure(auth.authenticate(`Bearer ${token}`, 'mint'), 'OIDC_REPLAYED', token)
+    await auth.releaseMint!(minted)
+    expect(calls).toEqual([minted.credentialId])
+  })
+
+  it('reports a store failure as 503 and does nothing without a release-capable store', async () => {
+    const failing: ReplayStore = {
+      claim: async () => true,
+      release: async () => Promise.reject(new Error('timeout')),
+    }
+    const token = await issuer.mint('buildkite')
+    const auth = authenticator({ replayStore: failing })
+    const identity = await auth.authenticate(`Bearer ${token}`, 'mint')
+    const err = await expectFailure(auth.releaseMint!(identity), 'REPLAY_STORE_UNAVAILABLE', token)
+    expect(err.status).toBe(503)
+    const claimOnly = authenticator({ replayStore: { claim: async () => true } })
+    await expect(claimOnly.releaseMint!(await claimOnly.authenticate(`Bearer ${token}`, 'mint'))).resolves.toBeUndefined()
+  })
+})
