@@ -38,8 +38,10 @@ export interface LambdaJob {
   /** warm: write a V8 CPU profile of the sequential phase (only) to this file; cold: of the first request. */
   profileTo?: string
   /**
-   * warm: count upstream time as the server reported it (Server-Timing) plus the loopback round trip
-   * measured against this origin before the run (see UpstreamBasis). Default: the client's intervals.
+   * Count upstream time as the server reported it (Server-Timing) plus the loopback round trip
+   * measured against this origin (see UpstreamBasis). Default: the client's intervals. warm: the
+   * round trip is measured before the measured phase; cold: after the first request, so the raw
+   * socket warms nothing the function would otherwise pay for.
    */
   serverTimedOrigin?: string
 }
@@ -56,7 +58,8 @@ export interface LambdaResult {
   bootMs: number
   importMs: number
   /** cold: the first request; warm: the first warm-up request. */
-  first?: RequestSample & { upstream: Array<{ origin: string; path: string; ms: number }> }
+  /** `upstream`: each outbound call, `ms` as the client observed it, `serverMs` as the server reported it. */
+  first?: RequestSample & { upstream: Array<{ origin: string; path: string; ms: number; serverMs?: number }> }
   samples: RequestSample[]
   /** Process CPU (user + system) during the sequential phase, ms. */
   cpuMs?: number
@@ -99,7 +102,12 @@ function statusOf(res: unknown): number | null {
 
 let basis: UpstreamBasis = { kind: 'client' }
 
-async function invoke(handler: Handler, event: unknown, rec: UpstreamRecorder): Promise<RequestSample> {
+interface Timed extends RequestSample {
+  start: number
+  end: number
+}
+
+async function invoke(handler: Handler, event: unknown, rec: UpstreamRecorder): Promise<Timed> {
   const context = lambdaContext()
   const start = performance.now()
   let status: number | null
@@ -112,8 +120,11 @@ async function invoke(handler: Handler, event: unknown, rec: UpstreamRecorder): 
   const end = performance.now()
   const clientUpstreamMs = rec.timeWithin(start, end)
   const upstreamMs = basis.kind === 'client' ? clientUpstreamMs : rec.timeWithin(start, end, basis)
-  return { ms: end - start, upstreamMs, clientUpstreamMs, status }
+  return { ms: end - start, upstreamMs, clientUpstreamMs, status, start, end }
 }
+
+/** The sample as reported (the window is only needed to recount upstream time later). */
+const sample = ({ start: _s, end: _e, ...rest }: Timed): RequestSample => rest
 
 /**
  * The loopback round trip to `origin` without any HTTP client library: a raw
@@ -196,15 +207,23 @@ async function main() {
   const firstProfile = job.mode === 'cold' && job.profileTo ? await startProfile() : undefined
   const first = await invoke(mod.handler, firstEvent, rec)
   if (firstProfile) await stopProfile(firstProfile, job.profileTo!)
+  let rttMs: number | undefined
+  if (job.mode === 'cold' && job.serverTimedOrigin) {
+    // Measured only now: a raw socket opened before the first request could warm what it pays for.
+    rttMs = await loopbackRtt(job.serverTimedOrigin)
+    first.upstreamMs = rec.timeWithin(first.start, first.end, { kind: 'server', rttMs })
+  }
   const result: LambdaResult = {
     bootMs,
     importMs,
+    ...(rttMs === undefined ? {} : { rttMs }),
     first: {
-      ...first,
+      ...sample(first),
       upstream: rec.calls.slice(callsBefore).map((c) => ({
         origin: c.origin,
         path: c.path.split('?')[0]!,
         ms: (Number.isNaN(c.end) ? performance.now() : c.end) - c.start,
+        ...(c.serverMs === undefined ? {} : { serverMs: c.serverMs }),
       })),
     },
     samples: [],
@@ -224,7 +243,7 @@ async function main() {
     const session = job.profileTo ? await startProfile() : undefined
     const cpu0 = cpuNow()
     for (const e of measured) {
-      result.samples.push(await invoke(mod.handler, e, rec))
+      result.samples.push(sample(await invoke(mod.handler, e, rec)))
       if (job.paceMs) await new Promise((r) => setTimeout(r, job.paceMs))
     }
     result.cpuMs = cpuNow() - cpu0

@@ -1,7 +1,7 @@
 /**
  * Records every outbound HTTP call a process makes (node:http, which the
- * githosted client's transport and the AWS SDK use, and fetch/undici, which
- * OIDC discovery, jose's JWKS fetch and the secrets extension client use) via
+ * functions' own calls and the AWS SDK use, and fetch/undici, which peers or
+ * an injected fetch may use) via
  * Node's diagnostics channels. Nothing is wrapped or patched, so the code
  * under test runs exactly as it would on Lambda; we only learn when each call
  * started, when its response body was complete, and what the server said it

@@ -4,10 +4,12 @@
  * discovery at 100 KiB for the same reason).
  */
 
+import { ResponseTooLargeError } from '../http/node-get.js'
+
 /** Default cap for discovery documents and JWKS. */
 export const MAX_METADATA_BYTES = 100 * 1024
 
-export class ResponseTooLargeError extends Error {}
+export { ResponseTooLargeError } from '../http/node-get.js'
 
 /** Returns a fetch that reads at most `maxBytes` of each body and re-wraps it. */
 export function boundedFetch(fetchImpl: typeof fetch, maxBytes = MAX_METADATA_BYTES): typeof fetch {
@@ -16,7 +18,7 @@ export function boundedFetch(fetchImpl: typeof fetch, maxBytes = MAX_METADATA_BY
     const declared = Number(response.headers.get('content-length') ?? '0')
     if (declared > maxBytes) {
       await response.body?.cancel().catch(() => {})
-      throw new ResponseTooLargeError(`response larger than ${maxBytes} bytes`)
+      throw new ResponseTooLargeError(maxBytes)
     }
     const chunks: Uint8Array[] = []
     let total = 0
@@ -28,7 +30,7 @@ export function boundedFetch(fetchImpl: typeof fetch, maxBytes = MAX_METADATA_BY
         total += value.byteLength
         if (total > maxBytes) {
           await reader.cancel().catch(() => {})
-          throw new ResponseTooLargeError(`response larger than ${maxBytes} bytes`)
+          throw new ResponseTooLargeError(maxBytes)
         }
         chunks.push(value)
       }

@@ -3,8 +3,13 @@
  * `jwks_uri`) once, then jose's remote JWKS, which caches keys and refetches
  * on an unknown `kid` at most once per cooldown. Both live in a map that, by
  * default, is module-level: one fetch per issuer per Lambda container.
+ *
+ * Unless a fetch is injected, both reads go over node:http(s)
+ * (lib/http/node-get.ts), the client stack the githosted transport uses
+ * anyway, so a container initializes one HTTP client rather than two.
  */
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose'
+import { nodeFetch } from '../http/node-get.js'
 import { boundedFetch, MAX_METADATA_BYTES } from './bounded-fetch.js'
 import { JwksUnavailableError } from './errors.js'
 import type { IssuerConfig } from './presets.js'
@@ -94,19 +99,34 @@ export function isAcceptableJwksUri(jwksUri: string, issuerUrl: string): boolean
 }
 
 /**
+ * The bounded fetch for discovery and JWKS. An injected fetch (tests,
+ * instrumentation) is wrapped with the size cap; without one, a node:http(s)
+ * GET with the same cap and URL rules is used, so undici's client never
+ * starts on this path.
+ */
+function metadataFetch(fetchImpl: typeof fetch | undefined, maxBytes: number, timeoutMs: number): typeof fetch {
+  if (fetchImpl) return boundedFetch(fetchImpl, maxBytes)
+  return nodeFetch({
+    maxBodyBytes: maxBytes,
+    timeoutMs,
+    allowUrl: (url) => !url.username && !url.password && (url.protocol === 'https:' || isLoopbackHttp(url)),
+  })
+}
+
+/**
  * Returns the (cached) key resolver for an issuer. A failed discovery is not
  * cached, so the next request retries it.
  */
 export function issuerKeys(
   issuer: IssuerConfig,
   cache: JwksCache,
-  fetchImpl: typeof fetch,
+  fetchImpl: typeof fetch | undefined,
   options: JwksOptions = {},
 ): Promise<IssuerKeys> {
   const cached = cache.get(issuer.url)
   if (cached) return cached
   const timeoutMs = options.timeoutMs ?? 5000
-  const limited = boundedFetch(fetchImpl, options.maxBytes ?? MAX_METADATA_BYTES)
+  const limited = metadataFetch(fetchImpl, options.maxBytes ?? MAX_METADATA_BYTES, timeoutMs)
   const pending = (async (): Promise<IssuerKeys> => {
     const jwksUri = issuer.jwksUri ?? (await discoverJwksUri(issuer, limited, timeoutMs))
     if (!isAcceptableJwksUri(jwksUri, issuer.url)) {

@@ -20,6 +20,10 @@ export interface OidcVerifierOptions {
   issuers: IssuerConfig[]
   /** The broker's audience; tokens must carry it in `aud`. */
   audience: string | string[]
+  /**
+   * Injected for tests and instrumentation (wrapped with the size cap); by default discovery and
+   * JWKS go over node:http(s) (lib/http/node-get.ts).
+   */
   fetch?: typeof fetch
   clock?: () => Date
   /** Reject tokens issued longer ago than this: seconds or a duration (`15m`). Default 15 min. */
@@ -104,7 +108,7 @@ function mapJoseError(err: unknown, issuer: IssuerConfig): AppError {
 /** Builds a verifier for a fixed set of trusted issuers. */
 export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
   const byUrl = new Map(options.issuers.map((i) => [i.url, i]))
-  const fetchImpl = options.fetch ?? globalThis.fetch
+  const fetchImpl = options.fetch
   const clock = options.clock ?? (() => new Date())
   const maxAge = parseDuration(options.maxTokenAge ?? 900)
   if (maxAge === undefined || maxAge <= 0) throw new ConfigError('oidc.maxTokenAge must be a positive duration')

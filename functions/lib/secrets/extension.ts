@@ -1,14 +1,15 @@
 /**
  * Reads a secret through the AWS Parameters and Secrets Lambda Extension: a
  * plain HTTP GET to the extension's local port, which calls GetSecretValue
- * with the function's own role. No AWS SDK is loaded, so the first secret
- * read reuses the fetch machinery the function loads anyway instead of
- * importing (and paying for) the Secrets Manager client.
+ * with the function's own role. No AWS SDK is loaded, and the call goes over
+ * node:http (lib/http/node-get.ts), the client stack the githosted transport
+ * uses anyway, so the first secret read initializes no second HTTP client.
  *
  * The extension answers only during INVOKE, never during INIT; fetchers are
  * called lazily from requests, so that holds.
  */
 import { ConfigError, DependencyUnavailableError } from '../errors.js'
+import { nodeGet } from '../http/node-get.js'
 import { secretValue } from './secret-value.js'
 import type { SecretFetcher } from './source.js'
 
@@ -28,10 +29,17 @@ export interface ExtensionFetcherOptions {
    * read, on every fetch (default `process.env`).
    */
   env?: Record<string, string | undefined>
+  /** Injected for tests and instrumentation; by default a bounded node:http GET. */
   fetch?: typeof fetch
   /** Abandon a call after this long, as unavailable (default 5 s; Lambda's own timeout is longer). */
   timeoutMs?: number
 }
+
+/**
+ * A SecretString is at most 64 KiB; JSON escaping can grow it a few times. Anything larger is not
+ * an answer from the extension.
+ */
+const MAX_RESPONSE_BYTES = 1024 * 1024
 
 // AWS error names that a retry may fix even when the status is 4xx (as the SDK fetcher sees them).
 const TRANSIENT_NAME = /Throttl|InternalService|InternalFailure|ServiceUnavailable|Timeout/
@@ -39,6 +47,14 @@ const TRANSIENT_NAME = /Throttl|InternalService|InternalFailure|ServiceUnavailab
 /** An AWS error name from an error body, if it has one; a bare identifier, so it cannot carry an ARN. */
 function awsErrorName(body: string): string | undefined {
   return /\b([A-Z][A-Za-z]{2,60}(?:Exception|Error|Fault|Failure))\b/.exec(body.slice(0, 2048))?.[1]
+}
+
+function failureName(err: unknown): string {
+  const e = err as { name?: unknown; code?: unknown; cause?: { code?: unknown } } | undefined
+  if (e?.name === 'TimeoutError') return 'TimeoutError'
+  if (typeof e?.code === 'string' && /^[A-Z_]+$/.test(e.code)) return e.code
+  if (typeof e?.cause?.code === 'string') return e.cause.code
+  return err instanceof Error ? err.name : 'UnknownError'
 }
 
 function extensionPort(env: Record<string, string | undefined>): number {
@@ -71,20 +87,23 @@ export function extensionFetcher(secretId: string, options: ExtensionFetcherOpti
       )
     }
     const url = `http://localhost:${extensionPort(env)}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`
-    const doFetch = options.fetch ?? fetch
+    const headers = { [EXTENSION_TOKEN_HEADER]: sessionToken }
     let status: number
     let body: string
     try {
-      const res = await doFetch(url, {
-        headers: { [EXTENSION_TOKEN_HEADER]: sessionToken },
-        signal: AbortSignal.timeout(timeoutMs),
-      })
-      status = res.status
-      body = await res.text()
+      if (options.fetch) {
+        const res = await options.fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) })
+        status = res.status
+        body = await res.text()
+      } else {
+        const res = await nodeGet({ url, headers, timeoutMs, maxBodyBytes: MAX_RESPONSE_BYTES })
+        status = res.status
+        body = res.body.toString('utf8')
+      }
     } catch (err) {
-      // The cause's code (ECONNREFUSED, ...) or TimeoutError; its message may hold the address, so not that.
-      const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause
-      const why = typeof cause?.code === 'string' ? cause.code : err instanceof Error ? err.name : 'UnknownError'
+      // A timeout is named TimeoutError (both paths); otherwise the system error code (ECONNREFUSED, ...),
+      // on the error (node:http) or its cause (fetch). Never the message: it may hold the address.
+      const why = failureName(err)
       throw new DependencyUnavailableError(
         `The Parameters and Secrets extension is unreachable; could not read the ${label} (${why}). Retry shortly.`,
       )

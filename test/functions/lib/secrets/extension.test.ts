@@ -150,6 +150,14 @@ describe('extensionFetcher', () => {
       expect(err.message).toContain('TimeoutError')
     })
 
+    it('refuses an answer over 1 MiB as unavailable, without reading it whole', async () => {
+      answer = (res) => res.end(JSON.stringify({ SecretString: 'x'.repeat(1024 * 1024) }))
+      const err = await failure(extensionFetcher(ARN, { env: envFor(port), label: 'workspace token' })())
+      expect(err).toBeInstanceOf(DependencyUnavailableError)
+      expect(err.message).toContain('ResponseTooLargeError')
+      expect(err.message).not.toContain('arn:aws')
+    })
+
     it('maps a 200 that is not JSON to a 503, and one without SecretString to a ConfigError', async () => {
       answer = (res) => res.end('<html>')
       expect(await failure(extensionFetcher(ARN, { env: envFor(port) })())).toBeInstanceOf(DependencyUnavailableError)
