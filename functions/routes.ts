@@ -23,8 +23,11 @@ export const ROUTES: readonly RouteSpec[] = [
   { path: '/', methods: ['GET'], fn: 'status' },
 ]
 
-/** The function for a request path (method-agnostic; the function answers 405 itself). */
-export function functionForPath(path: string): FunctionName {
+/**
+ * The function for a request path (method-agnostic; the function answers 405
+ * itself), or undefined where API Gateway has no route (it answers 404 itself).
+ */
+export function functionForPath(path: string): FunctionName | undefined {
   for (const r of ROUTES) {
     if (r.path.endsWith('/{proxy+}')) {
       const prefix = r.path.slice(0, -'{proxy+}'.length)
@@ -33,6 +36,5 @@ export function functionForPath(path: string): FunctionName {
       return r.fn
     }
   }
-  // Unknown paths go to the status function, whose 404 page is the friendliest.
-  return 'status'
+  return undefined
 }

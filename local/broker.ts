@@ -85,7 +85,12 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
     }
     return c.text(await options.oidc.mint(provider))
   })
-  router.all('*', (c) => apps[functionForPath(c.req.path)].fetch(c.req.raw))
+  router.all('*', (c) => {
+    const fn = functionForPath(c.req.path)
+    // As API Gateway does for a path with no route: 404, before any function sees it.
+    if (!fn) return c.json({ message: 'Not Found' }, 404)
+    return apps[fn].fetch(c.req.raw)
+  })
 
   return { fetch: (request) => router.fetch(request), brokerKey, dashboardUrl: status.dashboardUrl }
 }

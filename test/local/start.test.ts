@@ -127,6 +127,11 @@ describe('npm start', () => {
     expect(body.environments.map((e) => e.environment).sort()).toEqual(['production', 'staging'])
   })
 
+  it('answers a path with no route with 404, as API Gateway does', async () => {
+    const res = await fetch(`${s.broker}/v1/nope`)
+    expect(res.status).toBe(404)
+  })
+
   it('keeps its repos across a restart and answers bad flags with usage and exit 2', async () => {
     await stop(child)
     ;({ child, info: s } = await startProduct(dataDir))
