@@ -14,12 +14,13 @@ export interface RouteSpec {
 export const ROUTES: readonly RouteSpec[] = [
   { path: '/healthz', methods: ['GET'], fn: 'token' },
   { path: '/ci/token', methods: ['POST'], fn: 'token' },
-  { path: '/v1/tokens', methods: ['POST'], fn: 'token' },
-  { path: '/v1/tokens/{proxy+}', methods: ['DELETE'], fn: 'token' },
-  { path: '/v1/deploys', methods: ['POST'], fn: 'deploy' },
+  // ANY: the functions answer 405 (with a problem body) for methods they do not serve.
+  { path: '/v1/tokens', methods: ['ANY'], fn: 'token' },
+  { path: '/v1/tokens/{proxy+}', methods: ['ANY'], fn: 'token' },
+  { path: '/v1/deploys', methods: ['ANY'], fn: 'deploy' },
   { path: '/v1/deploys/{proxy+}', methods: ['ANY'], fn: 'deploy' },
-  { path: '/v1/status', methods: ['GET'], fn: 'status' },
-  { path: '/v1/status/{proxy+}', methods: ['GET'], fn: 'status' },
+  { path: '/v1/status', methods: ['ANY'], fn: 'status' },
+  { path: '/v1/status/{proxy+}', methods: ['ANY'], fn: 'status' },
   { path: '/', methods: ['GET'], fn: 'status' },
 ]
 

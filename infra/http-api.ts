@@ -12,6 +12,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager'
 import type * as lambda from 'aws-cdk-lib/aws-lambda'
 import * as logs from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
+import { ROUTES as FUNCTION_ROUTES, type FunctionName } from '../functions/routes.js'
 import type { CustomDomain } from './config.js'
 
 export interface BrokerHttpApiProps {
@@ -23,17 +24,13 @@ export interface BrokerHttpApiProps {
   customDomain?: CustomDomain
 }
 
-/** Route table: path, methods, target. `{proxy+}` carries the sub-paths of each API. */
-export const ROUTES: ReadonlyArray<{ path: string; methods: apigw.HttpMethod[]; target: 'token' | 'deploy' | 'status' }> = [
-  { path: '/ci/token', methods: [apigw.HttpMethod.POST], target: 'token' },
-  { path: '/v1/tokens', methods: [apigw.HttpMethod.ANY], target: 'token' },
-  { path: '/v1/tokens/{proxy+}', methods: [apigw.HttpMethod.ANY], target: 'token' },
-  { path: '/v1/deploys', methods: [apigw.HttpMethod.ANY], target: 'deploy' },
-  { path: '/v1/deploys/{proxy+}', methods: [apigw.HttpMethod.ANY], target: 'deploy' },
-  { path: '/v1/status', methods: [apigw.HttpMethod.ANY], target: 'status' },
-  { path: '/v1/status/{proxy+}', methods: [apigw.HttpMethod.ANY], target: 'status' },
-  { path: '/', methods: [apigw.HttpMethod.GET], target: 'status' },
-]
+/**
+ * Route table, from functions/routes.ts (the local router reads the same one,
+ * so `npm start` and API Gateway cannot drift). `{proxy+}` carries sub-paths.
+ */
+export const ROUTES: ReadonlyArray<{ path: string; methods: apigw.HttpMethod[]; target: FunctionName }> = FUNCTION_ROUTES.map(
+  (r) => ({ path: r.path, methods: r.methods.map((m) => apigw.HttpMethod[m]), target: r.fn }),
+)
 
 // One JSON object per request. $context variables only: no headers, so no
 // Authorization value can ever reach the access log.

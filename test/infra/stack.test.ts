@@ -216,6 +216,7 @@ describe('BrokerStack (default context)', () => {
     const routes = Object.values(resourcesOf(t, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties!)
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(
       [
+        'GET /healthz',
         'POST /ci/token',
         'ANY /v1/tokens',
         'ANY /v1/tokens/{proxy+}',
