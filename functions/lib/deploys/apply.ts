@@ -64,19 +64,16 @@ import { type DeployTrailers, formatDeployMessage } from './trailers.js'
 
 export type DeploySource = 'api' | 'event' | 'rollback' | 'ci-job'
 
-export interface ApplyRequest {
+/**
+ * What to apply. The who/why fields go verbatim into the commit trailers;
+ * `requester` is the caller identity (CallerIdentity.subject, event source),
+ * `eventTime` the event's time (events) or the request's (defaults to now).
+ */
+export interface ApplyRequest
+  extends Pick<DeployTrailers, 'requester' | 'runUrl' | 'eventId' | 'eventTime' | 'imageDigest' | 'idempotencyKey' | 'reason'> {
   environment: string
   change: ConfigChange
   source: DeploySource
-  /** Caller identity (CallerIdentity.subject, event source, ...). */
-  requester?: string
-  runUrl?: string
-  eventId?: string
-  /** ISO time of the event (events) or request (explicit deploys; defaults to now). */
-  eventTime?: string
-  imageDigest?: string
-  idempotencyKey?: string
-  reason?: string
   dryRun?: boolean
   /** Deploy despite a hold. Only pass true when the policy allowed the override. */
   overrideHold?: boolean
