@@ -42,7 +42,7 @@ app.post('/v1/tokens', async (req: Request, res: Response, next: NextFunction) =
     const d = getDeps()
     const request = parseApiTokenRequest((req.body ?? {}) as Record<string, unknown>)
     const identity = await d.authenticator.authenticate(req.get('authorization'), 'mint')
-    enforceRateLimit(limiter, `oidc:${identity.issuer ?? ''}:${identity.subject}`, 'token requests')
+    await enforceRateLimit(limiter, `oidc:${identity.issuer ?? ''}:${identity.subject}`, 'token requests')
     const decision = d.policy.authorizeMint(identity, request)
     if (!decision.allowed || !decision.grant) throw new ForbiddenError(decision.reason)
     const ttlSeconds = Math.min(request.ttlSeconds, decision.grant.maxTtlSeconds)

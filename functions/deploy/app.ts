@@ -188,7 +188,7 @@ async function authorize(c: C, a: AuditContext, body: { repo: string; environmen
   const d = c.get('deps')
   const identity = await d.authenticator.authenticate(c.req.header('authorization'), 'deploy')
   a.identity = identity
-  enforceRateLimit(d.rateLimiter, identity.kind === 'broker-key' ? `key:${identity.credentialId}` : `oidc:${identity.issuer ?? ''}:${identity.subject}`, 'deploy requests')
+  await enforceRateLimit(d.rateLimiter, identity.kind === 'broker-key' ? `key:${identity.credentialId}` : `oidc:${identity.issuer ?? ''}:${identity.subject}`, 'deploy requests')
   const decision = d.policy.authorizeDeploy(identity, { repo: body.repo, environment: body.environment, overrideHold: body.overrideHold })
   a.decision = decision
   if (!decision.allowed) throw new ForbiddenError(decision.reason)

@@ -153,7 +153,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
         a.request = request
         // Explaining must not consume a single-use OIDC token.
         a.identity = await d.authenticator.authenticate(c.req.header('authorization'), 'read')
-        enforceRateLimit(d.rateLimiter, rateKey(a.identity), 'token requests')
+        await enforceRateLimit(d.rateLimiter, rateKey(a.identity), 'token requests')
         const decision = d.policy.authorizeMint(a.identity, request)
         a.decision = decision
         a.explainOnly = true
@@ -199,7 +199,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
       if (!TOKEN_ID_RE.test(id)) throw new ValidationError('Token id has an invalid format.', 'id')
       a.tokenId = id
       a.identity = await d.authenticator.authenticate(c.req.header('authorization'), 'read')
-      enforceRateLimit(d.rateLimiter, rateKey(a.identity), 'token requests')
+      await enforceRateLimit(d.rateLimiter, rateKey(a.identity), 'token requests')
       const record = await d.ownership.get(id)
       if (!record) {
         throw new NotFoundAppError(
@@ -272,7 +272,7 @@ async function mintAs(
   identity: CallerIdentity,
   request: MintRequest,
 ): Promise<MintOutcome> {
-  enforceRateLimit(d.rateLimiter, rateKey(identity), 'token requests')
+  await enforceRateLimit(d.rateLimiter, rateKey(identity), 'token requests')
   const decision = d.policy.authorizeMint(identity, request)
   a.decision = decision
   if (!decision.allowed || !decision.grant) throw new ForbiddenError(decision.reason)

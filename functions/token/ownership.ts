@@ -11,6 +11,7 @@
  * implement the same interface to make revocation work across containers.
  */
 import type { CallerIdentity } from '../lib/auth/types.js'
+import { hashKey } from '../lib/state/table.js'
 
 export interface OwnershipRecord {
   tokenId: string
@@ -26,9 +27,13 @@ export interface OwnershipStore {
   delete(tokenId: string): Promise<void>
 }
 
-/** The identity a token belongs to: kind, issuer and subject (a new OIDC token of the same job matches). */
+/**
+ * The identity a token belongs to: kind, issuer and subject (a new OIDC token
+ * of the same job matches), hashed so that a shared store never holds an
+ * identity in clear.
+ */
 export function ownerKey(identity: CallerIdentity): string {
-  return [identity.kind, identity.issuer ?? '', identity.subject].join('\u0000')
+  return hashKey(identity.kind, identity.issuer ?? '', identity.subject)
 }
 
 /** In-memory store, bounded: expired records are dropped as new ones arrive. */

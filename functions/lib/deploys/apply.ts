@@ -60,6 +60,8 @@ import { type MergeConflict, merge3 } from './merge.js'
 import { RecentDeploys } from './recent.js'
 import { HistoryCache, baseMarker, clobberedChanges, divergence, intentConflicts } from './repair.js'
 import { checkSchema } from './schema.js'
+import { DEFAULT_LEASE_WAIT_MS, type DeployCoordination } from './coordination.js'
+import type { Lease } from '../state/lease.js'
 import { type DeployTrailers, formatDeployMessage } from './trailers.js'
 
 export type DeploySource = 'api' | 'event' | 'rollback' | 'ci-job'
@@ -102,7 +104,16 @@ export interface ApplyDeps {
   recent?: RecentDeploys<ApplyResult>
   retry?: Partial<RetryPolicy>
   author?: { name: string; email: string }
+  /**
+   * Shared across containers: the repo's write lease, idempotency records and
+   * event-order marks (coordination.ts). Without it, only this process's
+   * memory and the Git history guard them: unit tests only.
+   */
+  coordination?: DeployCoordination<ApplyResult>
 }
+
+/** A write must not outlive the lease it is sent under: renew first when less than this is left. */
+const LEASE_MARGIN_MS = 11_000
 
 export interface ApplyResult {
   repo: string
@@ -146,6 +157,9 @@ export async function applyConfigUpdate(deps: ApplyDeps, request: ApplyRequest):
   if (request.idempotencyKey !== undefined) checkKey(request.idempotencyKey, 'idempotencyKey')
   if (request.eventId !== undefined) checkKey(request.eventId, 'eventId')
 
+  if (deps.coordination && !request.dryRun) {
+    return coordinated(deps, deps.coordination, replayKeys, () => new DeployRun(deps, layout, environment, change.assignments, change.image, request), change.assignments, request)
+  }
   if (!request.dryRun) {
     for (const k of replayKeys) {
       const prior = recent.get(k)
@@ -159,6 +173,51 @@ export async function applyConfigUpdate(deps: ApplyDeps, request: ApplyRequest):
   const run = new DeployRun(deps, layout, environment, change.assignments, change.image, request).run()
   if (!request.dryRun) for (const k of replayKeys) recent.remember(k, run)
   return run
+}
+
+/**
+ * One deploy's turn at the repo: under its write lease, an idempotency
+ * record or event-order mark left by any container decides first; the
+ * result is recorded before the lease is given back.
+ */
+async function coordinated(
+  deps: ApplyDeps,
+  c: DeployCoordination<ApplyResult>,
+  replayKeys: string[],
+  newRun: () => DeployRun,
+  assignments: NormalizedAssignment[],
+  request: ApplyRequest,
+): Promise<ApplyResult> {
+  const clock = deps.clock ?? (() => new Date())
+  const logger = deps.logger ?? silentLogger
+  const lease = await c.leases.acquire(`repo:${deps.repoName}`, {
+    deadline: clock().getTime() + (c.leaseWaitMs ?? DEFAULT_LEASE_WAIT_MS),
+    onWait: () => logger.debug('waiting for the repo write lease', { repo: deps.repoName }),
+  })
+  try {
+    for (const k of replayKeys) {
+      const prior = await c.idempotency.get(k)
+      if (prior) {
+        checkSameChange(prior, assignments, request)
+        logger.info('deploy already applied (replay)', { commit: prior.commit, idempotencyKey: request.idempotencyKey, eventId: request.eventId })
+        return { ...prior, replayed: true, attempts: 0, retries: 0, repairs: 0 }
+      }
+    }
+    const run = newRun()
+    run.lease = lease
+    const result = await run.run()
+    if (!result.skipped) {
+      for (const k of replayKeys) await c.idempotency.put(k, result)
+    }
+    return result
+  } finally {
+    try {
+      await c.leases.release(lease)
+    } catch (err) {
+      // It expires on its own; the deploy's answer stands.
+      logger.warn('could not release the repo write lease; it expires on its own', { code: (err as { code?: string }).code })
+    }
+  }
 }
 
 function checkKey(value: string, field: string): void {
@@ -191,6 +250,8 @@ class DeployRun {
   private fullMessages = true
   private retries = 0
   private repairs = 0
+  /** This run's turn at the repo, when coordinated; renewed before any write that could outlive it. */
+  lease: Lease | undefined
 
   constructor(
     private readonly deps: ApplyDeps,
@@ -253,7 +314,7 @@ class DeployRun {
       if (replay) return this.replayOf(replay.commit.sha, replay.trailers)
     }
     if (this.request.source === 'event' && eventMs !== undefined) {
-      const stale = this.staleEvent(history, eventMs)
+      const stale = (await this.sharedStale(eventMs)) ?? this.staleEvent(history, eventMs)
       if (stale) {
         this.logger.info('deploy skipped: event is older than the current value', { ...stale, eventId: this.request.eventId, eventTime: this.request.eventTime })
         return this.result(file.headSha, false, baseDoc, { skipped: 'stale-event', reason: `a newer change (${stale.time}, commit ${stale.commit.slice(0, 12)}) already set these keys` })
@@ -270,11 +331,29 @@ class DeployRun {
       return this.result(file.headSha, false, baseDoc, { dryRun: true, diff: unifiedDiff(this.path, file.content, desired.text) })
     }
 
-    const result = await this.writeLoop(file.headSha, file.content, desired.text, eventMs ?? this.clock().getTime(), holdNote)
+    const markMs = eventMs ?? this.clock().getTime()
+    const result = await this.writeLoop(file.headSha, file.content, desired.text, markMs, holdNote)
     if (result.changed && eventMs !== undefined) {
       for (const a of this.assignments) this.recent.raiseMark(this.markKey(a.pointer), eventMs)
     }
+    if (result.changed && this.deps.coordination) {
+      await this.deps.coordination.watermarks.raise(this.deps.repoName, this.environment, this.assignments.map((a) => a.pointer), { ms: markMs, commit: result.commit })
+    }
     return result
+  }
+
+  /** The shared event-order mark, when newer than this event. */
+  private async sharedStale(eventMs: number): Promise<{ time: string; commit: string } | undefined> {
+    const c = this.deps.coordination
+    if (!c) return undefined
+    const mark = await c.watermarks.newest(this.deps.repoName, this.environment, this.assignments.map((a) => a.pointer))
+    return mark && mark.ms > eventMs ? { time: new Date(mark.ms).toISOString(), commit: mark.commit } : undefined
+  }
+
+  /** Sends a write only while this run's lease holds for longer than the write can take. */
+  private async write(text: string, options: { message: string; expectedHead: string; authorName: string; authorEmail: string }) {
+    if (this.lease && this.deps.coordination) this.lease = await this.deps.coordination.leases.ensure(this.lease, LEASE_MARGIN_MS)
+    return this.deps.repo.write(this.path, text, options)
   }
 
   private get recent(): RecentDeploys<ApplyResult> {
@@ -466,7 +545,7 @@ class DeployRun {
       const message = this.message(stalePrevious, expectedHead, eventMs, holdNote)
       let landed: string
       try {
-        landed = (await repo.write(this.path, desired, { message, expectedHead, authorName: author.name, authorEmail: author.email })).commit
+        landed = (await this.write(desired, { message, expectedHead, authorName: author.name, authorEmail: author.email })).commit
       } catch (err) {
         if (isRepoBusy(err)) {
           // Another writer holds the repo's lease; nothing landed. Same write, after a pause.
@@ -589,7 +668,7 @@ class DeployRun {
         ? this.repairMessage('revert', deployCommit, v.actualParent, changes, tip.headSha)
         : this.repairMessage('restore', ourCommit, v.actualParent, changes, tip.headSha)
       try {
-        repairCommit = (await repo.write(this.path, text, { message, expectedHead: tip.headSha, authorName: author.name, authorEmail: author.email })).commit
+        repairCommit = (await this.write(text, { message, expectedHead: tip.headSha, authorName: author.name, authorEmail: author.email })).commit
         // Landed on the tip we read: the file now is that tip's intended state.
         return finish()
       } catch (err) {

@@ -13,7 +13,8 @@ export interface RateLimitResult {
 }
 
 export interface RateLimiter {
-  take(key: string): RateLimitResult
+  /** Takes one request's worth for `key`. Rejects when the shared store cannot answer (callers fail closed). */
+  take(key: string): Promise<RateLimitResult>
 }
 
 export interface TokenBucketOptions {
@@ -40,7 +41,7 @@ export function createTokenBucketLimiter(options: TokenBucketOptions = {}): Rate
   const buckets = new Map<string, Bucket>()
 
   return {
-    take(key) {
+    async take(key) {
       const t = now()
       let b = buckets.get(key)
       if (b) {
@@ -67,11 +68,11 @@ export function createTokenBucketLimiter(options: TokenBucketOptions = {}): Rate
 }
 
 /** A limiter that never limits (benchmarks, or when disabled by config). */
-export const unlimited: RateLimiter = { take: () => ({ allowed: true, retryAfterSeconds: 0 }) }
+export const unlimited: RateLimiter = { take: async () => ({ allowed: true, retryAfterSeconds: 0 }) }
 
 /** Takes one token for `key` or throws RateLimitedError (429 with Retry-After). */
-export function enforceRateLimit(limiter: RateLimiter, key: string, what = 'requests'): void {
-  const r = limiter.take(key)
+export async function enforceRateLimit(limiter: RateLimiter, key: string, what = 'requests'): Promise<void> {
+  const r = await limiter.take(key)
   if (!r.allowed) {
     throw new RateLimitedError(`Too many ${what} from this identity; retry in ${r.retryAfterSeconds} s.`, r.retryAfterSeconds)
   }

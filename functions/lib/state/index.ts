@@ -1,0 +1,83 @@
+/**
+ * The shared state of every function, on one DynamoDB table (see
+ * docs/state-model.md for what lives here and which guarantee needs it).
+ * Built lazily: nothing connects at module load, and the first call of a
+ * store opens the one keep-alive connection to DynamoDB.
+ */
+import type { ReplayStore } from '../auth/replay.js'
+import { ConfigError } from '../errors.js'
+import type { RateLimiter } from '../http/rate-limit.js'
+import type { EnvVars } from '../lambda/env.js'
+import type { OwnershipStore } from '../../token/ownership.js'
+import { createDynamoDb, credentialsFromEnv, type DynamoDb, type Operation } from './dynamodb.js'
+import { createDynamoIdempotencyStore, type IdempotencyStore } from './idempotency.js'
+import { createDynamoLeaseManager, type LeaseManager, type LeaseOptions } from './lease.js'
+import { createDynamoOwnershipStore } from './ownership.js'
+import { createDynamoReplayStore } from './replay.js'
+import { createSharedRateLimiter, type SharedRateLimitOptions } from './rate-limit.js'
+import type { StateTable } from './table.js'
+import { createDynamoWatermarkStore, type WatermarkStore } from './watermarks.js'
+
+export { StateUnavailableError } from './dynamodb.js'
+export { LeaseBusyError, LeaseLostError } from './lease.js'
+export type { IdempotencyStore } from './idempotency.js'
+export type { Lease, LeaseManager } from './lease.js'
+export type { WatermarkStore } from './watermarks.js'
+
+export interface StateConfig {
+  tableName: string
+  region: string
+  /** Only for DynamoDB-compatible endpoints off AWS (dynalite locally). */
+  endpoint?: string
+}
+
+/** STATE_TABLE_NAME (required: guarantees across containers depend on it), AWS_REGION, STATE_TABLE_ENDPOINT. */
+export function readStateConfig(vars: EnvVars): StateConfig {
+  const tableName = vars.required('STATE_TABLE_NAME', 'the DynamoDB table for replay, revocation, rate limits, idempotency, event order and write leases')
+  const region = vars.optional('AWS_REGION') ?? vars.optional('AWS_DEFAULT_REGION')
+  if (!region) throw new ConfigError('Missing environment variable AWS_REGION (the state table\'s region).')
+  const endpoint = vars.optional('STATE_TABLE_ENDPOINT')
+  if (endpoint && !URL.canParse(endpoint)) throw new ConfigError('STATE_TABLE_ENDPOINT is not a URL.')
+  return { tableName, region, ...(endpoint ? { endpoint } : {}) }
+}
+
+export interface SharedState {
+  readonly table: StateTable
+  replay(): ReplayStore
+  ownership(): OwnershipStore
+  rateLimiter(options: SharedRateLimitOptions): RateLimiter
+  idempotency<T>(): IdempotencyStore<T>
+  watermarks(): WatermarkStore
+  leases(options?: LeaseOptions): LeaseManager
+  close(): void
+}
+
+export interface SharedStateOptions {
+  env?: Record<string, string | undefined>
+  clock?: () => Date
+  /** Counts DynamoDB calls (benchmarks and tests report round trips). */
+  onCall?: (op: Operation) => void
+  db?: DynamoDb
+}
+
+export function createSharedState(config: StateConfig, options: SharedStateOptions = {}): SharedState {
+  const db =
+    options.db ??
+    createDynamoDb({
+      region: config.region,
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      credentials: credentialsFromEnv(options.env ?? process.env),
+      ...(options.onCall ? { onCall: options.onCall } : {}),
+    })
+  const table: StateTable = { db, name: config.tableName, clock: options.clock ?? (() => new Date()) }
+  return {
+    table,
+    replay: () => createDynamoReplayStore(table),
+    ownership: () => createDynamoOwnershipStore(table),
+    rateLimiter: (o) => createSharedRateLimiter(table, o),
+    idempotency: <T>() => createDynamoIdempotencyStore<T>(table),
+    watermarks: () => createDynamoWatermarkStore(table),
+    leases: (o) => createDynamoLeaseManager(table, o),
+    close: () => db.close(),
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Rate limits counted across every container: a fixed window per key, one
+ * UpdateItem per request (`ADD n 1` on the window's item, allowed while the
+ * count is below the limit). A fixed window lets a caller spend up to twice
+ * the limit across a window boundary; that is the price of a single round
+ * trip, and API Gateway's throttling still bounds the total.
+ */
+import type { RateLimiter } from '../http/rate-limit.js'
+import { ConditionFailed, N, S } from './dynamodb.js'
+import { PK, PREFIX, type StateTable, TTL, epochSeconds, hashKey } from './table.js'
+
+export interface SharedRateLimitOptions {
+  /** Requests allowed per window and key. */
+  limit: number
+  /** Window length. Default 60 s. */
+  windowSeconds?: number
+  /** pk prefix: `PREFIX.rate` for identities (default), `PREFIX.ip` for source addresses. */
+  prefix?: typeof PREFIX.rate | typeof PREFIX.ip
+  /** Separates limits that share keys (e.g. `token`, `deploy`, `status`). */
+  scope: string
+}
+
+export function createSharedRateLimiter(table: StateTable, options: SharedRateLimitOptions): RateLimiter {
+  const windowMs = (options.windowSeconds ?? 60) * 1000
+  const prefix = options.prefix ?? PREFIX.rate
+  return {
+    async take(key) {
+      const now = table.clock().getTime()
+      const start = Math.floor(now / windowMs) * windowMs
+      const end = start + windowMs
+      try {
+        await table.db.call('UpdateItem', {
+          TableName: table.name,
+          Key: { [PK]: S(`${prefix}${options.scope}#${hashKey(key, String(start))}`) },
+          UpdateExpression: 'ADD #n :one SET #ttl = :exp',
+          ConditionExpression: 'attribute_not_exists(#n) OR #n < :limit',
+          ExpressionAttributeNames: { '#n': 'n', '#ttl': TTL },
+          ExpressionAttributeValues: { ':one': N(1), ':limit': N(options.limit), ':exp': N(epochSeconds(end) + 60) },
+        })
+        return { allowed: true, retryAfterSeconds: 0 }
+      } catch (err) {
+        if (err instanceof ConditionFailed) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((end - now) / 1000)) }
+        throw err
+      }
+    },
+  }
+}
