@@ -22,6 +22,7 @@ import type { Logger } from '../lib/audit/logger.js'
 import type { Authenticator, CallerIdentity } from '../lib/auth/types.js'
 import { type ApplyResult, applyConfigUpdate } from '../lib/deploys/apply.js'
 import type { ConfigLayout } from '../lib/deploys/change.js'
+import type { DeployCoordination } from '../lib/deploys/coordination.js'
 import { planRollback } from '../lib/deploys/rollback.js'
 import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
@@ -44,6 +45,8 @@ export interface DeployAppDeps {
   layout?: ConfigLayout
   rateLimiter?: RateLimiter
   requestId?: () => string
+  /** Lease, idempotency and event order shared across containers (DynamoDB). Default: this process only. */
+  coordination?: DeployCoordination<ApplyResult>
 }
 
 /** Deploy bodies carry `set` values up to 16 KiB each; leave room for a few. */
@@ -92,7 +95,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
       const identity = await authorize(c, a, body)
       const repo = await d.repos(body.repo, identity.subject)
       return applyConfigUpdate(
-        { repo, repoName: body.repo, logger: d.logger, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}) },
+        { repo, repoName: body.repo, logger: d.logger, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}), ...(d.coordination ? { coordination: d.coordination } : {}) },
         {
           environment: body.environment,
           change: body.change,
@@ -120,7 +123,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
       const plan = await planRollback(repo, { environment: body.environment, to: body.to, keys: body.keys, ...(d.layout ? { layout: d.layout } : {}) })
       a.extra = { rollbackTo: plan.target }
       const result = await applyConfigUpdate(
-        { repo, repoName: body.repo, logger: d.logger, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}) },
+        { repo, repoName: body.repo, logger: d.logger, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}), ...(d.coordination ? { coordination: d.coordination } : {}) },
         {
           environment: body.environment,
           change: plan.change,

@@ -4,7 +4,6 @@
  * Nothing here touches the network: secrets and JWKS are fetched on first
  * use. A missing variable is a ConfigError naming it (a 500 problem).
  */
-import { MemoryReplayStore } from '../lib/auth/replay.js'
 import { createScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { createCallerAuthenticator } from '../lib/lambda/caller-auth.js'
@@ -13,7 +12,8 @@ import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
 import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
-import { readTokenConfig } from '../token/deps.js'
+import { sharedCoordination } from '../lib/deploys/coordination.js'
+import { readTokenConfig, sharedStateFor } from '../token/deps.js'
 import type { DeployAppDeps } from './app.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
@@ -23,10 +23,12 @@ export function buildDeployDeps(env: Env, policy: LoadedPolicy, options: BuildOp
   const config = readTokenConfig(env, policy)
   const { logger, auditor } = functionLoggers('deploy', options)
   const cached = secretSources(config.secretCacheTtlMs, options.secretsManager, env)
-  // Purpose 'deploy' does not consume OIDC tokens, so no shared replay table is needed here.
-  const replayStore = new MemoryReplayStore()
+  const state = sharedStateFor(config.state, env)
   return {
-    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore, logger }),
+    // Purpose 'deploy' does not consume OIDC tokens; the store is there for the interface.
+    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
+    rateLimiter: state.rateLimiter({ scope: 'deploy', limit: 300 }),
+    coordination: sharedCoordination(state),
     policy,
     repos: createScopedRepoProvider({
       workspaceToken: cached(config.workspaceTokenSecretArn, 'workspace token'),

@@ -19,6 +19,7 @@ import type { Logger } from '../lib/audit/logger.js'
 import { type ApplyResult, applyConfigUpdate } from '../lib/deploys/apply.js'
 import { type ConfigLayout, DEFAULT_LAYOUT } from '../lib/deploys/change.js'
 import type { RecentDeploys } from '../lib/deploys/recent.js'
+import type { DeployCoordination } from '../lib/deploys/coordination.js'
 import { AppError } from '../lib/errors.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
 import { type DeployMapping, allowsDeployRequest, matchEcr } from './mapping.js'
@@ -32,6 +33,8 @@ export interface EventsDeps {
   clock?: () => Date
   layout?: ConfigLayout
   recent?: RecentDeploys<ApplyResult>
+  /** Lease, idempotency and event order shared across containers (DynamoDB). */
+  coordination?: DeployCoordination<ApplyResult>
 }
 
 export interface EventTargetResult {
@@ -132,7 +135,7 @@ export function createEventsHandler(deps: EventsDeps | (() => EventsDeps)) {
       try {
         const repo = await d.repos(t.repo, t.requester)
         const r = await applyConfigUpdate(
-          { repo, repoName: t.repo, logger: tlog, layout: t.layout, ...(d.clock ? { clock: d.clock } : {}), ...(d.recent ? { recent: d.recent } : {}) },
+          { repo, repoName: t.repo, logger: tlog, layout: t.layout, ...(d.clock ? { clock: d.clock } : {}), ...(d.recent ? { recent: d.recent } : {}), ...(d.coordination ? { coordination: d.coordination } : {}) },
           {
             environment: t.environment,
             change: t.change,

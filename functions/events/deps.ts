@@ -11,6 +11,9 @@ import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { EventsDeps } from './app.js'
 import type { DeployMapping } from './mapping.js'
+import { sharedCoordination } from '../lib/deploys/coordination.js'
+import { readStateConfig } from '../lib/state/index.js'
+import { sharedStateFor } from '../token/deps.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
 export type { Env } from '../lib/lambda/env.js'
@@ -19,8 +22,10 @@ export function buildEventsDeps(env: Env, mapping: DeployMapping, options: Build
   const vars = envVars(env)
   const arn = vars.required('WORKSPACE_TOKEN_SECRET_ARN', 'the secret holding the workspace token')
   const cached = secretSources(secretCacheTtlMs(vars), options.secretsManager, env)
+  const state = sharedStateFor(readStateConfig(vars), env)
   return {
     mapping,
+    coordination: sharedCoordination(state),
     repos: createScopedRepoProvider({
       workspaceToken: cached(arn, 'workspace token'),
       // The workspace token plus a few cached scoped tokens.

@@ -241,7 +241,12 @@ interface MintOutcome extends MintedToken {
 }
 
 async function mintFor(c: C, d: ResolvedDeps, a: AuditContext, request: MintRequest): Promise<MintOutcome> {
-  const identity = await d.authenticator.authenticate(c.req.header('authorization'), 'mint')
+  const identity = await d.authenticator.authenticate(c.req.header('authorization'), 'mint', {
+    alongside: async (id) => {
+      a.identity = id
+      await enforceRateLimit(d.rateLimiter, rateKey(id), 'token requests')
+    },
+  })
   a.identity = identity
   try {
     return await mintAs(d, a, identity, request)
@@ -272,7 +277,6 @@ async function mintAs(
   identity: CallerIdentity,
   request: MintRequest,
 ): Promise<MintOutcome> {
-  await enforceRateLimit(d.rateLimiter, rateKey(identity), 'token requests')
   const decision = d.policy.authorizeMint(identity, request)
   a.decision = decision
   if (!decision.allowed || !decision.grant) throw new ForbiddenError(decision.reason)

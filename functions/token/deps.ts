@@ -4,7 +4,6 @@
  * and DynamoDB are reached on first use. A missing or malformed variable is
  * a ConfigError naming it, which the app answers as a 500 problem.
  */
-import { MemoryReplayStore, type ReplayStore } from '../lib/auth/replay.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { brokerKeysSecretArn, createCallerAuthenticator, requiredOidcAudience } from '../lib/lambda/caller-auth.js'
 import { envVars, githostedUrl, secretCacheTtlMs, type Env } from '../lib/lambda/env.js'
@@ -12,6 +11,7 @@ import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
 import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
+import { createSharedState, readStateConfig, type SharedState, type StateConfig } from '../lib/state/index.js'
 import type { TokenAppDeps } from './app.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
@@ -23,7 +23,7 @@ export interface TokenConfig {
   oidcAudience?: string
   githostedUrl: string
   secretCacheTtlMs: number
-  replayTableName?: string
+  state: StateConfig
 }
 
 /** Reads and checks the environment; messages name the variable, never a value. */
@@ -35,13 +35,12 @@ export function readTokenConfig(env: Env, policy: LoadedPolicy): TokenConfig {
     workspaceTokenSecretArn: vars.required('WORKSPACE_TOKEN_SECRET_ARN', 'the secret holding the workspace token'),
     githostedUrl: url,
     secretCacheTtlMs: ttlMs,
+    state: readStateConfig(vars),
   }
   const keys = brokerKeysSecretArn(vars, policy)
   if (keys) config.brokerKeysSecretArn = keys
   const audience = requiredOidcAudience(vars, policy)
   if (audience) config.oidcAudience = audience
-  const table = vars.optional('REPLAY_TABLE_NAME')
-  if (table) config.replayTableName = table
   return config
 }
 
@@ -50,9 +49,12 @@ export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOpt
   const config = readTokenConfig(env, policy)
   const { logger, auditor } = functionLoggers('token', options)
   const cached = secretSources(config.secretCacheTtlMs, options.secretsManager, env)
-  const replayStore = config.replayTableName ? lazyDynamoReplayStore(config.replayTableName) : new MemoryReplayStore()
+  const state = sharedStateFor(config.state, env)
   return {
-    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore, logger }),
+    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
+    // Counted across every container; 30 a minute per identity.
+    rateLimiter: state.rateLimiter({ scope: 'token', limit: 30 }),
+    ownership: state.ownership(),
     policy,
     workspaceToken: cached(config.workspaceTokenSecretArn, 'workspace token'),
     // One client per workspace token value (rotation yields a new one).
@@ -62,15 +64,10 @@ export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOpt
   }
 }
 
-/** DynamoDB replay store, with the SDK loaded on first use (keeps it out of INIT). */
-function lazyDynamoReplayStore(tableName: string): ReplayStore {
-  let store: Promise<ReplayStore> | undefined
-  const get = () =>
-    (store ??= Promise.all([import('@aws-sdk/client-dynamodb'), import('../lib/auth/replay-dynamodb.js')]).then(
-      ([ddb, mod]) => new mod.DynamoDbReplayStore({ client: new ddb.DynamoDBClient({}), tableName }),
-    ))
-  return {
-    claim: async (key, expiresAt) => (await get()).claim(key, expiresAt),
-    release: async (key) => (await get()).release?.(key),
-  }
+/** One shared-state client per container (its connection is reused across invocations). */
+let containerState: { key: string; state: SharedState } | undefined
+export function sharedStateFor(config: StateConfig, env: Env): SharedState {
+  const key = JSON.stringify(config)
+  if (containerState?.key !== key) containerState = { key, state: createSharedState(config, { env }) }
+  return containerState.state
 }

@@ -16,6 +16,7 @@ import { bundleFunction, type FunctionName } from '../../build/bundle.js'
 import { hashBrokerKey } from '../../functions/lib/auth/broker-keys.js'
 import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.js'
 import { startTestGithosted, type TestGithosted } from './githosted.js'
+import { startTestState, type TestState } from './state-table.js'
 
 /** An API Gateway HTTP API (payload 2.0) Lambda handler. */
 export type ApiGatewayHandler = (
@@ -63,6 +64,7 @@ export async function startLambdaBundles<Name extends FunctionName>(
   const saved: Record<string, string | undefined> = {}
   let gh: TestGithosted | undefined
   let sm: FakeSecretsManager | undefined
+  let state: TestState | undefined
   const close = async () => {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name]
@@ -70,6 +72,7 @@ export async function startLambdaBundles<Name extends FunctionName>(
     }
     await sm?.close()
     await gh?.close()
+    await state?.close()
     rmSync(outdir, { recursive: true, force: true })
   }
   try {
@@ -79,7 +82,15 @@ export async function startLambdaBundles<Name extends FunctionName>(
     const urls = new Map(options.functions.map((name, i) => [name, pathToFileURL(built[i]!.outfile).href]))
     gh = await startTestGithosted()
     sm = await startFakeSecretsManager(await options.secrets(gh))
-    const env = { AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url, ...FAKE_AWS_ENV, ...options.env(gh) }
+    state = await startTestState()
+    const env = {
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+      ...FAKE_AWS_ENV,
+      // The shared state table on dynalite, reached with the same (fake) credentials.
+      STATE_TABLE_NAME: state.tableName,
+      STATE_TABLE_ENDPOINT: state.endpoint,
+      ...options.env(gh),
+    }
     for (const name of [...Object.keys(env), ...(options.unset ?? [])]) saved[name] = process.env[name]
     Object.assign(process.env, env)
     for (const name of options.unset ?? []) delete process.env[name]

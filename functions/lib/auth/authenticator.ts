@@ -60,28 +60,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
   }
 
-  async function byOidc(token: string, purpose: AuthPurpose): Promise<CallerIdentity> {
+  async function byOidc(token: string, purpose: AuthPurpose, alongside?: (identity: CallerIdentity) => Promise<void>): Promise<CallerIdentity> {
     if (!verifier) throw new AuthFailedError('OIDC_UNKNOWN_ISSUER', 'OIDC tokens are not accepted here')
     const verified = await verifier.verify(token)
     const { issuer, claims } = verified
     const preset = presetFor(issuer)
     const credentialId = replayKey(issuer.url, typeof claims.jti === 'string' ? claims.jti : undefined, token)
-    if (purpose === 'mint') {
-      let first: boolean
-      try {
-        first = await options.replayStore.claim(credentialId, verified.acceptableUntil)
-      } catch (err) {
-        logger?.warn('replay store unavailable', { error: err })
-        if (err instanceof ReplayStoreUnavailableError) throw err
-        throw new ReplayStoreUnavailableError('replay store did not answer', { cause: err })
-      }
-      if (!first) {
-        throw new AuthFailedError(
-          'OIDC_REPLAYED',
-          'this OIDC token was already used to mint; request a fresh ID token for each mint',
-        )
-      }
-    }
     const identity: CallerIdentity = {
       kind: 'oidc',
       issuer: issuer.url,
@@ -92,12 +76,42 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     const runUrl = preset.ciRunUrl(claims, issuer)
     if (runUrl) identity.ciRunUrl = runUrl
-    if (purpose === 'mint') claimsTaken.set(identity, credentialId)
+    if (purpose !== 'mint') {
+      await alongside?.(identity)
+      return identity
+    }
+    // The claim and the caller's own check (the shared rate limit) go out
+    // together: one round trip to the shared store instead of two.
+    const [claim, other] = await Promise.allSettled([claimOnce(credentialId, verified.acceptableUntil), alongside?.(identity)])
+    if (claim.status === 'rejected') throw claim.reason
+    if (other.status === 'rejected') {
+      // The token was not used for anything: give its single use back.
+      await options.replayStore.release?.(credentialId).catch((err: unknown) => logger?.warn('could not release an OIDC claim', { error: err }))
+      throw other.reason
+    }
+    claimsTaken.set(identity, credentialId)
     return identity
   }
 
+  async function claimOnce(credentialId: string, until: Date): Promise<void> {
+    let first: boolean
+    try {
+      first = await options.replayStore.claim(credentialId, until)
+    } catch (err) {
+      logger?.warn('replay store unavailable', { error: err })
+      if (err instanceof ReplayStoreUnavailableError) throw err
+      throw new ReplayStoreUnavailableError('replay store did not answer', { cause: err })
+    }
+    if (!first) {
+      throw new AuthFailedError(
+        'OIDC_REPLAYED',
+        'this OIDC token was already used to mint; request a fresh ID token for each mint',
+      )
+    }
+  }
+
   return {
-    async authenticate(authorization, purpose) {
+    async authenticate(authorization, purpose, authOptions) {
       if (authorization === undefined || authorization.trim() === '') {
         throw new AuthFailedError(
           'CREDENTIAL_MISSING',
@@ -112,8 +126,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         throw new AuthFailedError('CREDENTIAL_MALFORMED', 'Authorization must be "Bearer <credential>"')
       }
       try {
-        if (credential.startsWith('gbk_')) return await byBrokerKey(credential)
-        if (credential.startsWith('eyJ')) return await byOidc(credential, purpose)
+        if (credential.startsWith('gbk_')) {
+          const identity = await byBrokerKey(credential)
+          await authOptions?.alongside?.(identity)
+          return identity
+        }
+        if (credential.startsWith('eyJ')) return await byOidc(credential, purpose, authOptions?.alongside)
       } catch (err) {
         if (err instanceof AppError) logger?.debug('authentication failed', { code: err.code })
         throw err

@@ -23,6 +23,15 @@ export interface CallerIdentity {
 
 export type AuthPurpose = 'mint' | 'deploy' | 'read'
 
+export interface AuthenticateOptions {
+  /**
+   * A check on the identity (the shared rate limit) that must pass for the
+   * authentication to count. For a mint it runs concurrently with the
+   * single-use claim, and a failure gives the claim back.
+   */
+  alongside?: (identity: CallerIdentity) => Promise<void>
+}
+
 export interface Authenticator {
   /**
    * Authenticate from an Authorization header value (`Bearer <jwt|broker key>`).
@@ -30,7 +39,7 @@ export interface Authenticator {
    * other purposes do not.
    * Throws AuthenticationError (401) with a reason safe to show.
    */
-  authenticate(authorization: string | undefined, purpose: AuthPurpose): Promise<CallerIdentity>
+  authenticate(authorization: string | undefined, purpose: AuthPurpose, options?: AuthenticateOptions): Promise<CallerIdentity>
   /**
    * Gives back the single use taken by `authenticate(…, 'mint')` for this
    * identity, when the request ends without a minted token (rate limit,

@@ -19,6 +19,7 @@ import { lambdaContext } from '../../fixtures/lambda-context.js'
 import { startFakeSecretsExtension, type FakeSecretsExtension } from '../../helpers/fake-secrets-extension.js'
 import { startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
 import type { ApiGatewayHandler } from '../../helpers/lambda-bundle.js'
+import { startTestState, type TestState } from '../../helpers/state-table.js'
 
 const WORKSPACE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/workspace-token-ExTnSn'
 const KEYS_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker/broker-keys-ExTnSn'
@@ -33,6 +34,7 @@ const key = generateBrokerKey()
 const saved: Record<string, string | undefined> = {}
 let gh: TestGithosted | undefined
 let ext: FakeSecretsExtension | undefined
+let state: TestState | undefined
 let entryUrl: string
 let sdkChunks: string[] = []
 let entryStaticImports: string[] = []
@@ -58,6 +60,7 @@ beforeAll(async () => {
   for (const chunk of sdkChunks) rmSync(chunk)
 
   gh = await startTestGithosted()
+  state = await startTestState()
   ext = await startFakeSecretsExtension({
     [WORKSPACE_ARN]: await gh.createToken({ name: 'broker-ws-ext', kind: 'workspace', permission: 'write' }),
     [KEYS_ARN]: JSON.stringify({ keys: [{ name: 'ci-legacy', sha256: hashBrokerKey(key) }] }),
@@ -73,7 +76,12 @@ beforeAll(async () => {
     // Nothing may reach a real or fake Secrets Manager endpoint.
     AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
     SECRET_CACHE_TTL_SECONDS: undefined,
-    REPLAY_TABLE_NAME: undefined,
+    AWS_REGION: 'eu-west-1',
+    // Lambda gives every function its role's credentials; the state table is signed with them.
+    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEFAKE00000',
+    AWS_SECRET_ACCESS_KEY: 'fake-secret-access-key-for-local-tests',
+    STATE_TABLE_NAME: state.tableName,
+    STATE_TABLE_ENDPOINT: state.endpoint,
   })
 })
 
@@ -84,6 +92,7 @@ afterAll(async () => {
   }
   await ext?.close()
   await gh?.close()
+  await state?.close()
   rmSync(outdir, { recursive: true, force: true })
 })
 

@@ -4,6 +4,7 @@ import { buildTokenDeps, readTokenConfig } from '../../../functions/token/deps.j
 import { keysOnlyPolicy as keysOnly, oidcOnlyPolicy as withOidc } from '../../fixtures/policies.js'
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x'
+const STATE = { STATE_TABLE_NAME: 't', AWS_REGION: 'eu-west-1' }
 
 function configError(fn: () => unknown): string {
   try {
@@ -18,30 +19,33 @@ function configError(fn: () => unknown): string {
 describe('readTokenConfig', () => {
   it('names each missing variable and why it is needed', () => {
     expect(configError(() => readTokenConfig({}, keysOnly))).toContain('WORKSPACE_TOKEN_SECRET_ARN')
-    expect(configError(() => readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN }, keysOnly))).toContain(
+    expect(configError(() => readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, ...STATE }, keysOnly))).toContain(
       'BROKER_KEYS_SECRET_ARN (the policy has broker-key rules)',
     )
-    expect(configError(() => readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN }, withOidc))).toContain('OIDC_AUDIENCE')
+    expect(configError(() => readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, ...STATE }, withOidc))).toContain('OIDC_AUDIENCE')
     expect(
       configError(() =>
-        readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, BROKER_KEYS_SECRET_ARN: ARN, SECRET_CACHE_TTL_SECONDS: '5m' }, keysOnly),
+        readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, BROKER_KEYS_SECRET_ARN: ARN, SECRET_CACHE_TTL_SECONDS: '5m', ...STATE }, keysOnly),
       ),
     ).toContain('SECRET_CACHE_TTL_SECONDS')
+    // Guarantees across containers depend on the table: no silent per-container fallback.
+    expect(configError(() => readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, BROKER_KEYS_SECRET_ARN: ARN }, keysOnly))).toContain('STATE_TABLE_NAME')
+    expect(configError(() => readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, BROKER_KEYS_SECRET_ARN: ARN, STATE_TABLE_NAME: 't' }, keysOnly))).toContain('AWS_REGION')
   })
 
   it('applies defaults', () => {
-    expect(readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, OIDC_AUDIENCE: 'aud', REPLAY_TABLE_NAME: 't' }, withOidc)).toEqual({
+    expect(readTokenConfig({ WORKSPACE_TOKEN_SECRET_ARN: ARN, OIDC_AUDIENCE: 'aud', ...STATE }, withOidc)).toEqual({
       workspaceTokenSecretArn: ARN,
       oidcAudience: 'aud',
       githostedUrl: 'https://api.githosted.dev',
       secretCacheTtlMs: 300_000,
-      replayTableName: 't',
+      state: { tableName: 't', region: 'eu-west-1' },
     })
   })
 
   it('builds deps without touching the network', async () => {
     let built = 0
-    const deps = buildTokenDeps({ WORKSPACE_TOKEN_SECRET_ARN: ARN, BROKER_KEYS_SECRET_ARN: ARN }, keysOnly, {
+    const deps = buildTokenDeps({ WORKSPACE_TOKEN_SECRET_ARN: ARN, BROKER_KEYS_SECRET_ARN: ARN, ...STATE }, keysOnly, {
       secretsManager: () => {
         built++
         throw new Error('not expected')
