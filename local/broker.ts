@@ -8,11 +8,13 @@ import { Hono } from 'hono'
 import { createLogger, type Logger } from '../functions/lib/audit/logger.js'
 import { createAuthenticator } from '../functions/lib/auth/authenticator.js'
 import { generateBrokerKey, hashBrokerKey } from '../functions/lib/auth/broker-keys.js'
-import { MemoryReplayStore } from '../functions/lib/auth/replay.js'
 import { Client } from '../functions/lib/githosted/index.js'
 import type { GithostedClientFactory } from '../functions/lib/githosted/types.js'
 import { loadPolicyFile } from '../functions/lib/policy/load-file.js'
 import { createScopedRepoProvider } from '../functions/lib/deploys/scoped-repo.js'
+import { sharedCoordination } from '../functions/lib/deploys/coordination.js'
+import type { SharedState } from '../functions/lib/state/index.js'
+import { RATE_LIMITS } from '../functions/lib/state/rate-limit.js'
 import { staticSecret } from '../functions/lib/secrets/source.js'
 import { functionForPath, type FunctionName } from '../functions/routes.js'
 import { createDeployApp } from '../functions/deploy/app.js'
@@ -27,8 +29,13 @@ export interface LocalBrokerOptions {
   githostedUrl: string
   /** A write gw_ token for the local workspace (the bootstrap token). */
   workspaceToken: string
-  oidc: LocalOidcIssuer
+  /** The local issuer (or, in a broker process, its URLs and a remote `mint`). */
+  oidc: Pick<LocalOidcIssuer, 'policyIssuerUrls' | 'mint'>
   policyFile: string
+  /** The shared state table (dynalite locally), as on Lambda: every broker process of one `npm start` shares it. */
+  state: SharedState
+  /** The broker key every process accepts; generated when not given. */
+  brokerKey?: string
   logger?: Logger
 }
 
@@ -47,11 +54,12 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
   const githosted: GithostedClientFactory = (token) => new Client({ token, baseUrl: options.githostedUrl })
   const policy = loadPolicyFile(options.policyFile, { issuerUrls: options.oidc.policyIssuerUrls })
 
-  const brokerKey = generateBrokerKey()
+  const brokerKey = options.brokerKey ?? generateBrokerKey()
+  const { state } = options
   const authenticator = createAuthenticator({
     oidc: { issuers: policy.issuers, audience: LOCAL_AUDIENCE },
     brokerKeys: () => [{ name: LOCAL_KEY_NAME, sha256: hashBrokerKey(brokerKey) }],
-    replayStore: new MemoryReplayStore(),
+    replayStore: state.replay(),
     logger,
   })
 
@@ -66,12 +74,23 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
 
   const workspaceToken = staticSecret(options.workspaceToken)
   const apps: Record<FunctionName, { fetch: (request: Request) => Response | Promise<Response> }> = {
-    token: createTokenApp({ authenticator, policy, workspaceToken, githosted, logger: logger.child({ fn: 'token' }) }),
+    // The same limits and stores as the Lambda functions (functions/*/deps.ts).
+    token: createTokenApp({
+      authenticator,
+      policy,
+      workspaceToken,
+      githosted,
+      logger: logger.child({ fn: 'token' }),
+      rateLimiter: state.rateLimiter(RATE_LIMITS.token),
+      ownership: state.ownership(),
+    }),
     deploy: createDeployApp({
       authenticator,
       policy,
       repos: createScopedRepoProvider({ workspaceToken, githosted }),
       logger: logger.child({ fn: 'deploy' }),
+      rateLimiter: state.rateLimiter(RATE_LIMITS.deploy),
+      coordination: sharedCoordination(state),
     }),
     status: status.app,
   }

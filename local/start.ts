@@ -4,22 +4,38 @@
  * 127.0.0.1, then prints the URLs, a broker key and commands to paste.
  *
  *   npm start -- [--port 8080] [--githosted-port 8787] [--data .local-data] [--compat] [--json]
+ *                [--instances N] [--dynamodb-endpoint URL [--table NAME]]
+ *
+ * The state table (replay, revocation, rate limits, idempotency, event
+ * order, write leases) is on dynalite, data in <data>/dynamodb, reached
+ * through the same client as on AWS; `--instances N` runs N broker
+ * processes over it, as N Lambda containers would.
  */
 import { serve } from '@hono/node-server'
 import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { generateBrokerKey } from '../functions/lib/auth/broker-keys.js'
+import { createSharedState } from '../functions/lib/state/index.js'
 import { createLocalBroker, LOCAL_AUDIENCE, LOCAL_KEY_NAME } from './broker.js'
+import { spawnBrokerProcesses, startMintEndpoint } from './instances.js'
+import { LOCAL_REGION, LOCAL_STATE_ENV, LOCAL_TABLE, ensureStateTable, startDynalite } from './state.js'
 import { startLocalGithosted } from './githosted/index.js'
 import { startLocalOidcIssuer } from './oidc/index.js'
 
 const USAGE = `usage: npm start -- [--port N] [--githosted-port N] [--data DIR] [--compat] [--json]
+                    [--instances N] [--dynamodb-endpoint URL [--table NAME]]
   --port            broker port on 127.0.0.1 (default 8080; 0 = any free port)
   --githosted-port  local githosted port (default 8787; 0 = any free port)
   --data            where the local githosted keeps its repos and tokens (default .local-data)
   --compat          make the local githosted behave like today's hosted server
                     (no headSha, expectedHead ignored)
   --json            print one JSON line with the URLs and credentials instead of the text
+  --instances       run N broker processes (each on its own free port) sharing one githosted,
+                    one DynamoDB and one set of credentials, like N Lambda containers (default 1)
+  --dynamodb-endpoint  use this DynamoDB-compatible endpoint for the state table instead of
+                    starting dynalite (the table is created if missing)
+  --table           the state table's name (default ${LOCAL_TABLE})
 `
 
 function fail(message: string): never {
@@ -42,6 +58,9 @@ async function main() {
         data: { type: 'string', default: '.local-data' },
         compat: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        instances: { type: 'string', default: '1' },
+        'dynamodb-endpoint': { type: 'string' },
+        table: { type: 'string', default: LOCAL_TABLE },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -58,6 +77,12 @@ async function main() {
   const port = portOf('port', args.port!)
   const githostedPort = portOf('githosted-port', args['githosted-port']!)
   const dataDir = resolve(args.data!)
+  if (!/^[1-9]\d?$/.test(args.instances!) || Number(args.instances) > 16) fail(`--instances must be a whole number from 1 to 16, got "${args.instances}"`)
+  const instances = Number(args.instances)
+  const endpointArg = args['dynamodb-endpoint']
+  if (endpointArg !== undefined && !/^https?:\/\/[^/]+/.test(endpointArg)) fail(`--dynamodb-endpoint must be an http(s) URL, got "${endpointArg}"`)
+  const tableName = args.table!
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) fail(`--table must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "${tableName}"`)
 
   const githosted = await startLocalGithosted({
     dataDir: join(dataDir, 'githosted'),
@@ -66,24 +91,55 @@ async function main() {
     compat: args.compat,
   })
   if (!githosted.bootstrapToken) throw new Error('local githosted returned no bootstrap token')
+  const dynamo = endpointArg ? undefined : await startDynalite({ path: join(dataDir, 'dynamodb') })
+  const stateEndpoint = endpointArg ?? dynamo!.endpoint
+  await ensureStateTable(stateEndpoint, tableName)
   const oidc = await startLocalOidcIssuer({ audience: LOCAL_AUDIENCE })
-  const broker = await createLocalBroker({
-    githostedUrl: githosted.url,
-    workspaceToken: githosted.bootstrapToken,
-    oidc,
-    policyFile: resolve(import.meta.dirname, 'policy.yaml'),
-  })
+  const policyFile = resolve(import.meta.dirname, 'policy.yaml')
+  const brokerKey = generateBrokerKey()
+  const closers: Array<() => unknown> = [() => oidc.close(), () => githosted.close(), () => dynamo?.close()]
 
-  const server = serve({ fetch: broker.fetch, hostname: '127.0.0.1', port })
-  await new Promise<void>((ok, ko) => {
-    server.once('listening', ok)
-    server.once('error', ko)
-  })
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  let urls: string[]
+  let pids: number[]
+  let dashboardUrl: string
+  if (instances === 1) {
+    const state = createSharedState({ tableName, region: LOCAL_REGION, endpoint: stateEndpoint }, { env: LOCAL_STATE_ENV })
+    const broker = await createLocalBroker({ githostedUrl: githosted.url, workspaceToken: githosted.bootstrapToken, oidc, policyFile, state, brokerKey })
+    const server = serve({ fetch: broker.fetch, hostname: '127.0.0.1', port })
+    await new Promise<void>((ok, ko) => {
+      server.once('listening', ok)
+      server.once('error', ko)
+    })
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    closers.unshift(() => server.close(), () => state.close())
+    urls = [url]
+    pids = [process.pid]
+    dashboardUrl = broker.dashboardUrl(url)
+  } else {
+    const mint = await startMintEndpoint(oidc)
+    const procs = await spawnBrokerProcesses(
+      instances,
+      {
+        githostedUrl: githosted.url,
+        workspaceToken: githosted.bootstrapToken,
+        brokerKey,
+        policyFile,
+        policyIssuerUrls: oidc.policyIssuerUrls,
+        mintUrl: mint.url,
+        state: { endpoint: stateEndpoint, tableName, region: LOCAL_REGION },
+      },
+      process.stderr,
+    )
+    closers.unshift(() => mint.close(), ...procs.map((p) => () => p.child.kill('SIGTERM')))
+    urls = procs.map((p) => p.url)
+    pids = procs.map((p) => p.pid)
+    dashboardUrl = procs[0]!.dashboard
+  }
+  const url = urls[0]!
+  const broker = { brokerKey, dashboardUrl: () => dashboardUrl }
 
   const shutdown = async () => {
-    server.close()
-    await Promise.allSettled([oidc.close(), githosted.close()])
+    await Promise.allSettled(closers.map(async (c) => c()))
     process.exit(0)
   }
   process.once('SIGINT', shutdown)
@@ -93,8 +149,12 @@ async function main() {
     process.stdout.write(
       JSON.stringify({
         broker: url,
+        brokers: urls,
+        brokerPids: pids,
         githosted: githosted.url,
-        dashboard: `${broker.dashboardUrl(url)}`,
+        dynamodb: stateEndpoint,
+        table: tableName,
+        dashboard: `${broker.dashboardUrl()}`,
         brokerKey: broker.brokerKey,
         oidcIssuer: oidc.issuer,
         dataDir,
@@ -108,9 +168,10 @@ async function main() {
   process.stdout.write(`
 githosted-ci-broker is running locally${args.compat ? ' (githosted in compatibility mode)' : ''}
 
-  broker      ${url}
+${urls.map((u, i) => `  broker${urls.length > 1 ? ` ${i + 1}   ` : '      '}${u}${urls.length > 1 ? `   (pid ${pids[i]})` : ''}`).join('\n')}
   githosted   ${githosted.url}   (repos and tokens in ${join(dataDir, 'githosted')})
-  dashboard   ${broker.dashboardUrl(url)}
+  dynamodb    ${stateEndpoint}   (table ${tableName}${dynamo ? `, data in ${join(dataDir, 'dynamodb')}` : ''})
+  dashboard   ${broker.dashboardUrl()}
 
 Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is local/policy.yaml):
   export BROKER_KEY=${key}

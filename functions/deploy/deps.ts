@@ -13,6 +13,7 @@ import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import { sharedCoordination } from '../lib/deploys/coordination.js'
+import { RATE_LIMITS } from '../lib/state/rate-limit.js'
 import { readTokenConfig, sharedStateFor } from '../token/deps.js'
 import type { DeployAppDeps } from './app.js'
 
@@ -27,7 +28,7 @@ export function buildDeployDeps(env: Env, policy: LoadedPolicy, options: BuildOp
   return {
     // Purpose 'deploy' does not consume OIDC tokens; the store is there for the interface.
     authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
-    rateLimiter: state.rateLimiter({ scope: 'deploy', limit: 300 }),
+    rateLimiter: state.rateLimiter(RATE_LIMITS.deploy),
     coordination: sharedCoordination(state),
     policy,
     repos: createScopedRepoProvider({

@@ -12,6 +12,7 @@ import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import { createSharedState, readStateConfig, type SharedState, type StateConfig } from '../lib/state/index.js'
+import { RATE_LIMITS } from '../lib/state/rate-limit.js'
 import type { TokenAppDeps } from './app.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
@@ -52,8 +53,7 @@ export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOpt
   const state = sharedStateFor(config.state, env)
   return {
     authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
-    // Counted across every container; 30 a minute per identity.
-    rateLimiter: state.rateLimiter({ scope: 'token', limit: 30 }),
+    rateLimiter: state.rateLimiter(RATE_LIMITS.token),
     ownership: state.ownership(),
     policy,
     workspaceToken: cached(config.workspaceTokenSecretArn, 'workspace token'),

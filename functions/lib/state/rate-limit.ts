@@ -20,6 +20,12 @@ export interface SharedRateLimitOptions {
   scope: string
 }
 
+/** Per identity and minute, counted across every container. */
+export const RATE_LIMITS = {
+  token: { scope: 'token', limit: 30 },
+  deploy: { scope: 'deploy', limit: 300 },
+} as const satisfies Record<string, SharedRateLimitOptions>
+
 export function createSharedRateLimiter(table: StateTable, options: SharedRateLimitOptions): RateLimiter {
   const windowMs = (options.windowSeconds ?? 60) * 1000
   const prefix = options.prefix ?? PREFIX.rate
