@@ -295,7 +295,9 @@ class DeployRun {
     const file = await this.readFile()
     const baseDoc = this.parseFile(file.content)
 
-    const hold = await readHold(repo, this.environment, { layout: this.layout, ref: file.headSha })
+    // Independent reads, sent together: under the repo's write lease every
+    // round trip here is time other deploys wait.
+    const [hold, history] = await Promise.all([readHold(repo, this.environment, { layout: this.layout, ref: file.headSha }), this.history()])
     let holdNote: string | undefined
     if (hold) {
       if (this.request.source === 'event') {
@@ -308,7 +310,6 @@ class DeployRun {
     }
 
     const eventMs = this.request.eventTime !== undefined ? parseEventTime(this.request.eventTime) : undefined
-    const history = await this.history()
     if (history && !this.request.dryRun) {
       const replay = findReplay(history, { idempotencyKey: this.request.idempotencyKey, eventId: this.request.eventId })
       if (replay) return this.replayOf(replay.commit.sha, replay.trailers)

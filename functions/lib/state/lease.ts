@@ -68,7 +68,11 @@ export interface LeaseOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-/** Polls with jittered backoff from 10 ms up to 150 ms until `deadline`. */
+/**
+ * Polls with jittered backoff from 5 ms up to 100 ms until `deadline`. Only
+ * one request per process polls for a resource (see `queuedLocally`), so a
+ * burst costs the table a few polls per process, not one per request.
+ */
 async function waitFor<T>(
   tryOnce: () => Promise<T | undefined>,
   options: AcquireOptions,
@@ -77,7 +81,7 @@ async function waitFor<T>(
   random: () => number,
   resource: string,
 ): Promise<T> {
-  let delay = 10
+  let delay = 5
   let waited = false
   for (;;) {
     const got = await tryOnce()
@@ -91,11 +95,70 @@ async function waitFor<T>(
       throw new LeaseBusyError(`Other deploys to ${resource} kept it busy until this request's deadline; nothing was written. Try again.`, 2)
     }
     await sleep(Math.min(left, delay * (0.5 + random())))
-    delay = Math.min(150, delay * 2)
+    delay = Math.min(100, delay * 2)
+  }
+}
+
+/**
+ * Requests of one process for one resource queue here first, in arrival
+ * order, and only the head of the queue asks the shared table. On Lambda a
+ * container serves one request at a time, so this only matters where one
+ * process serves many (npm start, other hosts); there it keeps a burst from
+ * turning into a storm of conditional writes, and makes turns FIFO within
+ * the process.
+ */
+export function queuedLocally(inner: LeaseManager): LeaseManager {
+  const tails = new Map<string, Promise<void>>()
+  const batons = new Map<string, () => void>()
+  return {
+    durationMs: inner.durationMs,
+    async acquire(resource, options) {
+      const previous = tails.get(resource) ?? Promise.resolve()
+      let pass!: () => void
+      const mine = new Promise<void>((r) => (pass = r))
+      const tail = previous.then(() => mine)
+      tails.set(resource, tail)
+      void tail.then(() => {
+        if (tails.get(resource) === tail) tails.delete(resource)
+      })
+      const left = options.deadline - Date.now()
+      let timer: NodeJS.Timeout | undefined
+      const turn = await Promise.race([
+        previous.then(() => true),
+        new Promise<false>((r) => (timer = setTimeout(() => r(false), Math.max(0, left)))),
+      ])
+      clearTimeout(timer)
+      if (!turn) {
+        // Keep the queue moving: our turn passes on as soon as it comes.
+        void previous.then(pass)
+        throw new LeaseBusyError(`Other deploys to ${resource} kept it busy until this request's deadline; nothing was written. Try again.`, 2)
+      }
+      try {
+        const lease = await inner.acquire(resource, options)
+        batons.set(lease.holder, pass)
+        return lease
+      } catch (err) {
+        pass()
+        throw err
+      }
+    },
+    ensure: (lease, min) => inner.ensure(lease, min),
+    async release(lease) {
+      try {
+        await inner.release(lease)
+      } finally {
+        batons.get(lease.holder)?.()
+        batons.delete(lease.holder)
+      }
+    },
   }
 }
 
 export function createDynamoLeaseManager(table: StateTable, options: LeaseOptions = {}): LeaseManager {
+  return queuedLocally(dynamoLeases(table, options))
+}
+
+function dynamoLeases(table: StateTable, options: LeaseOptions): LeaseManager {
   const durationMs = options.durationMs ?? 12_000
   const sleep = options.sleep ?? defaultSleep
   const random = options.random ?? Math.random
