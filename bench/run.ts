@@ -27,6 +27,7 @@ export const SCENARIOS: Array<{ name: string; load(): Promise<Scenario> }> = [
   { name: 'caches', load: async () => (await import('./scenarios/caches.js')).caches },
   { name: 'jwt-verify', load: async () => (await import('./scenarios/jwt-verify.js')).jwtVerification },
   { name: 'contention', load: async () => (await import('./scenarios/contention.js')).contention },
+  { name: 'shared-state', load: async () => (await import('./scenarios/shared-state.js')).sharedState },
 ]
 
 interface Args {

@@ -7,6 +7,7 @@
  */
 import { generateBrokerKey, hashBrokerKey } from '../../functions/lib/auth/broker-keys.js'
 import { startLocalGithosted, type LocalGithosted } from '../../local/githosted/index.js'
+import { LOCAL_TABLE, ensureStateTable, startDynalite } from '../../local/state.js'
 import { secretArn, startFakeSecrets, type FakeSecrets } from './fake-secrets.js'
 import { startBenchIssuer, type BenchIssuer } from './oidc-issuer.js'
 import { installServerTiming } from './server-timing.js'
@@ -58,8 +59,16 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     claims: { repository: 'acme/app', repository_owner: 'acme', repository_owner_id: '65', ref: 'refs/heads/main' },
     ...(options.alg ? { alg: options.alg } : {}),
   })
+  // The state table on dynalite in this process: its answers carry Server-Timing like every bench server.
+  const dynamo = await startDynalite()
+  await ensureStateTable(dynamo.endpoint)
   const env: Record<string, string> = {
     ...secrets.env(),
+    STATE_TABLE_NAME: LOCAL_TABLE,
+    STATE_TABLE_ENDPOINT: dynamo.endpoint,
+    // Benchmarks send thousands of requests as one identity; the product default is 30 a minute.
+    TOKEN_RATE_LIMIT_PER_MINUTE: '1000000',
+    DEPLOY_RATE_LIMIT_PER_MINUTE: '1000000',
     GITHOSTED_URL: githosted.url,
     OIDC_AUDIENCE: AUDIENCE,
     SECRET_CACHE_TTL_SECONDS: '300',
@@ -77,7 +86,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     brokerKey,
     env,
     async close() {
-      await Promise.allSettled([githosted.close(), secrets.close(), issuer.close()])
+      await Promise.allSettled([githosted.close(), secrets.close(), issuer.close(), dynamo.close()])
     },
   }
 }

@@ -7,7 +7,7 @@
 import { createScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { createCallerAuthenticator } from '../lib/lambda/caller-auth.js'
-import type { Env } from '../lib/lambda/env.js'
+import { envVars, perMinuteLimit, type Env } from '../lib/lambda/env.js'
 import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
 import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
@@ -28,7 +28,7 @@ export function buildDeployDeps(env: Env, policy: LoadedPolicy, options: BuildOp
   return {
     // Purpose 'deploy' does not consume OIDC tokens; the store is there for the interface.
     authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
-    rateLimiter: state.rateLimiter(RATE_LIMITS.deploy),
+    rateLimiter: state.rateLimiter({ ...RATE_LIMITS.deploy, limit: perMinuteLimit(envVars(env), 'DEPLOY_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.deploy.limit) }),
     coordination: sharedCoordination(state),
     policy,
     repos: createScopedRepoProvider({

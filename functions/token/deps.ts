@@ -6,7 +6,7 @@
  */
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { brokerKeysSecretArn, createCallerAuthenticator, requiredOidcAudience } from '../lib/lambda/caller-auth.js'
-import { envVars, githostedUrl, secretCacheTtlMs, type Env } from '../lib/lambda/env.js'
+import { envVars, githostedUrl, perMinuteLimit, secretCacheTtlMs, type Env } from '../lib/lambda/env.js'
 import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
 import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
@@ -53,7 +53,7 @@ export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOpt
   const state = sharedStateFor(config.state, env)
   return {
     authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
-    rateLimiter: state.rateLimiter(RATE_LIMITS.token),
+    rateLimiter: state.rateLimiter({ ...RATE_LIMITS.token, limit: perMinuteLimit(envVars(env), 'TOKEN_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.token.limit) }),
     ownership: state.ownership(),
     policy,
     workspaceToken: cached(config.workspaceTokenSecretArn, 'workspace token'),

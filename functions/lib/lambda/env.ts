@@ -46,3 +46,13 @@ export function githostedUrl(vars: EnvVars): string {
   if (!URL.canParse(url)) throw new ConfigError('GITHOSTED_URL is not a URL.')
   return url
 }
+
+/** A per-minute request limit from `name` (whole number 1-1000000), or `fallback` when unset. */
+export function perMinuteLimit(vars: EnvVars, name: string, fallback: number): number {
+  const text = vars.optional(name)
+  if (text === undefined) return fallback
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1_000_000) {
+    throw new ConfigError(`${name} must be a whole number of requests per minute between 1 and 1000000.`)
+  }
+  return Number(text)
+}

@@ -109,7 +109,7 @@ export function fakeAuthenticator(identities: Record<string, CallerIdentity>) {
   const claims = new WeakMap<CallerIdentity, string>()
   const state = { failRelease: false }
   const authenticator: Authenticator = {
-    async authenticate(authorization, purpose) {
+    async authenticate(authorization, purpose, options) {
       purposes.push(purpose)
       const m = /^Bearer (\S+)$/.exec(authorization ?? '')
       if (!m) throw new AuthenticationError('Missing bearer credential.')
@@ -119,9 +119,18 @@ export function fakeAuthenticator(identities: Record<string, CallerIdentity>) {
         if (consumed.has(m[1]!)) throw new AuthenticationError('Token already used (replay).')
         consumed.add(m[1]!)
         const copy = { ...identity }
+        try {
+          await options?.alongside?.(copy)
+        } catch (err) {
+          // As the real authenticator: a failed check gives the single use back.
+          consumed.delete(m[1]!)
+          released.push(m[1]!)
+          throw err
+        }
         claims.set(copy, m[1]!)
         return copy
       }
+      await options?.alongside?.(identity)
       return identity
     },
     async releaseMint(identity) {

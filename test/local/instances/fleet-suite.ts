@@ -101,6 +101,26 @@ export function fleetSuite(mode: 'documented' | 'hosted-today') {
       expect(list.tokens.find((t) => t.id === minted.body.tokenId)?.revokedAt).toBeInstanceOf(Date)
     })
 
+    it('counts the rate limit across processes (30 token requests a minute per identity)', async () => {
+      // Stay inside one fixed window: start early in a minute.
+      const intoWindow = Date.now() % 60_000
+      if (intoWindow > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoWindow + 100))
+      const us = urls()
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          call(us[i % us.length]!, '/v1/tokens?dryRun=true', { body: { repo: REPO, permission: 'read', ttl: '15m' } }),
+        ),
+      )
+      const allowed = answers.filter((a) => a.status === 200).length
+      const limited = answers.filter((a) => a.status === 429)
+      // Per-process buckets would have let all 40 through. The revoke test's mint and revoke (same
+      // identity, same scope) may count in this window.
+      expect(allowed).toBeLessThanOrEqual(30)
+      expect(allowed).toBeGreaterThanOrEqual(28)
+      expect(limited.length).toBe(40 - allowed)
+      for (const a of limited) expect(a.body).toMatchObject({ code: 'RATE_LIMITED' })
+    }, 30_000)
+
     it('replays an idempotency key retried on another process, with no new commit', async () => {
       const [a, , c] = urls()
       const key = `idem-${mode}`
