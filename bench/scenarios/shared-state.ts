@@ -155,9 +155,9 @@ async function countCalls(endpoint: string): Promise<Array<{ what: string; calls
     return [
       { what: 'mint, OIDC (/v1/tokens)', calls: await send('/v1/tokens', await oidc.mint('github'), { repo: 'deploy-configs', permission: 'read' }), sequential: '2 (claim + rate limit together, then ownership)' },
       { what: 'mint, broker key (/ci/token)', calls: await send('/ci/token', broker.brokerKey, { repo: 'deploy-configs', ttl: '1h' }), sequential: '2 (rate limit, then ownership)' },
-      { what: 'deploy without idempotency key', calls: await send('/v1/deploys', broker.brokerKey, deployBody('a')), sequential: 'lease + mark + release, around the githosted calls' },
-      { what: 'deploy with idempotency key', calls: await send('/v1/deploys', broker.brokerKey, deployBody('b', { idempotencyKey: 'bench-b' })), sequential: 'lease, record read, …, record write, mark, release' },
-      { what: 'same idempotency key again (replay)', calls: await send('/v1/deploys', broker.brokerKey, deployBody('b', { idempotencyKey: 'bench-b' })), sequential: 'lease, record read, release' },
+      { what: 'deploy without idempotency key', calls: await send('/v1/deploys', broker.brokerKey, deployBody('a')), sequential: 'rate limit, lease; githosted calls; order mark, lease release' },
+      { what: 'deploy with idempotency key', calls: await send('/v1/deploys', broker.brokerKey, deployBody('b', { idempotencyKey: 'bench-b' })), sequential: 'rate limit, lease, record read; githosted calls; record write, order mark, lease release' },
+      { what: 'same idempotency key again (replay)', calls: await send('/v1/deploys', broker.brokerKey, deployBody('b', { idempotencyKey: 'bench-b' })), sequential: 'rate limit, lease, record read, lease release' },
     ]
   } finally {
     state.close()

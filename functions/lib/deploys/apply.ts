@@ -32,9 +32,15 @@
  * an error), so an out-of-order delivery cannot regress an image. Explicit
  * requests (API, rollback, CI job) always apply.
  *
- * Idempotency: the same idempotency key or event id found in the file's
- * recent history (or the in-process memory) returns the original commit
- * without writing; a change already in place makes no commit.
+ * Idempotency: the same idempotency key or event id found in the shared
+ * idempotency records (coordination.ts), or in the file's recent history,
+ * returns the original answer without writing; a change already in place
+ * makes no commit.
+ *
+ * Across containers (ApplyDeps.coordination, DynamoDB on Lambda): each
+ * deploy runs under its repo's write lease, so broker deploys to one repo
+ * never interleave, and the shared records and event-order marks decide
+ * replays and stale events whichever container a request reaches.
  */
 import type { Logger } from '../audit/logger.js'
 import { silentLogger } from '../audit/logger.js'
