@@ -65,7 +65,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const verified = await verifier.verify(token)
     const { issuer, claims } = verified
     const preset = presetFor(issuer)
-    const credentialId = replayKey(issuer.url, typeof claims.jti === 'string' ? claims.jti : undefined, token)
+    const credentialId = replayKey({ issuer: issuer.url, claims, signature: verified.signature })
     if (purpose === 'mint') {
       let first: boolean
       try {

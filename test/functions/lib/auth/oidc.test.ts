@@ -257,7 +257,7 @@ describe('OIDC verification: discovery and JWKS hygiene', () => {
     await expect(v.verify(token)).resolves.toMatchObject({ claims: { sub: 'x' } })
   })
 
-  it('refuses a plain-http jwks_uri, a mismatched issuer and oversized bodies (503), and retries discovery later', async () => {
+  it('refuses a plain-http jwks_uri, a mismatched issuer and oversized bodies (503), and retries only after a backoff', async () => {
     const { token, jwk } = await signedToken()
     const cases: Array<Record<string, () => Response>> = [
       { [`${ISS}/.well-known/openid-configuration`]: () => Response.json({ issuer: ISS, jwks_uri: 'http://ci.example.test/keys' }) },
@@ -271,12 +271,23 @@ describe('OIDC verification: discovery and JWKS hygiene', () => {
     ]
     for (const routes of cases) {
       const { f, calls } = fakeFetch(routes)
-      const v = createOidcVerifier({ issuers: config, audience: AUDIENCE, fetch: f, cache: new Map() })
+      let now = Date.now()
+      const v = createOidcVerifier({
+        issuers: config,
+        audience: AUDIENCE,
+        fetch: f,
+        cache: new Map(),
+        clock: () => new Date(now),
+        jwks: { failureBackoffMs: 10_000 },
+      })
       const err = await expectFailure(v.verify(token), 'OIDC_JWKS_UNAVAILABLE', token)
       expect(err.status).toBe(503)
       const before = calls.length
       await expectFailure(v.verify(token), 'OIDC_JWKS_UNAVAILABLE', token)
-      expect(calls.length).toBeGreaterThan(before) // a failure is not cached
+      expect(calls.length).toBe(before) // negative-cached: no fetch during the backoff
+      now += 10_001
+      await expectFailure(v.verify(token), 'OIDC_JWKS_UNAVAILABLE', token)
+      expect(calls.length).toBeGreaterThan(before) // retried once the backoff is over
     }
   })
 })
