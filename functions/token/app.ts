@@ -25,7 +25,16 @@ import { DEFAULT_MAX_BODY_BYTES, limitBody, readFields } from '../lib/http/body.
 import { formatDuration } from '../lib/http/duration.js'
 import { MethodNotAllowedError } from '../lib/http/errors.js'
 import { problemResponse } from '../lib/http/problem.js'
-import { createTokenBucketLimiter, enforceRateLimit, type RateLimiter } from '../lib/http/rate-limit.js'
+import {
+  createTokenBucketLimiter,
+  enforceRateLimit,
+  rateLimitKey,
+  SOURCE_IP_LIMIT,
+  sourceIpLimit,
+  sourceIpOf,
+  type RateLimiter,
+} from '../lib/http/rate-limit.js'
+import { callerTrace } from '../lib/policy/evaluate.js'
 import type { Decision, MintRequest, Policy } from '../lib/policy/types.js'
 import type { SecretSource } from '../lib/secrets/source.js'
 import { createMinter, type MintedToken } from '../lib/tokens/mint.js'
@@ -40,8 +49,10 @@ export interface TokenAppDeps {
   githosted: GithostedClientFactory
   logger: Logger
   clock?: () => Date
-  /** Per-identity limiter. Default: token bucket, burst 10, 30 per minute. */
+  /** Per-identity limiter (keyed by rateLimitKey). Default: token bucket, burst 10, 30 per minute. */
   rateLimiter?: RateLimiter
+  /** Pre-authentication limiter per source IP. Default: token bucket, SOURCE_IP_LIMIT. */
+  ipRateLimiter?: RateLimiter
   requestId?: () => string
   /** Who minted what (for DELETE). Default: in memory, per container. */
   ownership?: OwnershipStore
@@ -71,6 +82,7 @@ type C = Context<AppEnv>
 interface ResolvedDeps extends TokenAppDeps {
   clock: () => Date
   rateLimiter: RateLimiter
+  ipRateLimiter: RateLimiter
   ownership: OwnershipStore
   auditor: Auditor
   minter: ReturnType<typeof createMinter>
@@ -94,6 +106,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
       ...d,
       clock,
       rateLimiter: d.rateLimiter ?? createTokenBucketLimiter({ clock }),
+      ipRateLimiter: d.ipRateLimiter ?? createTokenBucketLimiter({ ...SOURCE_IP_LIMIT, clock }),
       ownership: d.ownership ?? createMemoryOwnershipStore({ clock }),
       auditor: d.auditor ?? createAuditor(d.logger),
       minter: createMinter({ workspaceToken: d.workspaceToken, githosted: d.githosted, clock }),
@@ -127,6 +140,8 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
   // Everything below needs the dependencies (and may fail on configuration).
   app.use('/ci/*', withDeps(resolve))
   app.use('/v1/*', withDeps(resolve))
+  app.use('/ci/*', sourceIpLimit(() => resolve().ipRateLimiter))
+  app.use('/v1/*', sourceIpLimit(() => resolve().ipRateLimiter))
   app.use('/ci/*', limitBody(maxBody))
   app.use('/v1/*', limitBody(maxBody))
 
@@ -153,7 +168,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
         a.request = request
         // Explaining must not consume a single-use OIDC token.
         a.identity = await d.authenticator.authenticate(c.req.header('authorization'), 'read')
-        enforceRateLimit(d.rateLimiter, rateKey(a.identity), 'token requests')
+        await enforceRateLimit(d.rateLimiter, rateLimitKey(a.identity), 'token requests')
         const decision = d.policy.authorizeMint(a.identity, request)
         a.decision = decision
         a.explainOnly = true
@@ -199,7 +214,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
       if (!TOKEN_ID_RE.test(id)) throw new ValidationError('Token id has an invalid format.', 'id')
       a.tokenId = id
       a.identity = await d.authenticator.authenticate(c.req.header('authorization'), 'read')
-      enforceRateLimit(d.rateLimiter, rateKey(a.identity), 'token requests')
+      await enforceRateLimit(d.rateLimiter, rateLimitKey(a.identity), 'token requests')
       const record = await d.ownership.get(id)
       if (!record) {
         throw new NotFoundAppError(
@@ -272,7 +287,7 @@ async function mintAs(
   identity: CallerIdentity,
   request: MintRequest,
 ): Promise<MintOutcome> {
-  enforceRateLimit(d.rateLimiter, rateKey(identity), 'token requests')
+  await enforceRateLimit(d.rateLimiter, rateLimitKey(identity), 'token requests')
   const decision = d.policy.authorizeMint(identity, request)
   a.decision = decision
   if (!decision.allowed || !decision.grant) throw new ForbiddenError(decision.reason)
@@ -297,6 +312,8 @@ async function mintAs(
 }
 
 function explain(decision: Decision, request: MintRequest) {
+  // A caller no rule is meant for learns nothing about the policy (the audit line has the trace).
+  if (!decision.identified) return { dryRun: true, allowed: false, reason: decision.reason, request }
   const max = decision.grant?.maxTtlSeconds
   const ttlSeconds = max !== undefined ? Math.min(request.ttlSeconds, max) : request.ttlSeconds
   return {
@@ -307,7 +324,7 @@ function explain(decision: Decision, request: MintRequest) {
     request,
     ...(decision.allowed ? { ttlSeconds, clamped: ttlSeconds < request.ttlSeconds } : {}),
     grant: decision.grant,
-    trace: decision.trace,
+    trace: callerTrace(decision),
   }
 }
 
@@ -337,7 +354,7 @@ async function audited<T>(c: C, event: string, fn: (a: AuditContext) => Promise<
       extra: a.minted
         ? { method: a.minted.method, clamped: a.minted.clamped, expiresAt: a.minted.expiresAt.toISOString() }
         : a.explainOnly
-          ? { dryRun: true, wouldAllow: a.decision?.allowed ?? false }
+          ? { dryRun: true, wouldAllow: a.decision?.allowed ?? false, trace: a.decision?.trace }
           : undefined,
     })
     return out
@@ -350,6 +367,8 @@ async function audited<T>(c: C, event: string, fn: (a: AuditContext) => Promise<
       reason: app?.message ?? 'internal error',
       ttlSeconds: a.request?.ttlSeconds,
       tokenId: a.tokenId,
+      // The full trace (every rule, with required values) is for operators only.
+      extra: a.decision ? { trace: a.decision.trace } : undefined,
     })
     if (!app) d.logger.error('unhandled error', { requestId: c.get('requestId'), err })
     throw err
@@ -363,13 +382,8 @@ function withDeps(resolve: () => ResolvedDeps) {
   }
 }
 
-/** OIDC credential ids are per token (jti), so identities are limited by who they are, not by credential. */
-function rateKey(identity: CallerIdentity): string {
-  return identity.kind === 'broker-key' ? `key:${identity.credentialId}` : `oidc:${identity.issuer ?? ''}:${identity.subject}`
-}
-
 function sourceIp(c: C): string | undefined {
-  return c.env?.event?.requestContext?.http?.sourceIp ?? c.env?.remoteAddress
+  return sourceIpOf(c.env)
 }
 
 /**

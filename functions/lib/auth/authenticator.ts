@@ -87,6 +87,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       issuer: issuer.url,
       provider: issuer.preset === 'custom' ? issuer.name : issuer.preset,
       subject: preset.subject(claims, issuer),
+      stableId: preset.stableId(claims, issuer),
       claims,
       credentialId,
     }
