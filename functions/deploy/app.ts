@@ -160,7 +160,8 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
       a.environment = body.environment
       const identity = await authorize(c, a, { ...body, overrideHold: false })
       const repo = await d.repos(body.repo, identity.subject)
-      return putHold(holdDeps(d, repo, body.repo), body.environment, body.reason, { subject: identity.subject, runUrl: identity.ciRunUrl })
+      const mayReplaceOthers = a.decision?.grant?.overrideHolds === true
+      return putHold(holdDeps(d, repo, body.repo), body.environment, body.reason, { subject: identity.subject, runUrl: identity.ciRunUrl, mayReplaceOthers })
     }, holdSummary)
     return c.json(holdResponse(out), 200)
   })
