@@ -163,6 +163,10 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
           `OIDC token algorithm ${shown(header.alg)} is not allowed (allowed: ${allowed.join(', ')})`,
         )
       }
+      if (header.crit !== undefined) {
+        // RFC 7515 §4.1.11: a recipient must refuse extensions it does not understand; we understand none.
+        throw new AuthFailedError('OIDC_MALFORMED', 'OIDC token has a "crit" header; this broker understands no JWS extensions')
+      }
       const issuer = typeof unverified.iss === 'string' ? byUrl.get(unverified.iss) : undefined
       if (!issuer) {
         throw new AuthFailedError(
