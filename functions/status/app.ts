@@ -15,7 +15,7 @@ import { html } from 'hono/html'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createLogger, type Logger } from '../lib/audit/logger.js'
 import type { Authenticator, CallerIdentity } from '../lib/auth/types.js'
-import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
+import { AppError, ForbiddenError, NotFoundAppError, RateLimitedError, ValidationError } from '../lib/errors.js'
 import type { GithostedClient, GithostedClientFactory, RepoHandle } from '../lib/githosted/types.js'
 import { MethodNotAllowedError } from '../lib/http/errors.js'
 import { problemResponse } from '../lib/http/problem.js'
@@ -151,6 +151,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     }
     if (c.req.path.startsWith('/v1/')) return problemResponse(c, err, c.get('requestId'))
     const status = err instanceof AppError ? err.status : 500
+    if (err instanceof RateLimitedError) c.header('retry-after', String(err.retryAfterSeconds))
     if (c.req.query('fragment') !== undefined) {
       return c.text(err instanceof AppError ? err.message : 'internal error', status as 500)
     }
