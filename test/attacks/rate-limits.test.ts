@@ -119,8 +119,14 @@ describe('a failing trusted issuer costs at most one fetch per backoff period', 
     await attacker?.close()
   })
 
-  async function withIssuer(answer: Parameters<typeof countingServer>[0], run: (h: Harness, iss: string, requests: () => number) => Promise<void>) {
-    const issuer = await countingServer(answer)
+  /**
+   * Sends `forged` tokens naming a trusted issuer served by `answer`; each must be
+   * 503 OIDC_JWKS_UNAVAILABLE, and the issuer must have been asked `fetches` times in all.
+   */
+  async function forgedAgainst(answer: (path: string, base: string) => { status: number; body: string } | undefined, forged: number, fetches: number) {
+    let base = ''
+    const issuer = await countingServer((path) => answer(path, base))
+    base = issuer.url
     const h = await startHarness({
       jwks: { timeoutMs: 300, failureBackoffMs: 60_000 },
       policy: () =>
@@ -131,60 +137,35 @@ describe('a failing trusted issuer costs at most one fetch per backoff period', 
         }),
     })
     try {
-      await run(h, issuer.url, () => issuer.requests)
+      for (let i = 0; i < forged; i++) {
+        const jwt = await attacker.mint('github', { claims: { iss: issuer.url, sub: 'job:1' } })
+        const r = await h.call('POST', '/v1/tokens', { auth: jwt, body: { repo: REPO } })
+        expect(r.status).toBe(503)
+        expect(r.json).toMatchObject({ code: 'OIDC_JWKS_UNAVAILABLE' })
+      }
+      expect(issuer.requests).toBe(fetches)
     } finally {
       await h.close()
       await issuer.close()
     }
   }
 
-  const forgedFor = (iss: string) => attacker.mint('github', { claims: { iss, sub: 'job:1' } })
-
   it('discovery answering 500: six forged tokens, one fetch, all 503', async () => {
-    await withIssuer(
-      () => ({ status: 500, body: '{}' }),
-      async (h, iss, requests) => {
-        for (let i = 0; i < 6; i++) {
-          const r = await h.call('POST', '/v1/tokens', { auth: await forgedFor(iss), body: { repo: REPO } })
-          expect(r.status).toBe(503)
-          expect(r.json).toMatchObject({ code: 'OIDC_JWKS_UNAVAILABLE' })
-        }
-        expect(requests()).toBe(1)
-      },
-    )
+    await forgedAgainst(() => ({ status: 500, body: '{}' }), 6, 1)
   })
 
   it('discovery hanging: only the first request waits for the timeout; one fetch in all', async () => {
-    await withIssuer(
-      () => undefined,
-      async (h, iss, requests) => {
-        for (let i = 0; i < 4; i++) {
-          const r = await h.call('POST', '/v1/tokens', { auth: await forgedFor(iss), body: { repo: REPO } })
-          expect(r.status).toBe(503)
-          expect(r.json).toMatchObject({ code: 'OIDC_JWKS_UNAVAILABLE' })
-        }
-        expect(requests()).toBe(1)
-      },
-    )
+    await forgedAgainst(() => undefined, 4, 1)
   })
 
-  it('JWKS answering 500 after a good discovery: one JWKS fetch, all 503', async () => {
-    let base = ''
-    await withIssuer(
-      (path) =>
+  it('JWKS answering 500 after a good discovery: one discovery and one JWKS fetch, all 503', async () => {
+    await forgedAgainst(
+      (path, base) =>
         path.endsWith('/openid-configuration')
           ? { status: 200, body: JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks` }) }
           : { status: 500, body: '{}' },
-      async (h, iss, requests) => {
-        base = iss
-        for (let i = 0; i < 5; i++) {
-          const r = await h.call('POST', '/v1/tokens', { auth: await forgedFor(iss), body: { repo: REPO } })
-          expect(r.status).toBe(503)
-          expect(r.json).toMatchObject({ code: 'OIDC_JWKS_UNAVAILABLE' })
-        }
-        // One discovery and one JWKS fetch, however many forged tokens arrive.
-        expect(requests()).toBe(2)
-      },
+      5,
+      2,
     )
   })
 })
