@@ -112,6 +112,17 @@ describe('OIDC identities', () => {
     expect(bk.ciRunUrl).toBe('https://buildkite.com/acme/app/builds/42')
   })
 
+  it('gives each identity a stable id that runs, attempts, jobs and environments do not change', async () => {
+    const auth = authenticator()
+    const stable = async (provider: 'github' | 'gitlab' | 'circleci' | 'buildkite', claims: Record<string, unknown>) =>
+      (await auth.authenticate(`Bearer ${await issuer.mint(provider, { claims })}`, 'read')).stableId
+    expect(await stable('github', { run_id: '1', run_attempt: '1' })).toBe('repository_id:74')
+    expect(await stable('github', { run_id: '2', run_attempt: '3', environment: 'production' })).toBe('repository_id:74')
+    expect(await stable('gitlab', { job_id: '9', environment: 'x' })).toBe('project_id:20')
+    expect(await stable('circleci', {})).toMatch(/^project-id:[0-9a-f-]{36}$/)
+    expect(await stable('buildkite', { build_number: 7, job_id: 'j9' })).toBe('pipeline:acme/app')
+  })
+
   it('does not build run links from claims that are not plain slugs and ids', async () => {
     const auth = authenticator()
     const token = await issuer.mint('github', { claims: { repository: 'acme/app/../../evil', run_id: '1' } })
