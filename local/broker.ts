@@ -22,6 +22,11 @@ import { createLocalStatus } from '../functions/status/local-setup.js'
 import { createTokenApp } from '../functions/token/app.js'
 import { CI_PROVIDERS, type CiProvider, type LocalOidcIssuer } from './oidc/index.js'
 
+/** What @hono/node-server passes as env: the raw request (for its peer address). */
+export interface NodeServerBindings {
+  incoming?: { socket?: { remoteAddress?: string } }
+}
+
 export const LOCAL_KEY_NAME = 'local'
 export const LOCAL_AUDIENCE = 'githosted-ci-broker'
 
@@ -41,7 +46,7 @@ export interface LocalBrokerOptions {
 
 export interface LocalBroker {
   /** Serves every broker route (plus /_local/id-token for trying OIDC by hand). */
-  fetch: (request: Request) => Response | Promise<Response>
+  fetch: (request: Request, env?: NodeServerBindings) => Response | Promise<Response>
   /** Shown once to the human at the terminal. */
   brokerKey: string
   /** `<baseUrl>/?key=<viewer credential>`: opens the dashboard as is. */
@@ -70,10 +75,11 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
     authenticator,
     policy,
     logger: logger.child({ fn: 'status' }),
+    limits: { rateLimiter: state.rateLimiter(RATE_LIMITS.status), ipRateLimiter: state.sourceIpLimiter() },
   })
 
   const workspaceToken = staticSecret(options.workspaceToken)
-  const apps: Record<FunctionName, { fetch: (request: Request) => Response | Promise<Response> }> = {
+  const apps: Record<FunctionName, { fetch: (request: Request, env?: { remoteAddress?: string }) => Response | Promise<Response> }> = {
     // The same limits and stores as the Lambda functions (functions/*/deps.ts).
     token: createTokenApp({
       authenticator,
@@ -82,6 +88,7 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
       githosted,
       logger: logger.child({ fn: 'token' }),
       rateLimiter: state.rateLimiter(RATE_LIMITS.token),
+      ipRateLimiter: state.sourceIpLimiter(),
       ownership: state.ownership(),
     }),
     deploy: createDeployApp({
@@ -90,12 +97,13 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
       repos: createScopedRepoProvider({ workspaceToken, githosted }),
       logger: logger.child({ fn: 'deploy' }),
       rateLimiter: state.rateLimiter(RATE_LIMITS.deploy),
+      ipRateLimiter: state.sourceIpLimiter(),
       coordination: sharedCoordination(state),
     }),
     status: status.app,
   }
 
-  const router = new Hono()
+  const router = new Hono<{ Bindings: NodeServerBindings | undefined }>()
   // Local only: a test ID token shaped like the named CI's, so the OIDC flow can be tried by hand.
   router.get('/_local/id-token', async (c) => {
     const provider = (c.req.query('provider') ?? 'github') as CiProvider
@@ -108,8 +116,9 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
     const fn = functionForPath(c.req.path)
     // As API Gateway does for a path with no route: 404, before any function sees it.
     if (!fn) return c.json({ message: 'Not Found' }, 404)
-    return apps[fn].fetch(c.req.raw)
+    // The peer address, as API Gateway passes sourceIp: the per-address limit applies locally too.
+    return apps[fn].fetch(c.req.raw, { remoteAddress: c.env?.incoming?.socket?.remoteAddress })
   })
 
-  return { fetch: (request) => router.fetch(request), brokerKey, dashboardUrl: status.dashboardUrl }
+  return { fetch: (request, env) => router.fetch(request, env), brokerKey, dashboardUrl: status.dashboardUrl }
 }

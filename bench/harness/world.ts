@@ -69,6 +69,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     // Benchmarks send thousands of requests as one identity; the product default is 30 a minute.
     TOKEN_RATE_LIMIT_PER_MINUTE: '1000000',
     DEPLOY_RATE_LIMIT_PER_MINUTE: '1000000',
+    STATUS_RATE_LIMIT_PER_MINUTE: '1000000',
+    SOURCE_IP_RATE_LIMIT_PER_MINUTE: '1000000',
     GITHOSTED_URL: githosted.url,
     OIDC_AUDIENCE: AUDIENCE,
     SECRET_CACHE_TTL_SECONDS: '300',

@@ -29,7 +29,16 @@ import type { RepoHandle } from '../lib/githosted/types.js'
 import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
 import { limitBody, readFields } from '../lib/http/body.js'
 import { problemResponse } from '../lib/http/problem.js'
-import { createTokenBucketLimiter, enforceRateLimit, type RateLimiter } from '../lib/http/rate-limit.js'
+import {
+  createTokenBucketLimiter,
+  enforceRateLimit,
+  rateLimitKey,
+  SOURCE_IP_LIMIT,
+  sourceIpLimit,
+  sourceIpOf,
+  type RateLimiter,
+  type SourceAddressBindings,
+} from '../lib/http/rate-limit.js'
 import type { Decision, Policy } from '../lib/policy/types.js'
 import { type HoldOutcome, liftHold, putHold } from './hold.js'
 import { parseDeployBody, parseHoldBody, parseReleaseQuery, parseRollbackBody } from './request.js'
@@ -44,6 +53,8 @@ export interface DeployAppDeps {
   clock?: () => Date
   layout?: ConfigLayout
   rateLimiter?: RateLimiter
+  /** Pre-authentication limiter per source IP. Default: token bucket, SOURCE_IP_LIMIT. */
+  ipRateLimiter?: RateLimiter
   requestId?: () => string
   /** Lease, idempotency and event order shared across containers (DynamoDB). Default: this process only. */
   coordination?: DeployCoordination<ApplyResult>
@@ -54,9 +65,9 @@ const MAX_BODY_BYTES = 64 * 1024
 
 interface Vars {
   requestId: string
-  deps: DeployAppDeps & { auditor: Auditor; rateLimiter: RateLimiter }
+  deps: DeployAppDeps & { auditor: Auditor; rateLimiter: RateLimiter; ipRateLimiter: RateLimiter }
 }
-type AppEnv = { Bindings: { event?: { requestContext?: { requestId?: string; http?: { sourceIp?: string } } } }; Variables: Vars }
+type AppEnv = { Bindings: SourceAddressBindings & { event?: { requestContext?: { requestId?: string } } }; Variables: Vars }
 type C = Context<AppEnv>
 
 export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
@@ -68,6 +79,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
       ...d,
       auditor: d.auditor ?? createAuditor(d.logger),
       rateLimiter: d.rateLimiter ?? createTokenBucketLimiter({ capacity: 50, refillPerMinute: 300, ...(d.clock ? { clock: d.clock } : {}) }),
+      ipRateLimiter: d.ipRateLimiter ?? createTokenBucketLimiter({ ...SOURCE_IP_LIMIT, ...(d.clock ? { clock: d.clock } : {}) }),
     }
     return resolved
   }
@@ -84,6 +96,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
     c.set('deps', resolve())
     await next()
   })
+  app.use('/v1/*', sourceIpLimit(() => resolve().ipRateLimiter))
   app.use('/v1/*', limitBody(MAX_BODY_BYTES))
 
   app.post('/v1/deploys', async (c) => {
@@ -150,7 +163,8 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
       a.environment = body.environment
       const identity = await authorize(c, a, { ...body, overrideHold: false })
       const repo = await d.repos(body.repo, identity.subject)
-      return putHold(holdDeps(d, repo, body.repo), body.environment, body.reason, { subject: identity.subject, runUrl: identity.ciRunUrl })
+      const mayReplaceOthers = a.decision?.grant?.overrideHolds === true
+      return putHold(holdDeps(d, repo, body.repo), body.environment, body.reason, { subject: identity.subject, runUrl: identity.ciRunUrl, mayReplaceOthers })
     }, holdSummary)
     return c.json(holdResponse(out), 200)
   })
@@ -191,7 +205,7 @@ async function authorize(c: C, a: AuditContext, body: { repo: string; environmen
   const d = c.get('deps')
   const identity = await d.authenticator.authenticate(c.req.header('authorization'), 'deploy')
   a.identity = identity
-  await enforceRateLimit(d.rateLimiter, identity.kind === 'broker-key' ? `key:${identity.credentialId}` : `oidc:${identity.issuer ?? ''}:${identity.subject}`, 'deploy requests')
+  await enforceRateLimit(d.rateLimiter, rateLimitKey(identity), 'deploy requests')
   const decision = d.policy.authorizeDeploy(identity, { repo: body.repo, environment: body.environment, overrideHold: body.overrideHold })
   a.decision = decision
   if (!decision.allowed) throw new ForbiddenError(decision.reason)
@@ -228,7 +242,7 @@ async function audited<T>(c: C, event: string, fn: (a: AuditContext) => Promise<
     identity: a.identity,
     rule: a.decision?.rule,
     repos: a.repo ? [a.repo] : undefined,
-    sourceIp: c.env?.event?.requestContext?.http?.sourceIp,
+    sourceIp: sourceIpOf(c.env),
   })
   try {
     const out = await fn(a)
@@ -248,7 +262,8 @@ async function audited<T>(c: C, event: string, fn: (a: AuditContext) => Promise<
       outcome: denied ? 'denied' : 'error',
       code: err instanceof AppError ? err.code : 'INTERNAL',
       reason: err instanceof AppError ? err.message : 'internal error',
-      extra: { environment: a.environment, ...a.extra },
+      // The full policy trace is for operators; the caller only got decision.reason.
+      extra: { environment: a.environment, ...a.extra, ...(a.decision ? { trace: a.decision.trace } : {}) },
     })
     if (!(err instanceof AppError)) d.logger.error('deploy failed', { requestId: c.get('requestId'), error: err })
     throw err

@@ -14,7 +14,8 @@ import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import { sharedCoordination } from '../lib/deploys/coordination.js'
 import { RATE_LIMITS } from '../lib/state/rate-limit.js'
-import { readTokenConfig, sharedStateFor } from '../token/deps.js'
+import { sharedStateFor } from '../lib/lambda/shared-state.js'
+import { readTokenConfig } from '../token/deps.js'
 import type { DeployAppDeps } from './app.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
@@ -29,6 +30,7 @@ export function buildDeployDeps(env: Env, policy: LoadedPolicy, options: BuildOp
     // Purpose 'deploy' does not consume OIDC tokens; the store is there for the interface.
     authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
     rateLimiter: state.rateLimiter({ ...RATE_LIMITS.deploy, limit: perMinuteLimit(envVars(env), 'DEPLOY_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.deploy.limit) }),
+    ipRateLimiter: state.sourceIpLimiter(perMinuteLimit(envVars(env), 'SOURCE_IP_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.sourceIp.limit)),
     coordination: sharedCoordination(state),
     policy,
     repos: createScopedRepoProvider({

@@ -5,11 +5,17 @@
  * network at module load.
  */
 import { handle } from 'hono/aws-lambda'
+import mappingDocument from '../../config/deploy-mapping.json' with { type: 'json' }
 import policyDocument from '../../config/policy.yaml'
+import { imagePointersOf, loadMapping } from '../events/mapping.js'
+import { DEFAULT_LAYOUT } from '../lib/deploys/change.js'
 import { loadPolicy } from '../lib/policy/index.js'
 import { createDeployApp } from './app.js'
 import { buildDeployDeps } from './deps.js'
 
-const app = createDeployApp(() => buildDeployDeps(process.env, loadPolicy(policyDocument)))
+// Keys the mapping fills with image references get the image check on `set` too.
+const layout = { ...DEFAULT_LAYOUT, imagePointers: imagePointersOf(loadMapping(mappingDocument)) }
+
+const app = createDeployApp(() => ({ ...buildDeployDeps(process.env, loadPolicy(policyDocument)), layout }))
 
 export const handler = handle(app)

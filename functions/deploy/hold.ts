@@ -12,7 +12,7 @@
  */
 import { DEFAULT_AUTHOR } from '../lib/deploys/apply.js'
 import { type ConfigLayout, DEFAULT_LAYOUT, environmentPath, holdPath } from '../lib/deploys/change.js'
-import { isNotFound } from '../lib/deploys/errors.js'
+import { EnvironmentHeldError, isNotFound } from '../lib/deploys/errors.js'
 import { type Hold, readHoldState, releaseHold, writeHold } from '../lib/deploys/holds.js'
 import { formatDeployMessage } from '../lib/deploys/trailers.js'
 import { NotFoundAppError } from '../lib/errors.js'
@@ -44,12 +44,16 @@ export interface HoldOutcome {
 export interface HoldRequester {
   subject: string
   runUrl?: string
+  /** The caller's grant has overrideHolds: it may replace a hold someone else placed. */
+  mayReplaceOthers?: boolean
 }
 
 /**
  * Holds `environment` with `reason`. The same reason by the same requester
- * already in place is a no-op (the original time is kept); any other hold is
- * replaced, and the response names it.
+ * already in place is a no-op (the original time is kept). A hold the same
+ * requester placed is replaced; someone else's only with overrideHolds (else
+ * 409 ENVIRONMENT_HELD), since replacing it rewrites their reason and name.
+ * The response names the replaced hold.
  */
 export async function putHold(deps: HoldDeps, environment: string, reason: string, who: HoldRequester): Promise<HoldOutcome> {
   const layout = deps.layout ?? DEFAULT_LAYOUT
@@ -58,6 +62,12 @@ export async function putHold(deps: HoldDeps, environment: string, reason: strin
   const base = { repo: deps.repoName, environment, path, held: true }
   if (state.hold && state.hold.reason === reason && state.hold.by === who.subject && state.headSha) {
     return { ...base, commit: state.headSha, changed: false, hold: state.hold }
+  }
+  if (state.hold && state.hold.by !== who.subject && !who.mayReplaceOthers) {
+    throw new EnvironmentHeldError(
+      `${environment} is already held by ${state.hold.by ?? 'someone else'}; replacing another requester's hold needs a grant with overrideHolds.`,
+      state.hold,
+    )
   }
   const hold: Hold = { reason, by: who.subject, at: (deps.clock ?? (() => new Date()))().toISOString() }
   const replaced = state.hold ? `Replaces the hold${state.hold.by ? ` by ${state.hold.by}` : ''}: ${state.hold.reason}` : undefined

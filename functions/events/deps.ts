@@ -13,7 +13,7 @@ import type { EventsDeps } from './app.js'
 import type { DeployMapping } from './mapping.js'
 import { sharedCoordination } from '../lib/deploys/coordination.js'
 import { readStateConfig } from '../lib/state/index.js'
-import { sharedStateFor } from '../token/deps.js'
+import { sharedStateFor } from '../lib/lambda/shared-state.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
 export type { Env } from '../lib/lambda/env.js'

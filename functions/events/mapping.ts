@@ -128,6 +128,11 @@ export interface EcrPush {
   tag?: string
 }
 
+/** Every pointer the mapping writes image references to, for ConfigLayout.imagePointers. */
+export function imagePointersOf(mapping: DeployMapping): string[] {
+  return [...new Set(mapping.ecr.flatMap((rule) => (rule.pointer ? [rule.pointer] : [])))]
+}
+
 /** The rules that apply to a push, each with the image reference it produces. */
 export function matchEcr(mapping: DeployMapping, push: EcrPush): Array<{ rule: EcrRule; image: string }> {
   const out: Array<{ rule: EcrRule; image: string }> = []

@@ -15,10 +15,19 @@ import { html } from 'hono/html'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createLogger, type Logger } from '../lib/audit/logger.js'
 import type { Authenticator, CallerIdentity } from '../lib/auth/types.js'
-import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
+import { AppError, ForbiddenError, NotFoundAppError, RateLimitedError, ValidationError } from '../lib/errors.js'
 import type { GithostedClient, GithostedClientFactory, RepoHandle } from '../lib/githosted/types.js'
 import { MethodNotAllowedError } from '../lib/http/errors.js'
 import { problemResponse } from '../lib/http/problem.js'
+import {
+  createTokenBucketLimiter,
+  enforceRateLimit,
+  rateLimitKey,
+  SOURCE_IP_LIMIT,
+  sourceIpLimit,
+  type RateLimiter,
+  type SourceAddressBindings,
+} from '../lib/http/rate-limit.js'
 import type { Policy } from '../lib/policy/types.js'
 import type { SecretSource } from '../lib/secrets/index.js'
 import { etagFor, ifNoneMatchMatches } from '../lib/status/etag.js'
@@ -58,11 +67,15 @@ export interface StatusAppDeps {
   refreshSeconds?: number
   /** max-age of JSON responses. Default 5 s. */
   cacheSeconds?: number
+  /** Per-identity limiter for the JSON API (keyed by rateLimitKey). Default: burst 30, 120 per minute. */
+  rateLimiter?: RateLimiter
+  /** Pre-authentication limiter per source IP, API and dashboard. Default: SOURCE_IP_LIMIT. */
+  ipRateLimiter?: RateLimiter
 }
 
 type Env = {
   Variables: { requestId: string; identity: CallerIdentity }
-  Bindings: { event?: { requestContext?: { requestId?: string } } }
+  Bindings: SourceAddressBindings & { event?: { requestContext?: { requestId?: string } } }
 }
 
 const SLUG_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
@@ -79,6 +92,8 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
   const refreshSeconds = deps.refreshSeconds ?? 15
   const cacheControl = `private, max-age=${deps.cacheSeconds ?? 5}`
   const reports = createSnapshotCache<StatusReport>()
+  const rateLimiter = deps.rateLimiter ?? createTokenBucketLimiter({ capacity: 30, refillPerMinute: 120, clock })
+  const ipRateLimiter = deps.ipRateLimiter ?? createTokenBucketLimiter({ ...SOURCE_IP_LIMIT, clock })
   let current: { token: string; client: GithostedClient } | undefined
 
   const app = new Hono<Env>()
@@ -136,6 +151,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     }
     if (c.req.path.startsWith('/v1/')) return problemResponse(c, err, c.get('requestId'))
     const status = err instanceof AppError ? err.status : 500
+    if (err instanceof RateLimitedError) c.header('retry-after', String(err.retryAfterSeconds))
     if (c.req.query('fragment') !== undefined) {
       return c.text(err instanceof AppError ? err.message : 'internal error', status as 500)
     }
@@ -161,15 +177,24 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     app.on(['POST', 'PUT', 'PATCH', 'DELETE'], path, readOnly)
   }
 
+  // Before authentication, so forged or replayed tokens and dashboard key guessing are bounded too.
+  app.use('*', sourceIpLimit(() => ipRateLimiter))
+
   app.use('/v1/*', async (c, next) => {
-    c.set('identity', await deps.authenticator.authenticate(c.req.header('authorization'), 'read'))
+    const identity = await deps.authenticator.authenticate(c.req.header('authorization'), 'read')
+    c.set('identity', identity)
+    await enforceRateLimit(rateLimiter, rateLimitKey(identity), 'status requests')
     await next()
   })
 
   function authorize(c: Context<Env>, slug: string) {
     if (!deps.policy) return
     const decision = deps.policy.authorizeRead(c.get('identity'), slug)
-    if (!decision.allowed) throw new ForbiddenError(decision.reason)
+    if (!decision.allowed) {
+      // The caller gets decision.reason (generic unless a rule is meant for it); operators get the trace.
+      logger.info('status read denied', { requestId: c.get('requestId'), trace: decision.trace })
+      throw new ForbiddenError(decision.reason)
+    }
   }
 
   app.get('/v1/status', async (c) => {

@@ -5,13 +5,15 @@
  * ConfigError naming it, which the handler answers as a 500 problem.
  */
 import { createLogger } from '../lib/audit/logger.js'
-import { MemoryReplayStore } from '../lib/auth/replay.js'
 import { ConfigError } from '../lib/errors.js'
 import { Client } from '../lib/githosted/index.js'
 import type { GithostedClientFactory } from '../lib/githosted/types.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { brokerKeysSecretArn, createCallerAuthenticator, requiredOidcAudience } from '../lib/lambda/caller-auth.js'
-import { envVars, githostedUrl, secretCacheTtlMs, type Env } from '../lib/lambda/env.js'
+import { envVars, githostedUrl, perMinuteLimit, secretCacheTtlMs, type Env } from '../lib/lambda/env.js'
+import { sharedStateFor } from '../lib/lambda/shared-state.js'
+import { readStateConfig, type StateConfig } from '../lib/state/index.js'
+import { RATE_LIMITS } from '../lib/state/rate-limit.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import { createViewerAccess } from '../lib/status/viewer-access.js'
@@ -28,6 +30,7 @@ export interface StatusConfig {
   repo: string
   githostedUrl: string
   secretCacheTtlMs: number
+  state: StateConfig
 }
 
 /** Reads and checks the environment; messages name the variable, never a value. */
@@ -42,6 +45,7 @@ export function readStatusConfig(env: Env, policy: LoadedPolicy): StatusConfig {
     repo,
     githostedUrl: url,
     secretCacheTtlMs: ttlMs,
+    state: readStateConfig(vars),
   }
   const keys = brokerKeysSecretArn(vars, policy)
   if (keys) config.brokerKeysSecretArn = keys
@@ -59,12 +63,15 @@ export function buildStatusDeps(env: Env, policy: LoadedPolicy, options: BuildOp
   const config = readStatusConfig(env, policy)
   const logger = options.logger ?? createLogger({ base: { fn: 'status' } })
   const cached = secretSources(config.secretCacheTtlMs, options.secretsManager, env)
-  // Reads never consume an OIDC token; the store is required by the type only.
-  const replayStore = new MemoryReplayStore()
+  const state = sharedStateFor(config.state, env)
   const deps: StatusAppDeps = {
+    // Limits counted across every container, as for the other functions.
+    rateLimiter: state.rateLimiter({ ...RATE_LIMITS.status, limit: perMinuteLimit(envVars(env), 'STATUS_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.status.limit) }),
+    ipRateLimiter: state.sourceIpLimiter(perMinuteLimit(envVars(env), 'SOURCE_IP_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.sourceIp.limit)),
     readToken: cached(config.dashboardTokenSecretArn, 'dashboard read token'),
     githosted: readClientFactory(config.githostedUrl),
-    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore, logger }),
+    // Reads never consume an OIDC token; the replay store is there for the interface.
+    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
     policy,
     repo: config.repo,
     logger,

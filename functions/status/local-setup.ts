@@ -10,7 +10,7 @@ import { Client } from '../lib/githosted/index.js'
 import type { Policy } from '../lib/policy/types.js'
 import { staticSecret } from '../lib/secrets/index.js'
 import { createViewerAccess, generateViewerCredential } from '../lib/status/viewer-access.js'
-import { createStatusApp, DEFAULT_STATUS_REPO } from './app.js'
+import { createStatusApp, DEFAULT_STATUS_REPO, type StatusAppDeps } from './app.js'
 import { readClientFactory } from './deps.js'
 
 export interface LocalStatusOptions {
@@ -24,6 +24,8 @@ export interface LocalStatusOptions {
   logger?: Logger
   /** Hours the minted read token lives. Default 24 (restarts mint a new one; old ones expire). */
   readTokenTtlHours?: number
+  /** The status app's limits (the shared ones under `npm start`). */
+  limits?: Pick<StatusAppDeps, 'rateLimiter' | 'ipRateLimiter'>
 }
 
 export interface LocalStatus {
@@ -54,6 +56,7 @@ export async function createLocalStatus(options: LocalStatusOptions): Promise<Lo
     viewer: createViewerAccess({ hash: staticSecret(viewer.sha256) }),
     repo,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...options.limits,
   })
   return {
     app,

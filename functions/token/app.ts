@@ -25,7 +25,17 @@ import { DEFAULT_MAX_BODY_BYTES, limitBody, readFields } from '../lib/http/body.
 import { formatDuration } from '../lib/http/duration.js'
 import { MethodNotAllowedError } from '../lib/http/errors.js'
 import { problemResponse } from '../lib/http/problem.js'
-import { createTokenBucketLimiter, enforceRateLimit, type RateLimiter } from '../lib/http/rate-limit.js'
+import {
+  createTokenBucketLimiter,
+  enforceRateLimit,
+  rateLimitKey,
+  SOURCE_IP_LIMIT,
+  ipChecked,
+  startSourceIpCheck,
+  sourceIpOf,
+  type RateLimiter,
+} from '../lib/http/rate-limit.js'
+import { callerTrace } from '../lib/policy/evaluate.js'
 import type { Decision, MintRequest, Policy } from '../lib/policy/types.js'
 import type { SecretSource } from '../lib/secrets/source.js'
 import { createMinter, type MintedToken } from '../lib/tokens/mint.js'
@@ -40,8 +50,10 @@ export interface TokenAppDeps {
   githosted: GithostedClientFactory
   logger: Logger
   clock?: () => Date
-  /** Per-identity limiter. Default: token bucket, burst 10, 30 per minute. */
+  /** Per-identity limiter (keyed by rateLimitKey). Default: token bucket, burst 10, 30 per minute. */
   rateLimiter?: RateLimiter
+  /** Pre-authentication limiter per source IP. Default: token bucket, SOURCE_IP_LIMIT. */
+  ipRateLimiter?: RateLimiter
   requestId?: () => string
   /** Who minted what (for DELETE). Default: in memory, per container. */
   ownership?: OwnershipStore
@@ -71,6 +83,7 @@ type C = Context<AppEnv>
 interface ResolvedDeps extends TokenAppDeps {
   clock: () => Date
   rateLimiter: RateLimiter
+  ipRateLimiter: RateLimiter
   ownership: OwnershipStore
   auditor: Auditor
   minter: ReturnType<typeof createMinter>
@@ -94,6 +107,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
       ...d,
       clock,
       rateLimiter: d.rateLimiter ?? createTokenBucketLimiter({ clock }),
+      ipRateLimiter: d.ipRateLimiter ?? createTokenBucketLimiter({ ...SOURCE_IP_LIMIT, clock }),
       ownership: d.ownership ?? createMemoryOwnershipStore({ clock }),
       auditor: d.auditor ?? createAuditor(d.logger),
       minter: createMinter({ workspaceToken: d.workspaceToken, githosted: d.githosted, clock }),
@@ -127,6 +141,9 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
   // Everything below needs the dependencies (and may fail on configuration).
   app.use('/ci/*', withDeps(resolve))
   app.use('/v1/*', withDeps(resolve))
+  // The per-IP count starts here and is awaited with the mint's other checks (see mintFor).
+  app.use('/ci/*', startSourceIpCheck(() => resolve().ipRateLimiter))
+  app.use('/v1/*', startSourceIpCheck(() => resolve().ipRateLimiter))
   app.use('/ci/*', limitBody(maxBody))
   app.use('/v1/*', limitBody(maxBody))
 
@@ -151,9 +168,10 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
       const out = await audited(c, 'token.explain', async (a) => {
         const request = parseApiTokenRequest(await readFields(c))
         a.request = request
+        await ipChecked(c)
         // Explaining must not consume a single-use OIDC token.
         a.identity = await d.authenticator.authenticate(c.req.header('authorization'), 'read')
-        await enforceRateLimit(d.rateLimiter, rateKey(a.identity), 'token requests')
+        await enforceRateLimit(d.rateLimiter, rateLimitKey(a.identity), 'token requests')
         const decision = d.policy.authorizeMint(a.identity, request)
         a.decision = decision
         a.explainOnly = true
@@ -198,8 +216,9 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
     await audited(c, 'token.revoke', async (a) => {
       if (!TOKEN_ID_RE.test(id)) throw new ValidationError('Token id has an invalid format.', 'id')
       a.tokenId = id
+      await ipChecked(c)
       a.identity = await d.authenticator.authenticate(c.req.header('authorization'), 'read')
-      await enforceRateLimit(d.rateLimiter, rateKey(a.identity), 'token requests')
+      await enforceRateLimit(d.rateLimiter, rateLimitKey(a.identity), 'token requests')
       const record = await d.ownership.get(id)
       if (!record) {
         throw new NotFoundAppError(
@@ -241,19 +260,33 @@ interface MintOutcome extends MintedToken {
 }
 
 async function mintFor(c: C, d: ResolvedDeps, a: AuditContext, request: MintRequest): Promise<MintOutcome> {
-  const identity = await d.authenticator.authenticate(c.req.header('authorization'), 'mint', {
-    alongside: async (id) => {
-      a.identity = id
-      await enforceRateLimit(d.rateLimiter, rateKey(id), 'token requests')
-    },
-  })
-  a.identity = identity
+  const identity = await authenticateMint(c, d, a)
   try {
     return await mintAs(d, a, identity, request)
   } catch (err) {
     // Only a minted token makes the single use final: anything else (429, 403,
     // githosted down) gives the OIDC token back so the job can retry with it.
     if (!a.minted) await releaseMint(c, d, identity)
+    throw err
+  }
+}
+
+/**
+ * Authenticates for a mint. The single-use claim, the identity's limit and
+ * the source address's limit go out together; a request refused by
+ * authentication from an address over its limit is answered 429, so a
+ * flood of forged tokens meets the limit like any other.
+ */
+async function authenticateMint(c: C, d: ResolvedDeps, a: AuditContext): Promise<CallerIdentity> {
+  try {
+    return await d.authenticator.authenticate(c.req.header('authorization'), 'mint', {
+      alongside: async (id) => {
+        a.identity = id
+        await Promise.all([ipChecked(c), enforceRateLimit(d.rateLimiter, rateLimitKey(id), 'token requests')])
+      },
+    })
+  } catch (err) {
+    if (err instanceof AppError && err.status === 401) await ipChecked(c)
     throw err
   }
 }
@@ -301,6 +334,8 @@ async function mintAs(
 }
 
 function explain(decision: Decision, request: MintRequest) {
+  // A caller no rule is meant for learns nothing about the policy (the audit line has the trace).
+  if (!decision.identified) return { dryRun: true, allowed: false, reason: decision.reason, request }
   const max = decision.grant?.maxTtlSeconds
   const ttlSeconds = max !== undefined ? Math.min(request.ttlSeconds, max) : request.ttlSeconds
   return {
@@ -311,7 +346,7 @@ function explain(decision: Decision, request: MintRequest) {
     request,
     ...(decision.allowed ? { ttlSeconds, clamped: ttlSeconds < request.ttlSeconds } : {}),
     grant: decision.grant,
-    trace: decision.trace,
+    trace: callerTrace(decision),
   }
 }
 
@@ -341,7 +376,7 @@ async function audited<T>(c: C, event: string, fn: (a: AuditContext) => Promise<
       extra: a.minted
         ? { method: a.minted.method, clamped: a.minted.clamped, expiresAt: a.minted.expiresAt.toISOString() }
         : a.explainOnly
-          ? { dryRun: true, wouldAllow: a.decision?.allowed ?? false }
+          ? { dryRun: true, wouldAllow: a.decision?.allowed ?? false, trace: a.decision?.trace }
           : undefined,
     })
     return out
@@ -354,6 +389,8 @@ async function audited<T>(c: C, event: string, fn: (a: AuditContext) => Promise<
       reason: app?.message ?? 'internal error',
       ttlSeconds: a.request?.ttlSeconds,
       tokenId: a.tokenId,
+      // The full trace (every rule, with required values) is for operators only.
+      extra: a.decision ? { trace: a.decision.trace } : undefined,
     })
     if (!app) d.logger.error('unhandled error', { requestId: c.get('requestId'), err })
     throw err
@@ -367,13 +404,8 @@ function withDeps(resolve: () => ResolvedDeps) {
   }
 }
 
-/** OIDC credential ids are per token (jti), so identities are limited by who they are, not by credential. */
-function rateKey(identity: CallerIdentity): string {
-  return identity.kind === 'broker-key' ? `key:${identity.credentialId}` : `oidc:${identity.issuer ?? ''}:${identity.subject}`
-}
-
 function sourceIp(c: C): string | undefined {
-  return c.env?.event?.requestContext?.http?.sourceIp ?? c.env?.remoteAddress
+  return sourceIpOf(c.env)
 }
 
 /**

@@ -11,7 +11,8 @@ import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
 import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
-import { createSharedState, readStateConfig, type SharedState, type StateConfig } from '../lib/state/index.js'
+import { readStateConfig, type StateConfig } from '../lib/state/index.js'
+import { sharedStateFor } from '../lib/lambda/shared-state.js'
 import { RATE_LIMITS } from '../lib/state/rate-limit.js'
 import type { TokenAppDeps } from './app.js'
 
@@ -54,6 +55,7 @@ export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOpt
   return {
     authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
     rateLimiter: state.rateLimiter({ ...RATE_LIMITS.token, limit: perMinuteLimit(envVars(env), 'TOKEN_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.token.limit) }),
+    ipRateLimiter: state.sourceIpLimiter(perMinuteLimit(envVars(env), 'SOURCE_IP_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.sourceIp.limit)),
     ownership: state.ownership(),
     policy,
     workspaceToken: cached(config.workspaceTokenSecretArn, 'workspace token'),
@@ -62,12 +64,4 @@ export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOpt
     logger,
     auditor,
   }
-}
-
-/** One shared-state client per container (its connection is reused across invocations). */
-let containerState: { key: string; state: SharedState } | undefined
-export function sharedStateFor(config: StateConfig, env: Env): SharedState {
-  const key = JSON.stringify(config)
-  if (containerState?.key !== key) containerState = { key, state: createSharedState(config, { env }) }
-  return containerState.state
 }

@@ -45,6 +45,8 @@ export interface MintOptions {
   issuedAt?: Date
   /** exp - iat. Default: the platform's usual lifetime. */
   lifetimeSeconds?: number
+  /** Extra protected-header parameters, validly signed (attack tests: `crit`, `jku`, `jwk`, `x5u`). */
+  header?: Record<string, unknown>
 }
 
 export interface RequestCounts {
@@ -140,9 +142,11 @@ export async function startLocalOidcIssuer(options: LocalOidcIssuerOptions = {})
       for (const [name, value] of Object.entries(mintOptions.claims ?? {})) {
         if (value === undefined) delete (payload as Record<string, unknown>)[name]
       }
-      return new SignJWT(payload)
-        .setProtectedHeader({ alg, typ: 'JWT', kid: mintOptions.kid ?? key.kid })
-        .sign(key.privateKey)
+      const header: Record<string, unknown> & { alg: string } = { alg, typ: 'JWT', kid: mintOptions.kid ?? key.kid, ...mintOptions.header }
+      // jose refuses to sign a `crit` it does not know unless told the names are understood.
+      const critNames: unknown[] = Array.isArray(header.crit) ? header.crit : []
+      const crit = critNames.length > 0 ? Object.fromEntries(critNames.map((name) => [String(name), true])) : undefined
+      return new SignJWT(payload).setProtectedHeader(header).sign(key.privateKey, crit ? { crit } : undefined)
     },
     rotateKeys: (rotateOptions) => keys.rotate(rotateOptions?.keepPrevious ?? false),
     jwks: () => keys.jwks() as { keys: Array<Record<string, unknown>> },

@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDeployApp } from '../../functions/deploy/app.js'
 import { createLogger } from '../../functions/lib/audit/logger.js'
@@ -23,8 +23,8 @@ import { createStatusApp } from '../../functions/status/app.js'
 import { readClientFactory } from '../../functions/status/deps.js'
 import { startTestGithosted, type TestGithosted } from '../helpers/githosted.js'
 import { serveApp, type ServedApp } from '../helpers/serve-app.js'
+import { launchChromium } from './chromium.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTIFACTS = join(process.cwd(), 'test-artifacts')
 const REPO = 'deploy-configs'
 
@@ -86,19 +86,7 @@ beforeAll(async () => {
     refreshSeconds: 1,
   })
   served = await serveApp(app.fetch)
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

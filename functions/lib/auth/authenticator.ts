@@ -65,12 +65,13 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const verified = await verifier.verify(token)
     const { issuer, claims } = verified
     const preset = presetFor(issuer)
-    const credentialId = replayKey(issuer.url, typeof claims.jti === 'string' ? claims.jti : undefined, token)
+    const credentialId = replayKey({ issuer: issuer.url, claims, signature: verified.signature })
     const identity: CallerIdentity = {
       kind: 'oidc',
       issuer: issuer.url,
       provider: issuer.preset === 'custom' ? issuer.name : issuer.preset,
       subject: preset.subject(claims, issuer),
+      stableId: preset.stableId(claims, issuer),
       claims,
       credentialId,
     }

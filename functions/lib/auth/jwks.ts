@@ -23,6 +23,10 @@ export interface JwksOptions {
   timeoutMs?: number
   /** Body size cap for discovery and JWKS. Default 100 KiB. */
   maxBytes?: number
+  /** After a failed discovery or JWKS fetch, refuse that issuer's tokens without fetching for this long; doubles per further failure. Default 10 s. */
+  failureBackoffMs?: number
+  /** Longest backoff. Default 5 min. */
+  maxFailureBackoffMs?: number
 }
 
 /** A cached key resolver for one issuer, plus where its keys came from. */
@@ -145,4 +149,46 @@ export function issuerKeys(
     if (cache.get(issuer.url) === pending) cache.delete(issuer.url)
   })
   return pending
+}
+
+interface FailureState {
+  until: number
+  delayMs: number
+}
+
+// Per cache (so injected caches in tests stay independent), per issuer URL.
+const failures = new WeakMap<JwksCache, Map<string, FailureState>>()
+
+function failuresOf(cache: JwksCache): Map<string, FailureState> {
+  let map = failures.get(cache)
+  if (!map) failures.set(cache, (map = new Map()))
+  return map
+}
+
+/**
+ * Negative caching for issuers whose discovery or JWKS fetch failed: forged
+ * tokens naming a broken (or hanging) trusted issuer would otherwise cost one
+ * outbound fetch, and up to the timeout, each. While an issuer is backing
+ * off, its tokens are refused at once with the same 503.
+ */
+export function issuerBackoff(cache: JwksCache, issuerUrl: string, nowMs: number): JwksUnavailableError | undefined {
+  const state = failuresOf(cache).get(issuerUrl)
+  if (!state || state.until <= nowMs) return undefined
+  const seconds = Math.ceil((state.until - nowMs) / 1000)
+  return new JwksUnavailableError(`keys of ${issuerUrl} could not be loaded recently; not retrying for ${seconds} s`)
+}
+
+/** Records a failed fetch: the next one waits `failureBackoffMs`, doubling per consecutive failure. */
+export function noteIssuerFailure(cache: JwksCache, issuerUrl: string, nowMs: number, options: JwksOptions = {}): void {
+  const map = failuresOf(cache)
+  const first = options.failureBackoffMs ?? 10_000
+  const max = options.maxFailureBackoffMs ?? 300_000
+  const previous = map.get(issuerUrl)
+  const delayMs = previous ? Math.min(max, previous.delayMs * 2) : Math.min(max, first)
+  map.set(issuerUrl, { until: nowMs + delayMs, delayMs })
+}
+
+/** A successful fetch ends the backoff. */
+export function noteIssuerSuccess(cache: JwksCache, issuerUrl: string): void {
+  failures.get(cache)?.delete(issuerUrl)
 }

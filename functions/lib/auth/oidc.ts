@@ -10,7 +10,15 @@ import { redact } from '../audit/logger.js'
 import { AppError, ConfigError } from '../errors.js'
 import { parseDuration } from '../policy/duration.js'
 import { AuthFailedError, JwksUnavailableError } from './errors.js'
-import { defaultJwksCache, issuerKeys, type JwksCache, type JwksOptions } from './jwks.js'
+import {
+  defaultJwksCache,
+  issuerBackoff,
+  issuerKeys,
+  noteIssuerFailure,
+  noteIssuerSuccess,
+  type JwksCache,
+  type JwksOptions,
+} from './jwks.js'
 import type { IssuerConfig } from './presets.js'
 
 /** Asymmetric algorithms only: never `none`, never HMAC (whose "key" could be a public key). */
@@ -38,6 +46,8 @@ export interface OidcVerifierOptions {
 export interface VerifiedToken {
   issuer: IssuerConfig
   claims: JWTPayload & Record<string, unknown>
+  /** The decoded signature bytes (the replay key of a token without `jti` uses them). */
+  signature: Uint8Array
   /** When the token stops being acceptable (exp or iat + maxTokenAge, plus tolerance). */
   acceptableUntil: Date
 }
@@ -47,6 +57,23 @@ export interface OidcVerifier {
 }
 
 const MAX_CLAIM_LENGTH = 255
+const BASE64URL_RE = /^[A-Za-z0-9_-]*$/
+
+/**
+ * The decoded signature if every segment is canonical base64url (re-encoding
+ * the decoded bytes gives back exactly what was sent), else undefined. A
+ * lenient decoder ignores the unused low bits of a segment's last character,
+ * so without this one signed token has several spellings that all verify.
+ */
+export function canonicalSignature(token: string): Uint8Array | undefined {
+  const segments = token.split('.')
+  if (segments.length !== 3) return undefined
+  for (const segment of segments) {
+    if (!BASE64URL_RE.test(segment) || segment.length % 4 === 1) return undefined
+    if (Buffer.from(segment, 'base64url').toString('base64url') !== segment) return undefined
+  }
+  return new Uint8Array(Buffer.from(segments[2] as string, 'base64url'))
+}
 
 /** Printable, short and credential-free: for echoing attacker-supplied strings. */
 function shown(value: unknown): string {
@@ -118,6 +145,10 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
 
   return {
     async verify(token) {
+      const signature = canonicalSignature(token)
+      if (!signature) {
+        throw new AuthFailedError('OIDC_MALFORMED', 'OIDC token is not a well-formed JWT (three canonical base64url segments)')
+      }
       let header: ReturnType<typeof decodeProtectedHeader>
       let unverified: JWTPayload
       try {
@@ -132,6 +163,10 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
           `OIDC token algorithm ${shown(header.alg)} is not allowed (allowed: ${allowed.join(', ')})`,
         )
       }
+      if (header.crit !== undefined) {
+        // RFC 7515 §4.1.11: a recipient must refuse extensions it does not understand; we understand none.
+        throw new AuthFailedError('OIDC_MALFORMED', 'OIDC token has a "crit" header; this broker understands no JWS extensions')
+      }
       const issuer = typeof unverified.iss === 'string' ? byUrl.get(unverified.iss) : undefined
       if (!issuer) {
         throw new AuthFailedError(
@@ -139,7 +174,15 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
           `OIDC issuer ${shown(unverified.iss ?? '(none)')} is not trusted by this broker`,
         )
       }
-      const keys = await issuerKeys(issuer, cache, fetchImpl, options.jwks)
+      const backingOff = issuerBackoff(cache, issuer.url, clock().getTime())
+      if (backingOff) throw backingOff
+      let keys: Awaited<ReturnType<typeof issuerKeys>>
+      try {
+        keys = await issuerKeys(issuer, cache, fetchImpl, options.jwks)
+      } catch (err) {
+        noteIssuerFailure(cache, issuer.url, clock().getTime(), options.jwks)
+        throw err
+      }
       let payload: JWTPayload
       try {
         const result = await jwtVerify(token, keys.getKey, {
@@ -152,8 +195,11 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
           requiredClaims: ['sub', 'iat', 'exp'],
         })
         payload = result.payload
+        noteIssuerSuccess(cache, issuer.url)
       } catch (err) {
-        throw mapJoseError(err, issuer)
+        const mapped = mapJoseError(err, issuer)
+        if (mapped instanceof JwksUnavailableError) noteIssuerFailure(cache, issuer.url, clock().getTime(), options.jwks)
+        throw mapped
       }
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > MAX_CLAIM_LENGTH) {
         throw new AuthFailedError('OIDC_INVALID_CLAIM', 'OIDC token "sub" claim must be a short string')
@@ -166,6 +212,7 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
       return {
         issuer,
         claims: payload as VerifiedToken['claims'],
+        signature,
         acceptableUntil: new Date(until * 1000),
       }
     },

@@ -36,12 +36,22 @@ export interface IdentityClaim {
   prefix?: RegExp
   /** What the literal part must pin, in words, for error messages. */
   pins: string
+  /** Pinned exactly, it names an immutable id (a name can be re-registered after a rename). */
+  immutable?: boolean
 }
 
 export interface IssuerPreset {
   name: PresetName
   defaultUrl?: string
   identityClaims(issuer: IssuerConfig): IdentityClaim[]
+  /** Rules must pin an immutable id, not only names (GitHub recommends against name-only trust). */
+  requiresImmutableId?: boolean
+  /**
+   * What stays the same across runs, attempts, jobs and environments of one
+   * caller (repository or project id): rate limits are keyed on it, so
+   * varying `run_attempt` or `environment` does not buy a fresh budget.
+   */
+  stableId(claims: Record<string, unknown>, issuer: IssuerConfig): string
   subject(claims: Record<string, unknown>, issuer: IssuerConfig): string
   ciRunUrl(claims: Record<string, unknown>, issuer: IssuerConfig): string | undefined
 }
@@ -91,15 +101,17 @@ const github: IssuerPreset = {
   defaultUrl: 'https://token.actions.githubusercontent.com',
   identityClaims: () => [
     { claim: 'repository', prefix: /^[^/*:]+\//, pins: 'the owner (e.g. acme/*)' },
-    { claim: 'repository_id', pins: 'an exact id' },
+    { claim: 'repository_id', pins: 'an exact id', immutable: true },
     { claim: 'repository_owner', pins: 'an exact owner' },
-    { claim: 'repository_owner_id', pins: 'an exact id' },
+    { claim: 'repository_owner_id', pins: 'an exact id', immutable: true },
     {
       claim: 'sub',
       prefix: /^(?:repo:[^/*:]+\/|repository_owner(?:_id)?:[^/*:]+:|repository(?:_id)?:[^*:]+:)/,
       pins: 'the owner (e.g. repo:acme/*:ref:refs/heads/main)',
     },
   ],
+  requiresImmutableId: true,
+  stableId: (c) => `repository_id:${part(c.repository_id ?? c.repository)}`,
   subject(c) {
     const who = str(c.repository) ?? str(c.sub)
     let s = `github:${part(who)}:ref:${part(c.ref)}`
@@ -123,11 +135,12 @@ const gitlab: IssuerPreset = {
   defaultUrl: 'https://gitlab.com',
   identityClaims: () => [
     { claim: 'project_path', prefix: /^[^/*:]+\//, pins: 'the top-level group (e.g. acme/*)' },
-    { claim: 'project_id', pins: 'an exact id' },
+    { claim: 'project_id', pins: 'an exact id', immutable: true },
     { claim: 'namespace_path', prefix: /^[^/*:]+\//, pins: 'the top-level group' },
-    { claim: 'namespace_id', pins: 'an exact id' },
+    { claim: 'namespace_id', pins: 'an exact id', immutable: true },
     { claim: 'sub', prefix: /^project_path:[^/*:]+\//, pins: 'the group (e.g. project_path:acme/*:…)' },
   ],
+  stableId: (c) => `project_id:${part(c.project_id ?? c.project_path)}`,
   subject(c) {
     let s = `gitlab:${part(c.project_path)}:ref:${part(c.ref)}`
     if (str(c.environment)) s += `:environment:${part(c.environment)}`
@@ -150,7 +163,7 @@ const circleci: IssuerPreset = {
   name: 'circleci',
   // One issuer per organization (https://oidc.circleci.com/org/<org-id>): no default.
   identityClaims: () => [
-    { claim: `${CIRCLE}project-id`, pins: 'an exact project id' },
+    { claim: `${CIRCLE}project-id`, pins: 'an exact project id', immutable: true },
     {
       claim: `${CIRCLE}vcs-origin`,
       prefix: /^[^/*:]+\/[^/*:]+\//,
@@ -158,6 +171,7 @@ const circleci: IssuerPreset = {
     },
     { claim: 'sub', prefix: /^org\/[^/*:]+\/project\/[^/*:]+(?:\/|$)/, pins: 'the org and project' },
   ],
+  stableId: (c) => `project-id:${part(c[`${CIRCLE}project-id`])}`,
   subject(c) {
     const origin = str(c[`${CIRCLE}vcs-origin`])
     const project = c[`${CIRCLE}project-id`]
@@ -173,8 +187,10 @@ const buildkite: IssuerPreset = {
   // The issuer is shared by every Buildkite organization: only the org claims will do.
   identityClaims: () => [
     { claim: 'organization_slug', pins: 'an exact organization slug' },
-    { claim: 'organization_id', pins: 'an exact organization id' },
+    { claim: 'organization_id', pins: 'an exact organization id', immutable: true },
   ],
+  // Buildkite tokens carry no pipeline id in every version; the slugs are what is stable across builds.
+  stableId: (c) => `pipeline:${part(c.organization_id ?? c.organization_slug)}/${part(c.pipeline_id ?? c.pipeline_slug)}`,
   subject(c) {
     const ref = str(c.build_tag) ? `refs/tags/${part(c.build_tag)}` : `refs/heads/${part(c.build_branch)}`
     let s = `buildkite:${part(c.organization_slug)}/${part(c.pipeline_slug)}:ref:${ref}`
@@ -199,6 +215,7 @@ const custom: IssuerPreset = {
   identityClaims: (issuer) =>
     // We do not know a custom issuer's claim grammar, so identity claims must be exact.
     (issuer.identityClaims ?? ['sub']).map((claim) => ({ claim, pins: 'an exact value' })),
+  stableId: (c, issuer) => (issuer.identityClaims ?? ['sub']).map((claim) => `${claim}:${part(c[claim])}`).join(':'),
   subject: (c, issuer) => `${issuer.name}:${part(c.sub)}`,
   ciRunUrl: () => undefined,
 }

@@ -20,14 +20,40 @@ export interface ReplayStore {
   release?(key: string): Promise<void>
 }
 
+/** What the replay key of a verified token is computed from. */
+export interface ReplayKeyInput {
+  issuer: string
+  claims: { jti?: unknown; sub?: unknown; iat?: unknown }
+  /** The decoded signature bytes (not their base64url spelling). */
+  signature: Uint8Array
+}
+
 /**
- * The replay key of a token: a SHA-256 over the issuer and `jti` (so one
- * issuer cannot burn another's ids), or over the whole token when it has no
- * `jti` (CircleCI, Buildkite). Hex, safe to log.
+ * The replay key of a verified token, hex and safe to log: a SHA-256 over the
+ * issuer and `jti` (so one issuer cannot burn another's ids), or, for tokens
+ * without `jti` (CircleCI, Buildkite), over the issuer, `sub`, `iat` and the
+ * decoded signature bytes. Never over the token text: re-spelling a segment
+ * (its unused low bits) must not yield a fresh key. Fields are length-prefixed
+ * so no two inputs share an encoding.
  */
-export function replayKey(issuer: string, jti: string | undefined, token: string): string {
-  const input = jti ? `jti\n${issuer}\n${jti}` : `token\n${token}`
-  return createHash('sha256').update(input).digest('hex')
+export function replayKey({ issuer, claims, signature }: ReplayKeyInput): string {
+  const hash = createHash('sha256')
+  const field = (value: string | Uint8Array) => {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value
+    hash.update(`${bytes.length}:`).update(bytes)
+  }
+  if (typeof claims.jti === 'string' && claims.jti !== '') {
+    field('jti')
+    field(issuer)
+    field(claims.jti)
+  } else {
+    field('sig')
+    field(issuer)
+    field(String(claims.sub ?? ''))
+    field(String(claims.iat ?? ''))
+    field(signature)
+  }
+  return hash.digest('hex')
 }
 
 export interface MemoryReplayStoreOptions {

@@ -17,8 +17,13 @@ export interface CallerIdentity {
   claims: Record<string, unknown>
   /** A link to the CI run when the claims allow building one. */
   ciRunUrl?: string
-  /** Rate-limit and replay key: jti or a SHA-256 of the token; the key's hash id for keys. */
+  /** Replay key of the OIDC token (see replay.ts); the key's hash id for broker keys. */
   credentialId: string
+  /**
+   * OIDC only: what stays the same across runs, attempts, jobs and
+   * environments of this caller (e.g. `repository_id:74`), for rate limits.
+   */
+  stableId?: string
 }
 
 export type AuthPurpose = 'mint' | 'deploy' | 'read'

@@ -16,6 +16,11 @@ export interface ConfigLayout {
   schemaPath?: string
   /** Pointer that an `image` change sets. */
   imagePointer: string
+  /**
+   * Further pointers that hold image references (the deploy mapping's ECR
+   * pointers): `set` on them, like on imagePointer, must pass the image check.
+   */
+  imagePointers?: string[]
 }
 
 export const DEFAULT_LAYOUT: ConfigLayout = {
@@ -81,12 +86,24 @@ export interface NormalizedChange {
   image?: string
 }
 
-function checkImage(image: unknown): string {
-  if (typeof image !== 'string' || image.trim() === '') throw new ValidationError('image must be a non-empty string.', 'image')
-  if (image.length > LIMITS.imageChars) throw new ValidationError(`image is longer than ${LIMITS.imageChars} characters.`, 'image')
-  // eslint-disable-next-line no-control-regex
-  if (/[\s\u0000-\u001f\u007f"'`\\]/.test(image)) {
-    throw new ValidationError('image must not contain whitespace, quotes, backslashes or control characters.', 'image')
+// An OCI image reference: [host[:port]/]path[:tag][@algorithm:hex], as the distribution
+// reference grammar has it (path components lower-case). Nothing else (no markup, no spaces).
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+const IMAGE_REF_RE = new RegExp(
+  `^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/)?` +
+    `${PATH_COMPONENT}(?:/${PATH_COMPONENT})*` +
+    '(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?' +
+    '(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$',
+)
+
+function checkImage(image: unknown, where = 'image', field = 'image'): string {
+  if (typeof image !== 'string' || image.trim() === '') throw new ValidationError(`${where} must be a non-empty string.`, field)
+  if (image.length > LIMITS.imageChars) throw new ValidationError(`${where} is longer than ${LIMITS.imageChars} characters.`, field)
+  if (!IMAGE_REF_RE.test(image)) {
+    throw new ValidationError(
+      `${where} must be an image reference like registry.example.com/team/app:1.4.2 or app@sha256:<hex> (lower-case path; no spaces, quotes or markup).`,
+      field,
+    )
   }
   return image
 }
@@ -123,11 +140,15 @@ export function normalizeChange(change: unknown, layout: ConfigLayout = DEFAULT_
   const entries = Object.entries(set)
   if (entries.length === 0) throw new ValidationError('set must name at least one key.', 'set')
   if (entries.length > LIMITS.assignments) throw new ValidationError(`set may name at most ${LIMITS.assignments} keys.`, 'set')
+  const imagePointers = new Set([layout.imagePointer, ...(layout.imagePointers ?? [])].map((p) => formatPointer(parsePointer(p, 'imagePointer'))))
   const assignments = entries.map(([pointer, value]) => {
     const tokens = parsePointer(pointer, 'set')
     if (tokens.length === 0) throw new ValidationError('set: the empty pointer (whole document) cannot be assigned.', 'set')
     checkValue(pointer, value)
-    return { pointer: formatPointer(tokens), tokens, value }
+    const formatted = formatPointer(tokens)
+    // An image key gets the same check whichever way it is written.
+    if (imagePointers.has(formatted)) checkImage(value, `set ${formatted}`, 'set')
+    return { pointer: formatted, tokens, value }
   })
   for (const a of assignments) {
     for (const b of assignments) {

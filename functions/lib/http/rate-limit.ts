@@ -1,9 +1,20 @@
 /**
- * Per-key token buckets, in process. A Lambda container serves one request
- * at a time, so this bounds a single caller's burst per container; API
- * Gateway throttling bounds the total. The interface lets a shared store
- * (DynamoDB) back it later.
+ * Rate limits. Two kinds, both token buckets behind one async interface so a
+ * shared store (DynamoDB, the lead's limiter) can back them on Lambda:
+ *
+ * - per caller, after authentication, keyed by `rateLimitKey(identity)`: the
+ *   stable identity (issuer + repository or project id, or the broker key),
+ *   never anything that changes per run, attempt, job or environment;
+ * - per source IP, before authentication (`sourceIpLimit`), on every route
+ *   but /healthz, so unauthenticated floods (forged tokens, bad keys) are
+ *   bounded too.
+ *
+ * In process, a Lambda container serves one request at a time, so an
+ * in-memory bucket only bounds one container's share; API Gateway throttling
+ * bounds the total.
  */
+import type { MiddlewareHandler } from 'hono'
+import type { CallerIdentity } from '../auth/types.js'
 import { RateLimitedError } from '../errors.js'
 
 export interface RateLimitResult {
@@ -13,7 +24,7 @@ export interface RateLimitResult {
 }
 
 export interface RateLimiter {
-  /** Takes one request's worth for `key`. Rejects when the shared store cannot answer (callers fail closed). */
+  /** Takes one request from `key`'s budget. Rejects only if the store cannot answer. */
   take(key: string): Promise<RateLimitResult>
 }
 
@@ -32,7 +43,7 @@ interface Bucket {
   at: number
 }
 
-/** Classic token bucket per key, refilled continuously. */
+/** Classic token bucket per key, refilled continuously, in process. */
 export function createTokenBucketLimiter(options: TokenBucketOptions = {}): RateLimiter {
   const capacity = options.capacity ?? 10
   const perMs = (options.refillPerMinute ?? 30) / 60_000
@@ -76,4 +87,76 @@ export async function enforceRateLimit(limiter: RateLimiter, key: string, what =
   if (!r.allowed) {
     throw new RateLimitedError(`Too many ${what} from this identity; retry in ${r.retryAfterSeconds} s.`, r.retryAfterSeconds)
   }
+}
+
+/**
+ * The per-caller rate-limit key: who the caller stably is. OIDC callers are
+ * keyed by issuer and the preset's stable id (GitHub repository_id, GitLab
+ * project_id, CircleCI project-id, Buildkite org/pipeline), so a new run,
+ * attempt, job or environment shares the budget; broker keys by the key's
+ * hash id. Never the credential itself.
+ */
+export function rateLimitKey(identity: CallerIdentity): string {
+  if (identity.kind === 'broker-key') return `key:${identity.credentialId}`
+  return `oidc:${identity.issuer ?? ''}:${identity.stableId ?? identity.subject}`
+}
+
+/** Where a request came from: API Gateway's sourceIp, or the local server's peer address. */
+export interface SourceAddressBindings {
+  event?: { requestContext?: { http?: { sourceIp?: string } } }
+  remoteAddress?: string
+}
+
+export function sourceIpOf(env: SourceAddressBindings | undefined): string | undefined {
+  return env?.event?.requestContext?.http?.sourceIp ?? env?.remoteAddress
+}
+
+/** Defaults for the per-IP limit: generous for a CI fleet behind one NAT, tight for a flood. */
+export const SOURCE_IP_LIMIT = { capacity: 120, refillPerMinute: 600 } as const
+
+/**
+ * Pre-authentication limit per source IP. Requests with no known source
+ * address (in-process tests calling `app.request`) are not IP-limited; on
+ * Lambda and under `npm start` every request has one.
+ */
+export function sourceIpLimit(limiter: () => RateLimiter): MiddlewareHandler<{ Bindings: SourceAddressBindings }> {
+  return async (c, next) => {
+    const ip = sourceIpOf(c.env)
+    if (ip !== undefined) {
+      const r = await limiter().take(`ip:${ip}`)
+      if (!r.allowed) {
+        throw new RateLimitedError(`Too many requests from this address; retry in ${r.retryAfterSeconds} s.`, r.retryAfterSeconds)
+      }
+    }
+    await next()
+  }
+}
+
+/**
+ * The per-IP check started but not awaited: the token app sends it together
+ * with the single-use claim and the identity's limit (one round trip to a
+ * shared store instead of two), and awaits it before anything that counts.
+ * The request context holds the pending answer; `ipChecked` rejects with the
+ * 429 when the address is over its limit.
+ */
+export function startSourceIpCheck(limiter: () => RateLimiter): MiddlewareHandler<{ Bindings: SourceAddressBindings; Variables: { ipCheck?: Promise<void> } }> {
+  return async (c, next) => {
+    const ip = sourceIpOf(c.env)
+    if (ip !== undefined) {
+      const check = limiter()
+        .take(`ip:${ip}`)
+        .then((r) => {
+          if (!r.allowed) throw new RateLimitedError(`Too many requests from this address; retry in ${r.retryAfterSeconds} s.`, r.retryAfterSeconds)
+        })
+      // Awaited by the route; never an unhandled rejection if the route fails first.
+      check.catch(() => undefined)
+      c.set('ipCheck', check)
+    }
+    await next()
+  }
+}
+
+/** Waits for the check `startSourceIpCheck` started (a no-op when none was). */
+export async function ipChecked(c: { get(key: 'ipCheck'): Promise<void> | undefined }): Promise<void> {
+  await c.get('ipCheck')
 }

@@ -4,6 +4,11 @@
  * covers the whole request decides (grants are never merged). Every decision
  * carries a trace: per rule tried, whether it matched, or the first condition
  * that failed, in words.
+ *
+ * What a caller may learn is bounded by who it is: the reason and the
+ * caller-visible trace only speak of rules whose identity conditions (issuer
+ * and pinning claims, or the broker key) the caller meets. Everyone else gets
+ * a generic denial; the full trace is for the audit log.
  */
 import { redact } from '../audit/logger.js'
 import type { CallerIdentity } from '../auth/types.js'
@@ -25,49 +30,80 @@ function shownPatterns(globs: Glob[]): string {
   return globs.length === 1 ? (globs[0] as Glob).pattern : `one of ${globs.map((g) => g.pattern).join(', ')}`
 }
 
-/** Claim values a pattern can be tested against: scalars as strings; arrays element-wise. */
-function candidates(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return [value]
-  if (typeof value === 'number' && Number.isFinite(value)) return [String(value)]
-  if (typeof value === 'boolean') return [String(value)]
-  if (Array.isArray(value)) {
-    const items = value.flatMap((v) => candidates(v) ?? [])
-    return items.length > 0 ? items : undefined
-  }
+/**
+ * Longest claim value a pattern is tested against; longer values never match.
+ * Real claims are far shorter, and the bound keeps matching cheap whatever an
+ * issuer signs.
+ */
+export const MAX_CLAIM_VALUE_LENGTH = 256
+const MAX_LIST_ITEMS = 64
+
+function scalar(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  if (typeof value === 'boolean') return String(value)
   return undefined
+}
+
+/**
+ * Claim values a pattern can be tested against, or why there are none:
+ * scalars as strings; arrays element-wise, except for identity claims, which
+ * must be one value (a list would match if any one element did).
+ */
+function candidates(value: unknown, identity: boolean): string[] | string {
+  if (Array.isArray(value)) {
+    if (identity) return 'a list (identity claims must be a single value)'
+    if (value.length > MAX_LIST_ITEMS) return `a list of more than ${MAX_LIST_ITEMS} items`
+    const items = value.map(scalar).filter((v): v is string => v !== undefined)
+    if (items.some((v) => v.length > MAX_CLAIM_VALUE_LENGTH)) return `longer than ${MAX_CLAIM_VALUE_LENGTH} characters`
+    return items.length > 0 ? items : 'absent'
+  }
+  const one = scalar(value)
+  if (one === undefined) return value === undefined ? 'absent' : 'not a string'
+  if (one.length > MAX_CLAIM_VALUE_LENGTH) return `longer than ${MAX_CLAIM_VALUE_LENGTH} characters`
+  return [one]
 }
 
 function anyMatch(globs: Glob[], values: string[]): boolean {
   return values.some((value) => globs.some((g) => g.test(value)))
 }
 
+/** Why a rule does not match the caller, and whether the caller at least is who the rule is for. */
+interface Mismatch {
+  reason: string
+  /** The caller meets the rule's identity conditions (only a later condition failed). */
+  identified: boolean
+}
+
 /** Why the rule does not match the caller, or undefined if it does. */
-function identityMismatch(rule: CompiledRule, identity: CallerIdentity): string | undefined {
+function ruleMismatch(rule: CompiledRule, identity: CallerIdentity): Mismatch | undefined {
+  const foreign = (reason: string): Mismatch => ({ reason, identified: false })
   if (rule.brokerKey !== undefined) {
-    if (identity.kind !== 'broker-key') {
-      return `rule is for broker key ${rule.brokerKey}; caller used an OIDC token`
-    }
+    if (identity.kind !== 'broker-key') return foreign(`rule is for broker key ${rule.brokerKey}; caller used an OIDC token`)
     if (identity.keyName !== rule.brokerKey) {
-      return `broker key is ${identity.keyName ?? '(unnamed)'}, rule wants ${rule.brokerKey}`
+      return foreign(`broker key is ${identity.keyName ?? '(unnamed)'}, rule wants ${rule.brokerKey}`)
     }
     return undefined
   }
   const issuer = rule.issuer
-  if (!issuer) return 'rule matches nothing'
+  if (!issuer) return foreign('rule matches nothing')
   if (identity.kind !== 'oidc') {
-    return `rule is for OIDC issuer ${issuer.name}; caller used broker key ${identity.keyName ?? ''}`.trim()
+    return foreign(`rule is for OIDC issuer ${issuer.name}; caller used broker key ${identity.keyName ?? ''}`.trim())
   }
   if (identity.issuer !== issuer.url) {
-    return `issuer is ${shownValue(identity.issuer)}, rule wants ${issuer.name} (${issuer.url})`
+    return foreign(`issuer is ${shownValue(identity.issuer)}, rule wants ${issuer.name} (${issuer.url})`)
   }
+  // Identity conditions come first (load.ts sorts them), so a caller from another tenant
+  // is turned away before any of its other claims is matched.
   for (const condition of rule.conditions) {
     const raw = identity.claims[condition.claim]
-    const values = candidates(raw)
-    if (!values) {
-      return `claim ${condition.claim} is absent, rule wants ${shownPatterns(condition.globs)}`
+    const values = candidates(raw, condition.identity)
+    const mismatch = (reason: string): Mismatch => ({ reason, identified: !condition.identity })
+    if (typeof values === 'string') {
+      return mismatch(`claim ${condition.claim} is ${values}, rule wants ${shownPatterns(condition.globs)}`)
     }
     if (!anyMatch(condition.globs, values)) {
-      return `claim ${condition.claim} is ${shownValue(raw)}, rule wants ${shownPatterns(condition.globs)}`
+      return mismatch(`claim ${condition.claim} is ${shownValue(raw)}, rule wants ${shownPatterns(condition.globs)}`)
     }
   }
   return undefined
@@ -75,6 +111,14 @@ function identityMismatch(rule: CompiledRule, identity: CallerIdentity): string 
 
 function covers(globs: Glob[], value: string): boolean {
   return globs.some((g) => g.test(value))
+}
+
+/** What a caller no rule is meant for is told. */
+export const GENERIC_DENIAL = 'denied: no policy rule applies to this caller'
+
+/** The part of a trace a caller may see: only rules whose identity conditions it meets. */
+export function callerTrace(decision: Decision): RuleTrace[] {
+  return decision.trace.filter((t) => t.identified).map(({ identified: _, ...rest }) => rest)
 }
 
 type GrantCheck = (rule: CompiledRule) => string | undefined
@@ -89,27 +133,25 @@ function decide(
   let partial: { rule: string; reason: string } | undefined
   let closest: { rule: string; reason: string } | undefined
   for (const rule of policy.rules) {
-    const mismatch = identityMismatch(rule, identity)
+    const mismatch = ruleMismatch(rule, identity)
     if (mismatch) {
-      trace.push({ rule: rule.name, matched: false, reason: mismatch })
-      // The most useful hint is a rule for the same kind of caller (same issuer or a key).
-      const sameSource =
-        (rule.brokerKey !== undefined && identity.kind === 'broker-key') ||
-        (rule.issuer !== undefined && rule.issuer.url === identity.issuer)
-      if (!closest && sameSource) closest = { rule: rule.name, reason: mismatch }
+      trace.push({ rule: rule.name, matched: false, identified: mismatch.identified, reason: mismatch.reason })
+      // The most useful hint is a rule meant for this very caller.
+      if (!closest && mismatch.identified) closest = { rule: rule.name, reason: mismatch.reason }
       continue
     }
     const refusal = check(rule)
     if (refusal) {
       const reason = `matches the caller, but ${refusal}`
-      trace.push({ rule: rule.name, matched: false, reason })
+      trace.push({ rule: rule.name, matched: false, identified: true, reason })
       partial ??= { rule: rule.name, reason: refusal }
       continue
     }
-    trace.push({ rule: rule.name, matched: true })
+    trace.push({ rule: rule.name, matched: true, identified: true })
     const extra = onAllow(rule)
     return {
       allowed: true,
+      identified: true,
       rule: rule.name,
       grant: { ...rule.grant, repos: [...rule.grant.repos], environments: [...rule.grant.environments] },
       reason: `allowed by rule ${rule.name}${extra.reason ? `; ${extra.reason}` : ''}`,
@@ -117,16 +159,17 @@ function decide(
       ...(extra.ttlSeconds !== undefined ? { ttlSeconds: extra.ttlSeconds, clamped: extra.clamped ?? false } : {}),
     }
   }
+  const identified = trace.some((t) => t.identified)
   let reason: string
-  if (policy.rules.length === 0) {
-    reason = 'denied: the policy has no rules (deny by default)'
-  } else if (partial) {
+  if (partial) {
     reason = `denied: rule ${partial.rule} matches this caller, but ${partial.reason}`
+  } else if (closest) {
+    reason = `denied: no rule matches ${identity.subject} (rule ${closest.rule}: ${closest.reason})`
   } else {
-    reason = `denied: no rule matches ${identity.subject}`
-    if (closest) reason += ` (rule ${closest.rule}: ${closest.reason})`
+    // Nothing about the policy: not its rule names, required values, issuers or key names.
+    reason = GENERIC_DENIAL
   }
-  return { allowed: false, reason, trace }
+  return { allowed: false, identified, reason, trace }
 }
 
 function mintCheck(request: MintRequest): GrantCheck {

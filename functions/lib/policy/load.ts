@@ -21,6 +21,12 @@ export const MAX_TTL_SECONDS = 24 * 3600
 export interface ClaimCondition {
   claim: string
   globs: Glob[]
+  /**
+   * A claim that says who the caller is (the preset's identity claims). These
+   * are checked first, must be single values, and decide whether the caller
+   * may see anything about the rule.
+   */
+  identity: boolean
 }
 
 export interface CompiledRule {
@@ -144,6 +150,28 @@ function pinningProblem(id: IdentityClaim, globs: Glob[]): string | undefined {
   return undefined
 }
 
+/** Whether some condition pins an immutable id exactly (no wildcard). */
+function pinsImmutableId(identity: IdentityClaim[], conditions: ClaimCondition[]): boolean {
+  return identity.some(
+    (id) => id.immutable && conditions.some((c) => c.claim === id.claim && c.globs.every((g) => !g.hasWildcard)),
+  )
+}
+
+/**
+ * Why a repo grant is too broad, or undefined. githosted accepts repo ids
+ * (`rp_…`) where it accepts slugs, so a glob that matches every id grants
+ * every repo; a glob with no letter or digit (`*-*`) matches nearly every slug.
+ */
+function repoGlobBreadth(glob: Glob): string | undefined {
+  if (!glob.hasWildcard) return undefined
+  if (!/[A-Za-z0-9]/.test(glob.pattern.replace(/\*/g, ''))) return 'has no letter or digit outside its wildcards, so it matches nearly every repo'
+  // An id suffix made of a character the pattern does not contain can only be absorbed by a
+  // wildcard: if such ids match, every rp_ id does.
+  const filler = [...'0123456789abcdefghijklmnopqrstuvwxyz'].find((ch) => !glob.pattern.toLowerCase().includes(ch)) ?? '0'
+  if (glob.test(`rp_${filler}`) && glob.test(`rp_${filler.repeat(26)}`)) return 'matches every repo id (rp_…)'
+  return undefined
+}
+
 function compileRule(
   raw: unknown,
   rule: RuleDocument,
@@ -171,22 +199,34 @@ function compileRule(
       const where = `${label} match.claims.${claim}`
       if (claim.length === 0) fail(`${label} match.claims: empty claim name`)
       if (RESERVED_CLAIMS.has(claim)) fail(`${where}: the broker verifies "${claim}" itself; remove it`)
-      conditions.push({ claim, globs: compilePatterns(where, value) })
+      conditions.push({ claim, globs: compilePatterns(where, value), identity: false })
     }
-    const identity = PRESETS[issuer.preset].identityClaims(issuer)
+    const preset = PRESETS[issuer.preset]
+    const identity = preset.identityClaims(issuer)
     let pinned = false
     for (const id of identity) {
       const condition = conditions.find((c) => c.claim === id.claim)
       if (!condition) continue
       const problem = pinningProblem(id, condition.globs)
       if (problem) fail(`${label} match.claims.${id.claim}: ${problem}`)
+      condition.identity = true
       pinned = true
     }
+    // Identity first: a caller from another tenant is turned away before any
+    // other claim (and its attacker-chosen value) is looked at.
+    conditions.sort((a, b) => Number(b.identity) - Number(a.identity))
     if (!pinned) {
       const names = identity.map((i) => i.claim).join(', ')
       fail(
         `${label} match.claims: a ${issuer.preset} rule must pin the caller with one of: ${names}` +
           (issuer.preset === 'buildkite' ? ' (the Buildkite issuer is shared by every organization)' : ''),
+      )
+    }
+    if (preset.requiresImmutableId && !pinsImmutableId(identity, conditions)) {
+      const ids = identity.filter((i) => i.immutable).map((i) => i.claim).join(' or ')
+      fail(
+        `${label} match.claims: a ${issuer.preset} rule must pin an immutable id (${ids}), not only names: ` +
+          'a deleted or renamed owner or repository name can be registered again by someone else',
       )
     }
   }
@@ -198,7 +238,10 @@ function compileRule(
     const problem = globProblem(repo)
     if (problem) fail(`${where}: ${problem}`)
     if (!REPO_PATTERN_RE.test(repo)) fail(`${where}: repo slugs are A-Z a-z 0-9 . _ - (and * as a glob)`)
-    return compileGlob(repo)
+    const glob = compileGlob(repo)
+    const broad = repoGlobBreadth(glob)
+    if (broad) fail(`${where}: "${repo}" ${broad}; name the repos, or use a prefix such as app-*`)
+    return glob
   })
   const maxTtlSeconds = parseDuration(g.maxTtl)
   if (maxTtlSeconds === undefined) fail(`${label} grant.maxTtl: not a duration (use e.g. 15m, 1h, 1h30m)`)

@@ -18,6 +18,8 @@ export interface Grant {
 export interface RuleTrace {
   rule: string
   matched: boolean
+  /** The caller meets the rule's identity conditions (see callerTrace: only those are shown to it). */
+  identified?: boolean
   /** Why it did not match: the first condition that failed, in words. */
   reason?: string
 }
@@ -27,8 +29,14 @@ export interface Decision {
   /** Name of the rule that decided (allowed), if any. */
   rule?: string
   grant?: Grant
-  /** Actionable reason; for denials it says what would be needed. */
+  /**
+   * Safe to show the caller: for callers some rule is meant for, what would be
+   * needed; for anyone else, a generic denial that names nothing.
+   */
   reason: string
+  /** Some rule's identity conditions match the caller (it may see its callerTrace). */
+  identified: boolean
+  /** Every rule tried: for the audit log, not for the caller (see callerTrace). */
   trace: RuleTrace[]
   /** Mint only: the TTL the token gets (the request's, clamped to the grant's maxTtl). */
   ttlSeconds?: number

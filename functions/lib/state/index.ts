@@ -14,7 +14,7 @@ import { createDynamoIdempotencyStore, type IdempotencyStore } from './idempoten
 import { createDynamoLeaseManager, type LeaseManager, type LeaseOptions } from './lease.js'
 import { createDynamoOwnershipStore } from './ownership.js'
 import { createDynamoReplayStore } from './replay.js'
-import { createSharedRateLimiter, type SharedRateLimitOptions } from './rate-limit.js'
+import { RATE_LIMITS, createSharedRateLimiter, withLocalDenials, type SharedRateLimitOptions } from './rate-limit.js'
 import type { StateTable } from './table.js'
 import { createDynamoWatermarkStore, type WatermarkStore } from './watermarks.js'
 
@@ -46,6 +46,8 @@ export interface SharedState {
   replay(): ReplayStore
   ownership(): OwnershipStore
   rateLimiter(options: SharedRateLimitOptions): RateLimiter
+  /** The pre-authentication limit per source address (shared, with a local memory of denials). */
+  sourceIpLimiter(limit?: number): RateLimiter
   idempotency<T>(): IdempotencyStore<T>
   watermarks(): WatermarkStore
   leases(options?: LeaseOptions): LeaseManager
@@ -75,6 +77,7 @@ export function createSharedState(config: StateConfig, options: SharedStateOptio
     replay: () => createDynamoReplayStore(table),
     ownership: () => createDynamoOwnershipStore(table),
     rateLimiter: (o) => createSharedRateLimiter(table, o),
+    sourceIpLimiter: (limit = RATE_LIMITS.sourceIp.limit) => withLocalDenials(createSharedRateLimiter(table, { ...RATE_LIMITS.sourceIp, limit }), table.clock),
     idempotency: <T>() => createDynamoIdempotencyStore<T>(table),
     watermarks: () => createDynamoWatermarkStore(table),
     leases: (o) => createDynamoLeaseManager(table, o),

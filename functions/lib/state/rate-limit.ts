@@ -20,11 +20,40 @@ export interface SharedRateLimitOptions {
   scope: string
 }
 
-/** Per identity and minute, counted across every container. */
+/** Per identity (or source address) and minute, counted across every container. */
 export const RATE_LIMITS = {
   token: { scope: 'token', limit: 30 },
   deploy: { scope: 'deploy', limit: 300 },
+  status: { scope: 'status', limit: 120 },
+  /** Before authentication, per source address, on every route: generous for a CI fleet behind one NAT. */
+  sourceIp: { scope: 'any', limit: 600, prefix: PREFIX.ip },
 } as const satisfies Record<string, SharedRateLimitOptions>
+
+/**
+ * Remembers, in this container, which keys are over their limit until their
+ * window ends, and answers those without asking the table: a flood from one
+ * address costs the table one call per container and window, not one per
+ * request.
+ */
+export function withLocalDenials(limiter: RateLimiter, clock: () => Date = () => new Date(), maxKeys = 10_000): RateLimiter {
+  const deniedUntil = new Map<string, number>()
+  return {
+    async take(key) {
+      const now = clock().getTime()
+      const until = deniedUntil.get(key)
+      if (until !== undefined) {
+        if (until > now) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) }
+        deniedUntil.delete(key)
+      }
+      const r = await limiter.take(key)
+      if (!r.allowed) {
+        if (deniedUntil.size >= maxKeys) deniedUntil.clear()
+        deniedUntil.set(key, now + r.retryAfterSeconds * 1000)
+      }
+      return r
+    },
+  }
+}
 
 export function createSharedRateLimiter(table: StateTable, options: SharedRateLimitOptions): RateLimiter {
   const windowMs = (options.windowSeconds ?? 60) * 1000

@@ -142,11 +142,17 @@ describe('hold and release through the API', () => {
     expect(again.body).toMatchObject({ held: true, changed: false, commit: tip!.sha, hold: { reason: 'incident 42', at: firstAt } })
     expect(await commitCount()).toBe(before)
 
+    // Someone else's hold is not replaced without overrideHolds (test/attacks/deploys-holds covers the rule).
     const other = await hold(stagingOnly, { repo: 'deploy-configs', environment: 'staging', reason: 'load test until 14:00' })
-    expect(other.body).toMatchObject({
+    expect(other.status).toBe(409)
+    expect(other.body).toMatchObject({ code: 'ENVIRONMENT_HELD', hold: { reason: 'incident 42', by: 'key:deployer' } })
+    expect(await commitCount()).toBe(before)
+
+    const replaced = await hold(deployer, { repo: 'deploy-configs', environment: 'staging', reason: 'load test until 14:00' })
+    expect(replaced.body).toMatchObject({
       held: true,
       changed: true,
-      hold: { reason: 'load test until 14:00', by: 'key:staging-only' },
+      hold: { reason: 'load test until 14:00', by: 'key:deployer' },
       previous: { reason: 'incident 42', by: 'key:deployer' },
     })
     expect(await commitCount()).toBe(before + 1)

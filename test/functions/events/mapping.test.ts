@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../functions/lib/errors.js'
-import { loadMapping, matchEcr } from '../../../functions/events/mapping.js'
+import { imagePointersOf, loadMapping, matchEcr } from '../../../functions/events/mapping.js'
 import { parseEvent } from '../../../functions/events/parse.js'
 
 const push = { account: '123456789012', region: 'eu-west-1', repository: 'acme/app', digest: `sha256:${'a'.repeat(64)}` }
@@ -22,6 +22,10 @@ describe('deploy mapping', () => {
     // Untagged pushes only match digest formats.
     expect(matchEcr(mapping, push).map((m) => m.rule.environments[0])).toEqual(['dev'])
     expect(matchEcr(mapping, { ...push, repository: 'other/app', tag: 'v1.2' })).toEqual([])
+  })
+
+  it('lists the pointers it writes images to, for the deploy API\'s image check', () => {
+    expect(imagePointersOf(mapping)).toEqual(['/services/app/image'])
   })
 
   it('fails loudly on a broken mapping', () => {

@@ -124,7 +124,7 @@ describe('GET /v1/status', () => {
 
   it('asks the policy when one is given', async () => {
     const { app } = setup({
-      policy: { authorizeRead: () => ({ allowed: false, reason: 'no rule grants read on deploy-configs', trace: [] }) },
+      policy: { authorizeRead: () => ({ allowed: false, identified: true, reason: 'no rule grants read on deploy-configs', trace: [] }) },
     })
     const res = await app.request('/v1/status', { headers: AUTH })
     expect(res.status).toBe(403)

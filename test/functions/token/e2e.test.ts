@@ -14,6 +14,7 @@ import { MemoryReplayStore } from '../../../functions/lib/auth/replay.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { loadPolicy } from '../../../functions/lib/policy/index.js'
 import { staticSecret } from '../../../functions/lib/secrets/source.js'
+import { createTokenBucketLimiter } from '../../../functions/lib/http/rate-limit.js'
 import { createTokenApp } from '../../../functions/token/app.js'
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../../local/oidc/index.js'
 import { findSecrets } from '../../setup/secret-patterns.js'
@@ -101,6 +102,8 @@ beforeAll(async () => {
     workspaceToken: staticSecret(gh.bootstrapToken),
     githosted: (token) => gatedClient(new Client({ token, baseUrl: gh.url })),
     logger,
+    // Every mint here is the same repository (one rate-limit identity); limits are tested in test/attacks.
+    rateLimiter: createTokenBucketLimiter({ capacity: 100 }),
   })
   served = await serveApp(app.fetch)
 })

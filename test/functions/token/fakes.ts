@@ -169,19 +169,20 @@ export function fakePolicy(rules: FakeRule[]): Policy {
       }
       const outside = request.repos.find((r) => !grant.repos.includes(r))
       if (outside) {
-        trace.push({ rule: rule.name, matched: false, reason: `repo ${outside} is not granted` })
+        trace.push({ rule: rule.name, matched: false, identified: true, reason: `repo ${outside} is not granted` })
         continue
       }
       if (request.permission === 'write' && grant.permission === 'read') {
-        trace.push({ rule: rule.name, matched: false, reason: 'write requested, rule grants read' })
+        trace.push({ rule: rule.name, matched: false, identified: true, reason: 'write requested, rule grants read' })
         continue
       }
-      trace.push({ rule: rule.name, matched: true })
-      return { allowed: true, rule: rule.name, grant, reason: `allowed by rule ${rule.name}`, trace }
+      trace.push({ rule: rule.name, matched: true, identified: true })
+      return { allowed: true, identified: true, rule: rule.name, grant, reason: `allowed by rule ${rule.name}`, trace }
     }
-    return { allowed: false, reason: `no rule allows this: ${trace.map((t) => t.reason).join('; ')}`, trace }
+    const identified = trace.some((t) => t.identified)
+    return { allowed: false, identified, reason: identified ? `no rule allows this: ${trace.filter((t) => t.identified).map((t) => t.reason).join('; ')}` : 'denied: no policy rule applies to this caller', trace }
   }
-  const deny = (): Decision => ({ allowed: false, reason: 'not used', trace: [] })
+  const deny = (): Decision => ({ allowed: false, identified: false, reason: 'not used', trace: [] })
   return { authorizeMint, authorizeDeploy: deny, authorizeRead: deny }
 }
 

@@ -112,6 +112,17 @@ describe('OIDC identities', () => {
     expect(bk.ciRunUrl).toBe('https://buildkite.com/acme/app/builds/42')
   })
 
+  it('gives each identity a stable id that runs, attempts, jobs and environments do not change', async () => {
+    const auth = authenticator()
+    const stable = async (provider: 'github' | 'gitlab' | 'circleci' | 'buildkite', claims: Record<string, unknown>) =>
+      (await auth.authenticate(`Bearer ${await issuer.mint(provider, { claims })}`, 'read')).stableId
+    expect(await stable('github', { run_id: '1', run_attempt: '1' })).toBe('repository_id:74')
+    expect(await stable('github', { run_id: '2', run_attempt: '3', environment: 'production' })).toBe('repository_id:74')
+    expect(await stable('gitlab', { job_id: '9', environment: 'x' })).toBe('project_id:20')
+    expect(await stable('circleci', {})).toMatch(/^project-id:[0-9a-f-]{36}$/)
+    expect(await stable('buildkite', { build_number: 7, job_id: 'j9' })).toBe('pipeline:acme/app')
+  })
+
   it('does not build run links from claims that are not plain slugs and ids', async () => {
     const auth = authenticator()
     const token = await issuer.mint('github', { claims: { repository: 'acme/app/../../evil', run_id: '1' } })
@@ -129,12 +140,12 @@ describe('OIDC identities', () => {
     await expect(auth.authenticate(`Bearer ${token}`, 'deploy')).resolves.toMatchObject({ subject: first.subject })
   })
 
-  it('keys replay by issuer + jti, or by token hash when there is no jti', async () => {
+  it('keys replay by issuer + jti, or by issuer, sub, iat and signature bytes when there is no jti', async () => {
     const store = new MemoryReplayStore()
     const auth = authenticator({ replayStore: store })
     const gh = await issuer.mint('github', { claims: { jti: 'fixed-jti' } })
     const identity = await auth.authenticate(`Bearer ${gh}`, 'mint')
-    expect(identity.credentialId).toBe(replayKey(issuer.issuers.github, 'fixed-jti', gh))
+    expect(identity.credentialId).toBe(replayKey({ issuer: issuer.issuers.github, claims: { jti: 'fixed-jti' }, signature: new Uint8Array() }))
     // Same jti, different token from the same issuer: still a replay.
     const again = await issuer.mint('github', { claims: { jti: 'fixed-jti', run_id: '9' } })
     await expectFailure(auth.authenticate(`Bearer ${again}`, 'mint'), 'OIDC_REPLAYED')
@@ -142,7 +153,11 @@ describe('OIDC identities', () => {
     await auth.authenticate(`Bearer ${await issuer.mint('gitlab', { claims: { jti: 'fixed-jti' } })}`, 'mint')
     const bk = await issuer.mint('buildkite')
     const bkIdentity = await auth.authenticate(`Bearer ${bk}`, 'mint')
-    expect(bkIdentity.credentialId).toBe(replayKey(issuer.issuers.buildkite, undefined, bk))
+    const [, payload, signature] = bk.split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { sub: string; iat: number }
+    expect(bkIdentity.credentialId).toBe(
+      replayKey({ issuer: issuer.issuers.buildkite, claims, signature: Buffer.from(signature, 'base64url') }),
+    )
     await expectFailure(auth.authenticate(`Bearer ${bk}`, 'mint'), 'OIDC_REPLAYED', bk)
     expect(store.size).toBe(3)
   })

@@ -1,4 +1,4 @@
-import { base64url, exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT } from 'jose'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { JwksCache } from '../../../../functions/lib/auth/jwks.js'
 import { createOidcVerifier, type OidcVerifierOptions } from '../../../../functions/lib/auth/oidc.js'
@@ -34,12 +34,6 @@ function verifier(overrides: Partial<OidcVerifierOptions> = {}) {
   return { v, urls: counter.urls, jwksFetches, discoveries }
 }
 
-const part = (value: unknown) => base64url.encode(JSON.stringify(value))
-
-function resign(token: string, header: Record<string, unknown>, signature = ''): string {
-  const [, payload] = token.split('.')
-  return `${part(header)}.${payload}.${signature}`
-}
 
 describe('OIDC verification: happy paths', () => {
   it('verifies RS256 and ES256 tokens of all four CI flavours', async () => {
@@ -79,113 +73,8 @@ describe('OIDC verification: happy paths', () => {
   })
 })
 
-describe('OIDC verification: attacks are rejected with their code', () => {
-  it('alg none (in any spelling) is refused before any network call', async () => {
-    const { v, urls } = verifier()
-    const good = await issuer.mint('github')
-    for (const alg of ['none', 'None', 'NONE']) {
-      await expectFailure(v.verify(resign(good, { alg, typ: 'JWT' })), 'OIDC_ALG_NOT_ALLOWED')
-    }
-    expect(urls).toEqual([])
-  })
-
-  it('HS256 signed with the issuer RSA public key (PEM or JWK bytes) is refused', async () => {
-    const { v, urls } = verifier()
-    const jwks = (await (await fetch(`${issuer.issuers.github}/.well-known/jwks`)).json()) as {
-      keys: Array<Record<string, unknown>>
-    }
-    const rsa = jwks.keys.find((k) => k.kty === 'RSA')!
-    const pem = await exportSPKI((await importJWK(rsa, 'RS256', { extractable: true })) as CryptoKey)
-    const claims = { iss: issuer.issuers.github, aud: AUDIENCE, sub: 'repo:acme/app:ref:refs/heads/main' }
-    for (const secret of [pem, JSON.stringify(rsa)]) {
-      const forged = await new SignJWT({ ...claims, repository: 'acme/app' })
-        .setProtectedHeader({ alg: 'HS256', kid: String(rsa.kid) })
-        .setIssuedAt()
-        .setExpirationTime('5m')
-        .sign(new TextEncoder().encode(secret))
-      await expectFailure(v.verify(forged), 'OIDC_ALG_NOT_ALLOWED', forged)
-    }
-    expect(urls).toEqual([])
-  })
-
-  it('a tampered signature or payload fails signature verification', async () => {
-    const { v } = verifier()
-    const token = await issuer.mint('github')
-    const [h, p, s] = token.split('.') as [string, string, string]
-    const sig = base64url.decode(s)
-    sig[10] = (sig[10] as number) ^ 0xff
-    await expectFailure(v.verify(`${h}.${p}.${base64url.encode(sig)}`), 'OIDC_BAD_SIGNATURE', token)
-    const claims = JSON.parse(new TextDecoder().decode(base64url.decode(p)))
-    const tampered = `${h}.${part({ ...claims, repository: 'acme/other' })}.${s}`
-    await expectFailure(v.verify(tampered), 'OIDC_BAD_SIGNATURE', tampered)
-  })
-
-  it('a token claiming a trusted issuer but signed by another key is refused', async () => {
-    const { v } = verifier()
-    // Attacker's own key under an unknown kid.
-    const forged = await attacker.mint('github', { claims: { iss: issuer.issuers.github } })
-    await expectFailure(v.verify(forged), 'OIDC_UNKNOWN_KEY', forged)
-    // Attacker's key under the victim's kid.
-    const victimKid = String(issuer.jwks().keys.find((k) => k.alg === 'RS256')?.kid)
-    const spoofed = await attacker.mint('github', { claims: { iss: issuer.issuers.github }, kid: victimKid })
-    await expectFailure(v.verify(spoofed), 'OIDC_BAD_SIGNATURE', spoofed)
-  })
-
-  it('an unknown issuer is refused before any network call', async () => {
-    const { v, urls } = verifier()
-    const token = await attacker.mint('github')
-    const err = await expectFailure(v.verify(token), 'OIDC_UNKNOWN_ISSUER', token)
-    expect(err.message).toContain(attacker.issuers.github)
-    await expectFailure(v.verify(await issuer.mint('github', { claims: { iss: undefined } })), 'OIDC_UNKNOWN_ISSUER')
-    expect(urls).toEqual([])
-    expect(attacker.requests).toEqual({ discovery: 0, jwks: 0 })
-  })
-
-  it('expired, not yet valid, issued in the future and too old tokens are refused', async () => {
-    const { v } = verifier()
-    const now = Date.now()
-    const expired = await issuer.mint('gitlab', { issuedAt: new Date(now - 10 * 60_000) }) // exp = iat + 5 min
-    await expectFailure(v.verify(expired), 'OIDC_EXPIRED', expired)
-    const nbf = await issuer.mint('github', { claims: { nbf: Math.floor(now / 1000) + 3600 } })
-    await expectFailure(v.verify(nbf), 'OIDC_NOT_YET_VALID', nbf)
-    const future = await issuer.mint('circleci', { issuedAt: new Date(now + 3600_000) })
-    await expectFailure(v.verify(future), 'OIDC_NOT_YET_VALID', future)
-    const old = await issuer.mint('circleci', { issuedAt: new Date(now - 20 * 60_000) }) // exp still ahead
-    await expectFailure(v.verify(old), 'OIDC_TOO_OLD', old)
-  })
-
-  it('honours the injected clock and a 60 s tolerance', async () => {
-    const issuedAt = new Date('2030-01-01T00:00:00Z')
-    const token = await issuer.mint('buildkite', { issuedAt }) // exp = iat + 300
-    const at = (seconds: number) => verifier({ clock: () => new Date(issuedAt.getTime() + seconds * 1000) }).v
-    await expect(at(300 + 59).verify(token)).resolves.toBeDefined()
-    await expectFailure(at(300 + 61).verify(token), 'OIDC_EXPIRED', token)
-  })
-
-  it('a wrong or missing audience is refused', async () => {
-    const { v } = verifier()
-    const wrong = await issuer.mint('github', { aud: 'https://github.com/acme' })
-    await expectFailure(v.verify(wrong), 'OIDC_WRONG_AUDIENCE', wrong)
-    const missing = await issuer.mint('github', { claims: { aud: undefined } })
-    await expectFailure(v.verify(missing), 'OIDC_MISSING_CLAIM', missing)
-  })
-
-  it('tokens without sub, iat or exp are refused', async () => {
-    const { v } = verifier()
-    for (const claim of ['sub', 'iat', 'exp']) {
-      const token = await issuer.mint('gitlab', { claims: { [claim]: undefined } })
-      const err = await expectFailure(v.verify(token), 'OIDC_MISSING_CLAIM', token)
-      expect(err.message).toContain(claim)
-    }
-  })
-
-  it('garbage is refused as malformed', async () => {
-    const { v } = verifier()
-    for (const junk of ['eyJ', 'eyJhbGciOiJSUzI1NiJ9.x', 'eyJhbGciOiJSUzI1NiJ9.!!!.x', 'a.b.c.d.e']) {
-      await expectFailure(v.verify(junk), 'OIDC_MALFORMED')
-    }
-  })
-})
+// Forged and malformed tokens (alg none, HS/RS confusion, kid swap, tampering, time bounds,
+// iss/aud variants, jku/x5u/jwk, crit, garbage) are attacks: see test/attacks/oidc.test.ts.
 
 describe('OIDC verification: unknown kid and key rotation', () => {
   it('an unknown kid causes exactly one refetch, then rejection', async () => {
@@ -257,7 +146,7 @@ describe('OIDC verification: discovery and JWKS hygiene', () => {
     await expect(v.verify(token)).resolves.toMatchObject({ claims: { sub: 'x' } })
   })
 
-  it('refuses a plain-http jwks_uri, a mismatched issuer and oversized bodies (503), and retries discovery later', async () => {
+  it('refuses a plain-http jwks_uri, a mismatched issuer and oversized bodies (503), and retries only after a backoff', async () => {
     const { token, jwk } = await signedToken()
     const cases: Array<Record<string, () => Response>> = [
       { [`${ISS}/.well-known/openid-configuration`]: () => Response.json({ issuer: ISS, jwks_uri: 'http://ci.example.test/keys' }) },
@@ -271,12 +160,23 @@ describe('OIDC verification: discovery and JWKS hygiene', () => {
     ]
     for (const routes of cases) {
       const { f, calls } = fakeFetch(routes)
-      const v = createOidcVerifier({ issuers: config, audience: AUDIENCE, fetch: f, cache: new Map() })
+      let now = Date.now()
+      const v = createOidcVerifier({
+        issuers: config,
+        audience: AUDIENCE,
+        fetch: f,
+        cache: new Map(),
+        clock: () => new Date(now),
+        jwks: { failureBackoffMs: 10_000 },
+      })
       const err = await expectFailure(v.verify(token), 'OIDC_JWKS_UNAVAILABLE', token)
       expect(err.status).toBe(503)
       const before = calls.length
       await expectFailure(v.verify(token), 'OIDC_JWKS_UNAVAILABLE', token)
-      expect(calls.length).toBeGreaterThan(before) // a failure is not cached
+      expect(calls.length).toBe(before) // negative-cached: no fetch during the backoff
+      now += 10_001
+      await expectFailure(v.verify(token), 'OIDC_JWKS_UNAVAILABLE', token)
+      expect(calls.length).toBeGreaterThan(before) // retried once the backoff is over
     }
   })
 })

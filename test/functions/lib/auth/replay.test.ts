@@ -35,10 +35,26 @@ describe('MemoryReplayStore', () => {
 })
 
 describe('replayKey', () => {
-  it('depends on issuer and jti, or on the token when there is no jti', () => {
-    expect(replayKey('https://a', 'j', 't1')).toBe(replayKey('https://a', 'j', 't2'))
-    expect(replayKey('https://a', 'j', 't')).not.toBe(replayKey('https://b', 'j', 't'))
-    expect(replayKey('https://a', undefined, 't1')).not.toBe(replayKey('https://a', undefined, 't2'))
-    expect(replayKey('https://a', undefined, 't1')).toMatch(/^[0-9a-f]{64}$/)
+  const sig = (...bytes: number[]) => new Uint8Array(bytes)
+  it('depends on issuer and jti, or on issuer, sub, iat and the signature bytes when there is no jti', () => {
+    const a = 'https://a'
+    expect(replayKey({ issuer: a, claims: { jti: 'j' }, signature: sig(1) })).toBe(
+      replayKey({ issuer: a, claims: { jti: 'j', sub: 'other' }, signature: sig(2) }),
+    )
+    expect(replayKey({ issuer: a, claims: { jti: 'j' }, signature: sig(1) })).not.toBe(
+      replayKey({ issuer: 'https://b', claims: { jti: 'j' }, signature: sig(1) }),
+    )
+    const base = { issuer: a, claims: { sub: 's', iat: 1 }, signature: sig(1, 2) }
+    expect(replayKey(base)).toBe(replayKey({ ...base, signature: sig(1, 2) }))
+    expect(replayKey(base)).not.toBe(replayKey({ ...base, signature: sig(1, 3) }))
+    expect(replayKey(base)).not.toBe(replayKey({ ...base, claims: { sub: 's', iat: 2 } }))
+    expect(replayKey(base)).not.toBe(replayKey({ ...base, claims: { sub: 't', iat: 1 } }))
+    expect(replayKey(base)).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it('cannot be forged by moving text between fields (length-prefixed)', () => {
+    const one = replayKey({ issuer: 'https://a', claims: { sub: 'x\n1', iat: 2 }, signature: sig() })
+    const two = replayKey({ issuer: 'https://a', claims: { sub: 'x', iat: '1\n2' }, signature: sig() })
+    expect(one).not.toBe(two)
   })
 })

@@ -1,26 +1,28 @@
 import { describe, expect, it } from 'vitest'
 import { RateLimitedError } from '../../../../functions/lib/errors.js'
-import { createTokenBucketLimiter, enforceRateLimit } from '../../../../functions/lib/http/rate-limit.js'
+import { createTokenBucketLimiter, enforceRateLimit, rateLimitKey } from '../../../../functions/lib/http/rate-limit.js'
+import { keyIdentity, oidcIdentity } from '../policy/support.js'
 
 describe('createTokenBucketLimiter', () => {
   it('allows a burst, then refills at the sustained rate, per key', async () => {
     let t = 0
     const limiter = createTokenBucketLimiter({ capacity: 3, refillPerMinute: 30, clock: () => new Date(t) })
-    const takes = async (n: number, key = 'a') => {
+    const takeAll = async (n: number) => {
       const out: boolean[] = []
-      for (let i = 0; i < n; i++) out.push((await limiter.take(key)).allowed)
+      for (let i = 0; i < n; i++) out.push((await limiter.take('a')).allowed)
       return out
     }
-    expect(await takes(3)).toEqual([true, true, true])
+    expect(await takeAll(3)).toEqual([true, true, true])
     const denied = await limiter.take('a')
     expect(denied.allowed).toBe(false)
     // 30/min = one token per 2 s.
     expect(denied.retryAfterSeconds).toBe(2)
     expect((await limiter.take('b')).allowed).toBe(true)
     t += 2000
-    expect(await takes(2)).toEqual([true, false])
+    expect((await limiter.take('a')).allowed).toBe(true)
+    expect((await limiter.take('a')).allowed).toBe(false)
     t += 60_000
-    expect(await takes(4)).toEqual([true, true, true, false])
+    expect(await takeAll(4)).toEqual([true, true, true, false])
   })
 
   it('forgets the least recently used keys beyond maxKeys', async () => {
@@ -38,5 +40,13 @@ describe('createTokenBucketLimiter', () => {
     const err = await enforceRateLimit(limiter, 'k').catch((e: unknown) => e)
     expect(err).toBeInstanceOf(RateLimitedError)
     expect((err as RateLimitedError).retryAfterSeconds).toBe(10)
+  })
+})
+
+describe('rateLimitKey', () => {
+  it('keys broker keys by their hash id and OIDC callers by issuer and stable id', () => {
+    expect(rateLimitKey(keyIdentity('ci'))).toBe('key:k')
+    const identity = { ...oidcIdentity('github'), stableId: 'repository_id:74' }
+    expect(rateLimitKey(identity)).toBe('oidc:https://token.actions.githubusercontent.com:repository_id:74')
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadPolicy } from '../../../../functions/lib/policy/index.js'
+import { callerTrace, GENERIC_DENIAL, loadPolicy } from '../../../../functions/lib/policy/index.js'
 import type { CiProvider } from '../../../../local/oidc/claims.js'
 import { ISSUERS_SECTION, keyIdentity, oidcIdentity } from './support.js'
 
@@ -16,10 +16,10 @@ const policy = loadPolicy({
   rules: [
     {
       name: 'gh-prod',
-      match: { issuer: 'github', claims: { repository: 'acme/app', ref: 'refs/heads/main', environment: 'production' } },
+      match: { issuer: 'github', claims: { repository: 'acme/app', repository_id: '74', ref: 'refs/heads/main', environment: 'production' } },
       grant: { ...write(['production'], '15m'), overrideHolds: true },
     },
-    { name: 'gh-main', match: { issuer: 'github', claims: { repository: 'acme/app', ref: 'refs/heads/main' } }, grant: write(['staging']) },
+    { name: 'gh-main', match: { issuer: 'github', claims: { repository: 'acme/app', repository_id: '74', ref: 'refs/heads/main' } }, grant: write(['staging']) },
     {
       name: 'gh-read',
       match: { issuer: 'github', claims: { repository_owner: 'acme', repository_owner_id: '65' } },
@@ -72,14 +72,16 @@ describe('traces and reasons', () => {
   it('says for each rule tried which condition failed, in words', () => {
     const decision = policy.authorizeMint(oidcIdentity('github', { ref: 'refs/heads/dev' }), mint)
     expect(decision.trace).toEqual([
-      { rule: 'gh-prod', matched: false, reason: 'claim ref is refs/heads/dev, rule wants refs/heads/main' },
-      { rule: 'gh-main', matched: false, reason: 'claim ref is refs/heads/dev, rule wants refs/heads/main' },
-      { rule: 'gh-read', matched: false, reason: 'matches the caller, but its grant allows read, the request wants write' },
-      { rule: 'gl-main', matched: false, reason: 'issuer is https://token.actions.githubusercontent.com, rule wants gitlab (https://gitlab.com)' },
-      { rule: 'cc-main', matched: false, reason: expect.stringMatching(/^issuer is .*, rule wants circleci/) },
-      { rule: 'bk-main', matched: false, reason: expect.stringMatching(/^issuer is .*, rule wants buildkite/) },
-      { rule: 'legacy', matched: false, reason: 'rule is for broker key ci-legacy; caller used an OIDC token' },
+      { rule: 'gh-prod', matched: false, identified: true, reason: 'claim ref is refs/heads/dev, rule wants refs/heads/main' },
+      { rule: 'gh-main', matched: false, identified: true, reason: 'claim ref is refs/heads/dev, rule wants refs/heads/main' },
+      { rule: 'gh-read', matched: false, identified: true, reason: 'matches the caller, but its grant allows read, the request wants write' },
+      { rule: 'gl-main', matched: false, identified: false, reason: 'issuer is https://token.actions.githubusercontent.com, rule wants gitlab (https://gitlab.com)' },
+      { rule: 'cc-main', matched: false, identified: false, reason: expect.stringMatching(/^issuer is .*, rule wants circleci/) },
+      { rule: 'bk-main', matched: false, identified: false, reason: expect.stringMatching(/^issuer is .*, rule wants buildkite/) },
+      { rule: 'legacy', matched: false, identified: false, reason: 'rule is for broker key ci-legacy; caller used an OIDC token' },
     ])
+    // The caller sees only the rules meant for it.
+    expect(callerTrace(decision).map((t) => t.rule)).toEqual(['gh-prod', 'gh-main', 'gh-read'])
     expect(decision.reason).toBe(
       'denied: rule gh-read matches this caller, but its grant allows read, the request wants write',
     )
@@ -89,7 +91,7 @@ describe('traces and reasons', () => {
     const p = loadPolicy({
       version: 1,
       issuers: ISSUERS_SECTION,
-      rules: [{ name: 'r', match: { issuer: 'github', claims: { repository: 'acme/app', environment: ['staging', 'production'] } }, grant: write() }],
+      rules: [{ name: 'r', match: { issuer: 'github', claims: { repository: 'acme/app', repository_id: '74', environment: ['staging', 'production'] } }, grant: write() }],
     })
     const decision = p.authorizeRead(oidcIdentity('github'), 'deploy-configs')
     expect(decision.trace[0]?.reason).toBe('claim environment is absent, rule wants one of staging, production')
@@ -120,7 +122,7 @@ describe('traces and reasons', () => {
     const p = loadPolicy({
       version: 1,
       issuers: ISSUERS_SECTION,
-      rules: [{ name: 'r', match: { issuer: 'github', claims: { repository: 'acme/app', workflow: 'Deploy' } }, grant: write() }],
+      rules: [{ name: 'r', match: { issuer: 'github', claims: { repository: 'acme/app', repository_id: '74', workflow: 'Deploy' } }, grant: write() }],
     })
     const decision = p.authorizeMint(oidcIdentity('github', { workflow: `gbk_${'A'.repeat(43)}` }), mint)
     expect(decision.trace[0]?.reason).toBe('claim workflow is gbk<redacted>, rule wants Deploy')
@@ -130,7 +132,8 @@ describe('traces and reasons', () => {
     const p = loadPolicy({ version: 1, rules: [] })
     expect(p.authorizeMint(keyIdentity('ci-legacy'), mint)).toEqual({
       allowed: false,
-      reason: 'denied: the policy has no rules (deny by default)',
+      identified: false,
+      reason: GENERIC_DENIAL,
       trace: [],
     })
   })
@@ -170,7 +173,9 @@ describe('authorizeMint', () => {
     expect(policy.authorizeMint(keyIdentity('ci-legacy'), mint)).toMatchObject({ allowed: true, rule: 'legacy' })
     const other = policy.authorizeMint(keyIdentity('ci-other'), mint)
     expect(other.allowed).toBe(false)
-    expect(other.reason).toBe('denied: no rule matches key:ci-other (rule legacy: broker key is ci-other, rule wants ci-legacy)')
+    // Another key's name is never shown.
+    expect(other.reason).toBe(GENERIC_DENIAL)
+    expect(callerTrace(other)).toEqual([])
   })
 
   it('first rule that matches and covers the request wins; grants are not merged', () => {

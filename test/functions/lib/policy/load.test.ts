@@ -25,9 +25,9 @@ describe('loadPolicy accepts', () => {
       version: 1,
       issuers: { ...ISSUERS_SECTION, mine: { preset: 'custom', url: 'https://id.example.com', identityClaims: ['sub', 'team'] } },
       rules: [
-        { name: 'gh', match: { issuer: 'github', claims: { repository: 'acme/*', ref: 'refs/heads/main' } }, grant },
+        { name: 'gh', match: { issuer: 'github', claims: { repository: 'acme/*', repository_owner_id: '65', ref: 'refs/heads/main' } }, grant },
         { name: 'gh-id', match: { issuer: 'github', claims: { repository_owner_id: 65 } }, grant },
-        { name: 'gh-sub', match: { issuer: 'github', claims: { sub: 'repo:acme/*:ref:refs/heads/main' } }, grant },
+        { name: 'gh-sub', match: { issuer: 'github', claims: { repository_owner_id: '65', sub: 'repo:acme/*:ref:refs/heads/main' } }, grant },
         { name: 'gl', match: { issuer: 'gitlab', claims: { project_path: ['acme/app', 'acme/tools/*'] } }, grant },
         { name: 'cc', match: { issuer: 'circleci', claims: { 'oidc.circleci.com/vcs-origin': 'github.com/acme/*' } }, grant },
         { name: 'bk', match: { issuer: 'buildkite', claims: { organization_slug: 'acme', pipeline_slug: 'app' } }, grant },
