@@ -23,6 +23,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 export interface BundlingChoices {
   /** Emit a source map and run with --enable-source-maps (slower cold start; off by default). */
   sourceMaps: boolean
+  /** Per-stage config directory, relative to the project root (`config` for the shared one). */
+  configDir: string
+}
+
+/**
+ * Where a function's esbuild metafile goes: under dist/, never inside the
+ * asset (its paths name the checkout, which would make the asset hash differ
+ * per machine and redeploy every function from every CI workspace).
+ */
+export function assetMetafilePath(projectRoot: string, name: string, configDir: string): string {
+  const variant = configDir === 'config' ? '' : `-${configDir.replace(/[^A-Za-z0-9]+/g, '_')}`
+  return join(projectRoot, 'dist', 'cdk-assets', `${name}${variant}.meta.json`)
 }
 
 /**
@@ -46,7 +58,8 @@ export function functionCode(projectRoot: string, name: string, choices: Bundlin
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-alpine'),
       // CDK caches bundles by source path and bundling options; the `local` hook does
       // not count, so without this all four functions would share the first bundle.
-      environment: { BROKER_FUNCTION: name, BROKER_SOURCE_MAPS: String(choices.sourceMaps) },
+      // Relative values only: these are part of the asset's cache key, never of its content.
+      environment: { BROKER_FUNCTION: name, BROKER_SOURCE_MAPS: String(choices.sourceMaps), BROKER_CONFIG_DIR: choices.configDir },
       local: {
         tryBundle(outputDir: string): boolean {
           runBundler(projectRoot, name, outputDir, choices)
@@ -62,7 +75,9 @@ function runBundler(projectRoot: string, name: string, outputDir: string, choice
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
   const script = fileURLToPath(new URL('./bundle-function.ts', import.meta.url))
   const entry = join(projectRoot, 'functions', name, 'handler.ts')
-  const args = ['--import', tsx, script, name, outputDir, `--entry=${entry}`]
+  const metafile = assetMetafilePath(projectRoot, name, choices.configDir)
+  const args = ['--import', tsx, script, name, outputDir, `--entry=${entry}`, `--metafile=${metafile}`]
+  if (choices.configDir !== 'config') args.push(`--config-dir=${join(projectRoot, choices.configDir)}`)
   if (choices.sourceMaps) args.push('--sourcemap')
   if (EXTERNAL_MODULES.length > 0) args.push(`--external=${EXTERNAL_MODULES.join(',')}`)
   try {
