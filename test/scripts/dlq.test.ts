@@ -3,7 +3,7 @@
  * (aws-sdk-client-mock); the message bodies are the shapes AWS writes.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda'
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda'
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { mockClient } from 'aws-sdk-client-mock'
 import { parseDlqMessage, runDlqCli } from '../../scripts/dlq.js'
@@ -61,6 +61,9 @@ const functionFailure: Message = {
 }
 const garbage: Message = { MessageId: 'm-garbage', ReceiptHandle: 'rh-garbage', Body: 'not json' }
 
+/** The raw bytes Lambda returns (the SDK wraps them in a blob adapter; the script only decodes them). */
+const payload = (text: string) => new TextEncoder().encode(text) as unknown as InvokeCommandOutput['Payload']
+
 const sqs = mockClient(SQSClient)
 const lambda = mockClient(LambdaClient)
 
@@ -117,8 +120,8 @@ describe('npm run dlq', () => {
   it('replay: invokes the events function with the original event, deletes on success, keeps and releases on failure', async () => {
     lambda
       .on(InvokeCommand)
-      .resolvesOnce({ StatusCode: 200, Payload: new TextEncoder().encode(JSON.stringify({ eventId: deployRequest.id, status: 'processed', targets: [] })) })
-      .resolvesOnce({ StatusCode: 200, FunctionError: 'Unhandled', Payload: new TextEncoder().encode('{"errorMessage":"githosted unavailable"}') })
+      .resolvesOnce({ StatusCode: 200, Payload: payload(JSON.stringify({ eventId: deployRequest.id, status: 'processed', targets: [] })) })
+      .resolvesOnce({ StatusCode: 200, FunctionError: 'Unhandled', Payload: payload('{"errorMessage":"githosted unavailable"}') })
     const o = io()
     expect(await run(['replay', 'm-delivery', 'm-function'], o)).toBe(1)
     const invokes = lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input)
