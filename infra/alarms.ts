@@ -22,9 +22,9 @@ import * as sns from 'aws-cdk-lib/aws-sns'
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions'
 import type * as sqs from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
+import { METRICS_NAMESPACE } from '../functions/lib/observability/metrics.js'
 
-/** Where the functions' EMF metrics go (functions/lib/observability/metrics.ts writes the same). */
-export const METRICS_NAMESPACE = 'GithostedCiBroker'
+export { METRICS_NAMESPACE }
 
 /** Thresholds, exported so tests and docs state the same numbers. */
 export const THRESHOLDS = {

@@ -6,10 +6,11 @@
  */
 import { handle } from 'hono/aws-lambda'
 import policyDocument from '../../config/policy.yaml'
+import { observed } from '../lib/observability/invocation.js'
 import { loadPolicy } from '../lib/policy/index.js'
 import { createDeployApp } from './app.js'
 import { buildDeployDeps } from './deps.js'
 
 const app = createDeployApp(() => buildDeployDeps(process.env, loadPolicy(policyDocument)))
 
-export const handler = handle(app)
+export const handler = observed(handle(app))
