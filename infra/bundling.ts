@@ -9,7 +9,7 @@
  * cannot load plugins, and the policy is imported as `config/policy.yaml`
  * through a yaml->JSON plugin that also validates it at build time. esbuild's
  * loaders cannot parse YAML, and its aliases do not apply to relative imports,
- * so no NodejsFunction option reproduces that bundle. docs/deploy-aws.md has
+ * so no NodejsFunction option reproduces that bundle. docs/aws-design.md has
  * the full comparison.
  */
 import { AssetHashType, DockerImage } from 'aws-cdk-lib'
@@ -40,10 +40,10 @@ export function assetMetafilePath(projectRoot: string, name: string, configDir: 
 /**
  * `@aws-sdk/*` comes from the Lambda runtime, not from the asset. On Lambda
  * the functions read secrets through the Parameters and Secrets extension
- * (SECRETS_SOURCE=extension), so the SDK is needed only by the optional
- * DynamoDB replay table and by the SDK fallback mode; both import it lazily.
+ * (SECRETS_SOURCE=extension) where the region has it, so the SDK is needed
+ * only by the state table and by the SDK fallback mode; both import it lazily.
  * Shipping ~450 KB that the deployed path never loads would only slow the
- * code download. Measurements: docs/deploy-aws.md and BENCHMARKS.md.
+ * code download. Measurements: docs/aws-design.md and BENCHMARKS.md.
  */
 export const EXTERNAL_MODULES: string[] = ['@aws-sdk/*']
 

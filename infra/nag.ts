@@ -11,7 +11,7 @@ import type { BrokerEventRules } from './event-rules.js'
 import type { BrokerHttpApi } from './http-api.js'
 import type { BrokerSecrets } from './secrets.js'
 
-/** The acknowledged rules and why, also rendered into docs/deploy-aws.md. */
+/** The acknowledged rules and why, also summarized in docs/aws-design.md. */
 export const ACKNOWLEDGED = {
   'AwsSolutions-SMG4':
     'The values are issued outside AWS: githosted workspace and repo tokens are created in githosted, ' +
