@@ -3,13 +3,15 @@
  * about the resources, test/infra/bundle.test.ts is about the code).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Match, type Template } from 'aws-cdk-lib/assertions'
-import { PROJECT_ROOT } from '../../infra/main.js'
+import { Match, Template } from 'aws-cdk-lib/assertions'
+import { createApp, PROJECT_ROOT } from '../../infra/main.js'
 import { contextEcrFilters, readEcrFilters } from '../../infra/deploy-mapping.js'
 import { ROUTES } from '../../infra/http-api.js'
 import { STATE_KEY_PREFIXES, STATE_TABLE_ACTIONS } from '../../infra/state-table.js'
-import { synth, type Synthesized } from './synth.js'
+import { cdkJsonContext, synth, type Synthesized } from './synth.js'
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>
 
@@ -629,5 +631,44 @@ describe('BrokerStack (stage staging, explicit layer ARN) next to prod', () => {
 describe('BrokerStack (state table switched off)', () => {
   it('refuses to synthesize while the policy trusts OIDC issuers', () => {
     expect(() => synth({ stateTable: false })).toThrow(/stateTable=false, but config\/policy\.yaml trusts OIDC issuers \(github, gitlab\)/)
+  })
+})
+
+describe('BrokerStack (a stage with its own config directory)', () => {
+  let root: string
+  let t: Template
+  beforeAll(() => {
+    // A project whose stage `qa` has its own mapping and a broker-key-only policy.
+    root = mkdtempSync(join(tmpdir(), 'broker-stage-root-'))
+    symlinkSync(join(PROJECT_ROOT, 'functions'), join(root, 'functions'), 'dir')
+    cpSync(join(PROJECT_ROOT, 'config'), join(root, 'config'), { recursive: true })
+    mkdirSync(join(root, 'config', 'stages', 'qa'), { recursive: true })
+    writeFileSync(
+      join(root, 'config', 'stages', 'qa', 'deploy-mapping.json'),
+      JSON.stringify({ ecr: [{ ecrRepository: 'qa-only/service', repo: 'deploy-configs', environments: ['qa'], imageFormat: '{registry}/{repository}:{tag}' }], deployRequests: [] }),
+    )
+    writeFileSync(
+      join(root, 'config', 'stages', 'qa', 'policy.yaml'),
+      'version: 1\nrules:\n  - name: ci-legacy\n    match:\n      brokerKey: ci-legacy\n    grant:\n      repos: [deploy-configs]\n      permission: read\n      maxTtl: 1h\n',
+    )
+    const { app, stack } = createApp(
+      { outdir: join(root, 'cdk.out'), context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], stage: 'qa', stateTable: 'false' } },
+      root,
+    )
+    app.synth()
+    t = Template.fromStack(stack)
+  })
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+  it('filters ECR pushes by the stage\'s mapping', () => {
+    const ecr = Object.values(resourcesOf(t, 'AWS::Events::Rule')).filter((r) => r.Properties!.EventPattern.source[0] === 'aws.ecr')
+    expect(ecr.map((r) => r.Properties!.EventPattern.detail['repository-name'])).toEqual([['qa-only/service']])
+  })
+
+  it('may run without the state table when the stage\'s policy trusts no OIDC issuer', () => {
+    t.resourceCountIs('AWS::DynamoDB::GlobalTable', 0)
+    for (const fn of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) {
+      expect(fn.Properties!.Environment.Variables.STATE_TABLE_NAME).toBeUndefined()
+    }
   })
 })
