@@ -49,8 +49,8 @@ export interface BrokerAlarmsProps {
   functions: Record<string, lambda.Function>
   api: apigw.HttpApi
   deadLetterQueue: sqs.IQueue
-  /** The event rules whose targets dead-letter into the queue. */
-  rules: events.Rule[]
+  /** The event rules whose targets dead-letter into the queue; `busName` for rules on a custom bus. */
+  rules: Array<{ rule: events.Rule; busName?: string }>
   alarmEmail?: string
 }
 
@@ -110,14 +110,15 @@ export class BrokerAlarms extends Construct {
         1,
       )
     }
-    for (const rule of props.rules) {
+    for (const { rule, busName } of props.rules) {
       this.add(
         `${rule.node.id}DlqFailures`,
         `${rule.node.id}: EventBridge could not write an undeliverable event to the DLQ (lost)`,
         new cloudwatch.Metric({
           namespace: 'AWS/Events',
           metricName: 'InvocationsFailedToBeSentToDlq',
-          dimensionsMap: { RuleName: rule.ruleName },
+          // Rules on a custom bus report with EventBusName and RuleName; default-bus rules with RuleName only.
+          dimensionsMap: busName ? { EventBusName: busName, RuleName: rule.ruleName } : { RuleName: rule.ruleName },
           period: PERIOD,
           statistic: 'Sum',
         }),

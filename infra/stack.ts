@@ -180,7 +180,10 @@ export class BrokerStack extends Stack {
       functions: fns,
       api: api.api,
       deadLetterQueue: events.deadLetterQueue,
-      rules: [events.deployRequestRule, ...(events.ecrRule ? [events.ecrRule] : []), ...(events.ecrUntaggedRule ? [events.ecrUntaggedRule] : [])],
+      rules: [
+        { rule: events.deployRequestRule, busName: events.bus.eventBusName },
+        ...[events.ecrRule, events.ecrUntaggedRule].flatMap((rule) => (rule ? [{ rule }] : [])),
+      ],
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     })
 

@@ -354,10 +354,20 @@ describe('BrokerStack (default context)', () => {
     // Lost events: the events function's destination failures and each rule's DLQ failures.
     const lost = alarms.find((a) => a.MetricName === 'DestinationDeliveryFailures')!
     expect(lost.Dimensions[0].Value).toEqual({ Ref: functionId(t, 'Events') })
-    for (const a of alarms.filter((x) => x.MetricName === 'InvocationsFailedToBeSentToDlq')) {
-      expect(a.Dimensions[0].Name).toBe('RuleName')
-      expect(a.Threshold).toBe(1)
-    }
+    const dlqFailures = alarms.filter((x) => x.MetricName === 'InvocationsFailedToBeSentToDlq')
+    for (const a of dlqFailures) expect(a.Threshold).toBe(1)
+    // The custom bus's rule reports with EventBusName + RuleName, default-bus rules with RuleName only.
+    const busId = logicalId(t, 'AWS::Events::EventBus', 'EventRulesDeployRequestBus')
+    const requestRuleId = logicalId(t, 'AWS::Events::Rule', 'EventRulesDeployRequestRule')
+    expect(dlqFailures.map((a) => a.Dimensions.map((d: any) => d.Name).sort())).toContainEqual(['EventBusName', 'RuleName'])
+    const onBus = dlqFailures.find((a) => a.Dimensions.length === 2)!
+    expect(onBus.Dimensions).toEqual(
+      expect.arrayContaining([
+        { Name: 'EventBusName', Value: { Ref: busId } },
+        { Name: 'RuleName', Value: { Ref: requestRuleId } },
+      ]),
+    )
+    expect(dlqFailures.filter((a) => a.Dimensions.length === 1)).toHaveLength(dlqFailures.length - 1)
     // Rates are metric math, not "one 5xx in 5 minutes".
     const math = alarms.filter((a) => a.Metrics)
     expect(math).toHaveLength(2)
