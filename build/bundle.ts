@@ -11,9 +11,9 @@
  *
  * Usage: tsx build/bundle.ts [name ...]
  */
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { yamlPlugin } from './yaml-plugin.js'
 
@@ -44,6 +44,33 @@ export interface BundleOptions {
   target?: string
   /** Emit linked source maps (opt-in: they slow cold starts with --enable-source-maps). */
   sourcemap?: boolean
+  /**
+   * Where the esbuild metafile goes: default `<outdir>/meta.json` (dist/, for
+   * benchmarks and tests); `false` for none. CDK assets put it outside the
+   * asset: its paths are machine-specific and would change the asset hash.
+   */
+  metafilePath?: string | false
+  /** A directory whose files replace the same-named files of config/ in the bundle (per-stage policy and mapping). */
+  configDir?: string
+}
+
+/**
+ * Redirects imports of `<project>/config/<file>` to `<dir>/<file>` when that
+ * file exists, so a stage can carry its own policy.yaml or deploy-mapping.json
+ * while the handlers keep importing config/.
+ */
+export function configOverridePlugin(projectConfig: string, dir: string): Plugin {
+  return {
+    name: 'stage-config',
+    setup(b) {
+      b.onResolve({ filter: /config\/[^/]+$/ }, (args) => {
+        const target = resolve(args.resolveDir, args.path)
+        if (dirname(target) !== projectConfig) return undefined
+        const replacement = join(dir, basename(target))
+        return existsSync(replacement) ? { path: replacement } : undefined
+      })
+    },
+  }
 }
 
 export async function bundleFunction(
@@ -51,6 +78,8 @@ export async function bundleFunction(
   options: BundleOptions = {},
 ): Promise<BundleResult> {
   const entry = options.entry ?? join(root, 'functions', name, 'handler.ts')
+  const plugins = [yamlPlugin()]
+  if (options.configDir) plugins.unshift(configOverridePlugin(resolve(dirname(entry), '..', '..', 'config'), resolve(options.configDir)))
   const outdir = options.outdir ?? join(root, 'dist', name)
   mkdirSync(outdir, { recursive: true })
   const outfile = join(outdir, 'index.mjs')
@@ -74,10 +103,14 @@ export async function bundleFunction(
     external: options.external ?? [],
     banner: { js: ESM_REQUIRE_BANNER },
     // config/policy.yaml is imported as JSON and validated at build time.
-    plugins: [yamlPlugin()],
+    plugins,
     logLevel: 'warning',
   })
-  writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile))
+  const metafilePath = options.metafilePath ?? join(outdir, 'meta.json')
+  if (metafilePath) {
+    mkdirSync(dirname(metafilePath), { recursive: true })
+    writeFileSync(metafilePath, JSON.stringify(result.metafile))
+  }
   const outputs = Object.entries(result.metafile.outputs).filter(([file]) => !file.endsWith('.map'))
   const bytes = outputs.find(([file]) => resolve(file) === outfile)?.[1].bytes ?? 0
   const totalBytes = outputs.reduce((n, [, o]) => n + o.bytes, 0)

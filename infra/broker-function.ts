@@ -3,8 +3,9 @@
  * whose code build/bundle.ts produces at synth (infra/bundling.ts), its own
  * log group with retention, and its own role that can write only to that log
  * group. Secrets are read through the AWS Parameters and Secrets Lambda
- * Extension (a layer; SECRETS_SOURCE=extension), so no AWS SDK is loaded on
- * a cold start; the grants to read them are added by the stack.
+ * Extension (a layer; SECRETS_SOURCE=extension) where the region has one, so
+ * no AWS SDK is loaded on a cold start, and through the runtime's SDK
+ * elsewhere (infra/secrets-layer.ts); the grants are added by the stack.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
 import * as iam from 'aws-cdk-lib/aws-iam'
@@ -15,6 +16,8 @@ import { Construct } from 'constructs'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { functionCode } from './bundling.js'
+import type { Architecture } from './config.js'
+import type { SecretsSource } from './secrets-layer.js'
 
 /** The four functions, in the order of functions/<name>/handler.ts. */
 export const FUNCTION_NAMES = ['token', 'deploy', 'status', 'events'] as const
@@ -40,6 +43,12 @@ export const SECRETS_EXTENSION_OPTIONS: lambda.ParamsAndSecretsOptions = {
 
 export interface BrokerFunctionProps {
   name: FunctionName
+  /** Physical function name (stage included, so stages in one account do not collide). */
+  functionName: string
+  architecture: Architecture
+  secretsSource: SecretsSource
+  /** Directory whose policy.yaml / deploy-mapping.json replace config/'s in the bundle (per stage). */
+  configDir: string
   description: string
   projectRoot: string
   environment: Record<string, string>
@@ -64,6 +73,7 @@ export class BrokerFunction extends Construct {
     // `logRetention` (a custom-resource Lambda) is deprecated; an explicit log group
     // also lets the role be scoped to it instead of using AWSLambdaBasicExecutionRole.
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${props.functionName}`,
       retention: props.logRetentionDays as logs.RetentionDays,
       // Audit lines live here; keep them after the stack is gone.
       removalPolicy: RemovalPolicy.RETAIN,
@@ -76,26 +86,29 @@ export class BrokerFunction extends Construct {
     this.logGroup.grantWrite(this.role)
 
     // The layer and the variable go together: the functions use the extension only when told to.
-    const environment: Record<string, string> = { ...props.environment, SECRETS_SOURCE: 'extension' }
+    const source = props.secretsSource
+    const environment: Record<string, string> = { ...props.environment, SECRETS_SOURCE: source.kind }
     if (props.sourceMaps) environment.NODE_OPTIONS = '--enable-source-maps'
 
     this.fn = new NodejsFunction(this, 'Function', {
       description: props.description,
       // Built by build/bundle.ts (see infra/bundling.ts); `code` makes NodejsFunction skip its own esbuild run.
-      code: functionCode(props.projectRoot, props.name, { sourceMaps: props.sourceMaps }),
+      functionName: props.functionName,
+      code: functionCode(props.projectRoot, props.name, { sourceMaps: props.sourceMaps, configDir: props.configDir }),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      architecture: props.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+      // X-Ray: the trace id also lands in every log line (functions/lib/observability).
+      tracing: lambda.Tracing.ACTIVE,
       memorySize: props.memorySize,
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
       environment,
-      // The layer ARN per region comes from CDK's fact table (a CfnMapping on this env-agnostic stack).
-      paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
-        lambda.ParamsAndSecretsVersions.V1_0_103,
-        SECRETS_EXTENSION_OPTIONS,
-      ),
+      // A literal ARN resolved at synth for the stack's region (infra/secrets-layer.ts).
+      ...(source.kind === 'extension'
+        ? { paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersionArn(source.layerArn, SECRETS_EXTENSION_OPTIONS) }
+        : {}),
       ...(props.reservedConcurrency !== undefined
         ? { reservedConcurrentExecutions: props.reservedConcurrency }
         : {}),

@@ -9,7 +9,7 @@
  * cannot load plugins, and the policy is imported as `config/policy.yaml`
  * through a yaml->JSON plugin that also validates it at build time. esbuild's
  * loaders cannot parse YAML, and its aliases do not apply to relative imports,
- * so no NodejsFunction option reproduces that bundle. docs/deploy-aws.md has
+ * so no NodejsFunction option reproduces that bundle. docs/aws-design.md has
  * the full comparison.
  */
 import { AssetHashType, DockerImage } from 'aws-cdk-lib'
@@ -23,15 +23,27 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 export interface BundlingChoices {
   /** Emit a source map and run with --enable-source-maps (slower cold start; off by default). */
   sourceMaps: boolean
+  /** Per-stage config directory, relative to the project root (`config` for the shared one). */
+  configDir: string
+}
+
+/**
+ * Where a function's esbuild metafile goes: under dist/, never inside the
+ * asset (its paths name the checkout, which would make the asset hash differ
+ * per machine and redeploy every function from every CI workspace).
+ */
+export function assetMetafilePath(projectRoot: string, name: string, configDir: string): string {
+  const variant = configDir === 'config' ? '' : `-${configDir.replace(/[^A-Za-z0-9]+/g, '_')}`
+  return join(projectRoot, 'dist', 'cdk-assets', `${name}${variant}.meta.json`)
 }
 
 /**
  * `@aws-sdk/*` comes from the Lambda runtime, not from the asset. On Lambda
  * the functions read secrets through the Parameters and Secrets extension
- * (SECRETS_SOURCE=extension), so the SDK is needed only by the optional
- * DynamoDB replay table and by the SDK fallback mode; both import it lazily.
+ * (SECRETS_SOURCE=extension) where the region has it, so the SDK is needed
+ * only by the state table and by the SDK fallback mode; both import it lazily.
  * Shipping ~450 KB that the deployed path never loads would only slow the
- * code download. Measurements: docs/deploy-aws.md and BENCHMARKS.md.
+ * code download. Measurements: docs/aws-design.md and BENCHMARKS.md.
  */
 export const EXTERNAL_MODULES: string[] = ['@aws-sdk/*']
 
@@ -46,7 +58,8 @@ export function functionCode(projectRoot: string, name: string, choices: Bundlin
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-alpine'),
       // CDK caches bundles by source path and bundling options; the `local` hook does
       // not count, so without this all four functions would share the first bundle.
-      environment: { BROKER_FUNCTION: name, BROKER_SOURCE_MAPS: String(choices.sourceMaps) },
+      // Relative values only: these are part of the asset's cache key, never of its content.
+      environment: { BROKER_FUNCTION: name, BROKER_SOURCE_MAPS: String(choices.sourceMaps), BROKER_CONFIG_DIR: choices.configDir },
       local: {
         tryBundle(outputDir: string): boolean {
           runBundler(projectRoot, name, outputDir, choices)
@@ -62,7 +75,9 @@ function runBundler(projectRoot: string, name: string, outputDir: string, choice
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
   const script = fileURLToPath(new URL('./bundle-function.ts', import.meta.url))
   const entry = join(projectRoot, 'functions', name, 'handler.ts')
-  const args = ['--import', tsx, script, name, outputDir, `--entry=${entry}`]
+  const metafile = assetMetafilePath(projectRoot, name, choices.configDir)
+  const args = ['--import', tsx, script, name, outputDir, `--entry=${entry}`, `--metafile=${metafile}`]
+  if (choices.configDir !== 'config') args.push(`--config-dir=${join(projectRoot, choices.configDir)}`)
   if (choices.sourceMaps) args.push('--sourcemap')
   if (EXTERNAL_MODULES.length > 0) args.push(`--external=${EXTERNAL_MODULES.join(',')}`)
   try {

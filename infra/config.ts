@@ -27,10 +27,35 @@ const RETENTION_DAYS = [
 export interface CustomDomain {
   domainName: string
   certificateArn: string
+  /** Route 53 hosted zone for the alias record; without it the operator points DNS by hand. */
+  hostedZone?: { id: string; name: string }
 }
+
+/** Lambda architectures the broker builds for. */
+export type Architecture = 'arm64' | 'x86_64'
+
+/** Stage `dev` is the throw-away one: no termination or deletion protection. */
+export const DEV_STAGE = 'dev'
 
 /** The validated configuration the stack is built from. */
 export interface BrokerConfig {
+  /** Stage name: part of the stack name and of every physical resource name. */
+  stage: string
+  /** Deploy region when known (-c region or CDK_DEFAULT_REGION); picks the secrets layer. */
+  region?: string
+  architecture: Architecture
+  /** Explicit Parameters and Secrets extension layer ARN (overrides the region table). */
+  paramsSecretsLayerArn?: string
+  /** Create the shared-state DynamoDB table (default true; required when the policy trusts OIDC issuers). */
+  stateTable: boolean
+  /** Accounts (12 digits) and IAM principal ARNs allowed to put deploy requests on the stage's bus. */
+  eventSenders: string[]
+  /** Customer managed KMS key for the secrets (created ones are encrypted with it; functions get Decrypt). */
+  secretsKmsKeyArn?: string
+  /** Termination protection on the stack and deletion protection on the table. */
+  protect: boolean
+  /** Tags on every resource of the stack (stage and app are always added). */
+  tags: Record<string, string>
   oidcAudience: string
   githostedUrl: string
   logLevel: 'debug' | 'info' | 'warn' | 'error'
@@ -40,7 +65,6 @@ export interface BrokerConfig {
   secretArns: Partial<Record<SecretKey, string>>
   /** Fallback when config/deploy-mapping.json is absent. */
   ecrRepositories: string[]
-  replayTable: boolean
   alarmEmail?: string
   customDomain?: CustomDomain
   throttle: { rateLimit: number; burstLimit: number }
@@ -61,6 +85,14 @@ export class ContextError extends Error {
 // IAM matches the complete ARN, so a name-only ARN in a grant would silently deny.
 const SECRET_ARN_RE = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/
 const ACM_ARN_RE = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/
+const KMS_KEY_ARN_RE = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/
+const LAYER_ARN_RE = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:layer:[A-Za-z0-9_-]+:\d+$/
+const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/
+const STAGE_RE = /^[a-z][a-z0-9-]{0,15}$/
+const ACCOUNT_RE = /^\d{12}$/
+const PRINCIPAL_ARN_RE = /^arn:aws[a-z-]*:(iam|sts)::(\d{12}):[A-Za-z0-9+=,.@_/-]+$/
+const HOSTED_ZONE_ID_RE = /^Z[A-Z0-9]{1,32}$/
+const TAG_KEY_RE = /^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$/u
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/
 // ECR repository names: lowercase, may contain namespaces separated by '/'.
@@ -69,13 +101,46 @@ const ECR_REPO_RE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-
 type Lookup = (key: string) => unknown
 
 /** Reads the broker configuration from a construct's context. */
-export function readConfig(node: Pick<Node, 'tryGetContext'>): BrokerConfig {
-  return parseConfig((key) => node.tryGetContext(key))
+export function readConfig(node: Pick<Node, 'tryGetContext'>, defaults: { region?: string } = {}): BrokerConfig {
+  return parseConfig((key) => node.tryGetContext(key), defaults)
 }
 
-/** Validates raw context values; throws one ContextError listing every problem. */
-export function parseConfig(get: Lookup): BrokerConfig {
+/**
+ * The account of a sender: a 12-digit account as given, or the account part of
+ * an IAM principal ARN. The rules filter on these, so a sender from any other
+ * account is dropped by the bus even if a policy slip let it in.
+ */
+export function senderAccount(sender: string): string {
+  return ACCOUNT_RE.test(sender) ? sender : PRINCIPAL_ARN_RE.exec(sender)![2]!
+}
+
+/**
+ * Validates raw context values; throws one ContextError listing every problem.
+ *
+ * Stages: `-c stage=NAME` (default `dev`) selects `stages.NAME` in the context
+ * (cdk.json), whose keys override the top-level ones for that stage only; so
+ * one cdk.json holds every stage's senders, alarms and domain side by side.
+ */
+export function parseConfig(rawGet: Lookup, defaults: { region?: string } = {}): BrokerConfig {
   const problems: string[] = []
+  const stageRaw = rawGet('stage')
+  const stage = stageRaw === undefined || stageRaw === null || stageRaw === '' ? DEV_STAGE : String(stageRaw)
+  if (!STAGE_RE.test(stage)) {
+    problems.push(`stage: expected 1-16 lowercase letters, digits or '-', starting with a letter; got ${JSON.stringify(stageRaw)}`)
+  }
+  const stages = rawGet('stages')
+  let stageContext: Record<string, unknown> = {}
+  if (stages !== undefined && stages !== null) {
+    if (typeof stages !== 'object' || Array.isArray(stages)) problems.push('stages: expected an object of stage name -> context')
+    else {
+      const own = (stages as Record<string, unknown>)[stage]
+      if (own !== undefined) {
+        if (typeof own !== 'object' || own === null || Array.isArray(own)) problems.push(`stages.${stage}: expected an object`)
+        else stageContext = own as Record<string, unknown>
+      }
+    }
+  }
+  const get: Lookup = (key) => (key in stageContext ? stageContext[key] : rawGet(key))
   const str = (key: string, fallback?: string): string | undefined => {
     const v = get(key)
     if (v === undefined || v === null || v === '') return fallback
@@ -169,7 +234,46 @@ export function parseConfig(get: Lookup): BrokerConfig {
     }
   }
 
-  const logRetentionDays = int('logRetentionDays', 30, 1, 3653)
+  const hostedZoneId = str('hostedZoneId')
+  const hostedZoneName = str('hostedZoneName')
+  if (hostedZoneId !== undefined || hostedZoneName !== undefined) {
+    if (!hostedZoneId || !hostedZoneName) problems.push('hostedZoneId and hostedZoneName: set both for the Route 53 alias, or neither')
+    else if (!HOSTED_ZONE_ID_RE.test(hostedZoneId)) problems.push(`hostedZoneId: not a Route 53 hosted zone id: ${JSON.stringify(hostedZoneId)}`)
+    else if (!customDomain) problems.push('hostedZoneId: only with domainName and certificateArn')
+    else if (!(customDomain.domainName === hostedZoneName || customDomain.domainName.endsWith(`.${hostedZoneName}`))) {
+      problems.push(`hostedZoneName: ${hostedZoneName} does not contain domainName ${customDomain.domainName}`)
+    } else customDomain.hostedZone = { id: hostedZoneId, name: hostedZoneName }
+  }
+
+  const region = str('region', defaults.region)
+  if (region !== undefined && !REGION_RE.test(region)) problems.push(`region: not an AWS region name: ${JSON.stringify(region)}`)
+  const architecture = str('architecture', 'arm64')!
+  if (architecture !== 'arm64' && architecture !== 'x86_64') {
+    problems.push(`architecture: expected arm64 or x86_64, got ${JSON.stringify(architecture)}`)
+  }
+  const paramsSecretsLayerArn = str('paramsSecretsLayerArn')
+  if (paramsSecretsLayerArn !== undefined) {
+    const m = LAYER_ARN_RE.exec(paramsSecretsLayerArn)
+    if (!m) {
+      problems.push(
+        `paramsSecretsLayerArn: not a Lambda layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>), ` +
+          `got ${JSON.stringify(paramsSecretsLayerArn)}`,
+      )
+    } else if (region !== undefined && m[1] !== region) {
+      // Lambda only attaches layers from the function's own region.
+      problems.push(`paramsSecretsLayerArn: the layer is in ${m[1]} but the stack deploys to ${region}`)
+    }
+  }
+
+  const secretsKmsKeyArn = str('secretsKmsKeyArn')
+  if (secretsKmsKeyArn !== undefined && !KMS_KEY_ARN_RE.test(secretsKmsKeyArn)) {
+    problems.push(`secretsKmsKeyArn: not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; aliases are not accepted), got ${JSON.stringify(secretsKmsKeyArn)}`)
+  }
+
+  const eventSenders = readSenders(get('eventSenders'), problems)
+  const tags = readTags(get('tags'), problems)
+
+  const logRetentionDays = int('logRetentionDays', 365, 1, 3653)
   if (!RETENTION_DAYS.includes(logRetentionDays)) {
     problems.push(`logRetentionDays: CloudWatch accepts only ${RETENTION_DAYS.join(', ')}; got ${logRetentionDays}`)
   }
@@ -178,7 +282,16 @@ export function parseConfig(get: Lookup): BrokerConfig {
   const reservedConcurrency =
     reserved === undefined || reserved === null || reserved === '' ? undefined : int('reservedConcurrency', 0, 1, 1000)
 
+  const stateTable = get('stateTable') === undefined ? true : bool('stateTable')
+  const protect = get('terminationProtection') === undefined ? stage !== DEV_STAGE : bool('terminationProtection')
+
   const config: BrokerConfig = {
+    stage,
+    architecture: architecture as Architecture,
+    stateTable,
+    eventSenders,
+    protect,
+    tags,
     oidcAudience: oidcAudience ?? '',
     githostedUrl,
     logLevel: logLevel as BrokerConfig['logLevel'],
@@ -186,7 +299,6 @@ export function parseConfig(get: Lookup): BrokerConfig {
     secretCacheTtlSeconds: int('secretCacheTtlSeconds', 300, 0, 3600),
     secretArns,
     ecrRepositories,
-    replayTable: bool('replayTable'),
     throttle: {
       rateLimit: int('throttleRateLimit', 20, 1, 10000),
       burstLimit: int('throttleBurstLimit', 40, 1, 5000),
@@ -197,6 +309,9 @@ export function parseConfig(get: Lookup): BrokerConfig {
   if (alarmEmail !== undefined) config.alarmEmail = alarmEmail
   if (customDomain) config.customDomain = customDomain
   if (reservedConcurrency !== undefined) config.reservedConcurrency = reservedConcurrency
+  if (region !== undefined) config.region = region
+  if (paramsSecretsLayerArn !== undefined) config.paramsSecretsLayerArn = paramsSecretsLayerArn
+  if (secretsKmsKeyArn !== undefined) config.secretsKmsKeyArn = secretsKmsKeyArn
 
   if (problems.length > 0) {
     throw new ContextError(`invalid CDK context:\n  - ${problems.join('\n  - ')}`)
@@ -215,6 +330,40 @@ function readRepositoryList(raw: unknown, problems: string[]): string[] {
   const bad = list.filter((r) => !isEcrRepositoryPattern(r))
   if (bad.length > 0) problems.push(`ecrRepositories: not ECR repository names or globs: ${bad.join(', ')}`)
   return [...new Set(list)]
+}
+
+/** Deploy-request senders: 12-digit accounts or IAM role/user ARNs (array or comma-separated). */
+function readSenders(raw: unknown, problems: string[]): string[] {
+  if (raw === undefined || raw === null || raw === '') return []
+  const list = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw
+  if (!Array.isArray(list) || !list.every((r) => typeof r === 'string')) {
+    problems.push(`eventSenders: expected a list of account ids or IAM principal ARNs, got ${JSON.stringify(raw)}`)
+    return []
+  }
+  const bad = list.filter((r) => !ACCOUNT_RE.test(r) && !PRINCIPAL_ARN_RE.test(r))
+  if (bad.length > 0) {
+    problems.push(`eventSenders: not a 12-digit account id or an IAM principal ARN (arn:aws:iam::<account>:role/<name>): ${bad.join(', ')}`)
+    return []
+  }
+  return [...new Set(list)].sort()
+}
+
+/** Stack tags: an object of string values. */
+function readTags(raw: unknown, problems: string[]): Record<string, string> {
+  if (raw === undefined || raw === null || raw === '') return {}
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push(`tags: expected an object of tag name -> value, got ${JSON.stringify(raw)}`)
+    return {}
+  }
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(raw)) {
+    if (!TAG_KEY_RE.test(k) || k.startsWith('aws:') || typeof v !== 'string' || v.length > 256) {
+      problems.push(`tags.${k}: keys up to 128 characters (not aws:*), string values up to 256`)
+      continue
+    }
+    out[k] = v
+  }
+  return out
 }
 
 /** True for an ECR repository name, or a glob of one (`*`, `?`) as config/deploy-mapping.json allows. */

@@ -11,11 +11,15 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as acm from 'aws-cdk-lib/aws-certificatemanager'
 import type * as lambda from 'aws-cdk-lib/aws-lambda'
 import * as logs from 'aws-cdk-lib/aws-logs'
+import * as route53 from 'aws-cdk-lib/aws-route53'
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets'
 import { Construct } from 'constructs'
 import { ROUTES as FUNCTION_ROUTES, type FunctionName } from '../functions/routes.js'
 import type { CustomDomain } from './config.js'
 
 export interface BrokerHttpApiProps {
+  /** API name, stage included. */
+  apiName: string
   token: lambda.IFunction
   deploy: lambda.IFunction
   status: lambda.IFunction
@@ -65,14 +69,15 @@ export class BrokerHttpApi extends Construct {
     if (props.customDomain) this.domainName = props.customDomain.domainName
 
     this.api = new apigw.HttpApi(this, 'Api', {
-      apiName: 'githosted-ci-broker',
+      apiName: props.apiName,
       description: 'githosted CI token broker and deploy API',
       // Throttling and access logs live on stages, and the default stage takes
       // neither, so the stage is created explicitly below.
       createDefaultStage: false,
-      // With a custom domain, clients should use it; the execute-api URL stays
-      // available otherwise so the stack works without DNS.
-      disableExecuteApiEndpoint: false,
+      // With a custom domain, the execute-api URL is switched off: one public
+      // entry point, and the domain's TLS policy is the only one. Without a
+      // domain it is the API's URL, so the stack works without DNS.
+      disableExecuteApiEndpoint: props.customDomain !== undefined,
     })
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -85,6 +90,15 @@ export class BrokerHttpApi extends Construct {
         domainName: props.customDomain.domainName,
         certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn),
       })
+      const zone = props.customDomain.hostedZone
+      if (zone) {
+        const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', { hostedZoneId: zone.id, zoneName: zone.name })
+        const target = route53.RecordTarget.fromAlias(
+          new route53Targets.ApiGatewayv2DomainProperties(this.domain.regionalDomainName, this.domain.regionalHostedZoneId),
+        )
+        new route53.ARecord(this, 'AliasA', { zone: hostedZone, recordName: props.customDomain.domainName, target })
+        new route53.AaaaRecord(this, 'AliasAAAA', { zone: hostedZone, recordName: props.customDomain.domainName, target })
+      }
     }
 
     this.stage = new apigw.HttpStage(this, 'DefaultStage', {

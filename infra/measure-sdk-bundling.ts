@@ -1,6 +1,6 @@
 /**
  * Measures what bundling `@aws-sdk/*` costs or saves, to back the choice in
- * infra/bundling.ts (results in docs/deploy-aws.md):
+ * infra/bundling.ts (results in docs/aws-design.md):
  *
  *   npx tsx infra/measure-sdk-bundling.ts [runs=15]
  *

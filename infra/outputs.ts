@@ -1,19 +1,15 @@
 /**
  * Stack outputs an operator needs after `cdk deploy`: where the API is, which
- * secrets to fill and the exact commands to fill them (values come from shell
- * variables or files, so they never appear in the outputs or in shell history).
+ * secrets to fill and the exact commands to fill them. The commands read the
+ * value from stdin (`file:///dev/stdin`), so it never appears on a command
+ * line, in `ps`, in shell history or in the outputs.
  */
 import { Aws, CfnOutput, type Stack } from 'aws-cdk-lib'
 import type { SecretKey } from './config.js'
 import type { BrokerSecret } from './secrets.js'
 
-/** Where each created secret's value comes from in the fill command. */
-export const SECRET_VALUE_SOURCES: Record<SecretKey, string> = {
-  workspaceToken: '"$GITHOSTED_WORKSPACE_TOKEN"',
-  dashboardToken: '"$GITHOSTED_DASHBOARD_TOKEN"',
-  brokerKeys: 'file://broker-keys.json',
-  viewerCredential: 'file://viewer-credential.json',
-}
+/** The fill commands take the value on stdin (pipe a file in, or paste and press Ctrl-D). */
+export const SECRET_FROM_STDIN = 'file:///dev/stdin'
 
 const OUTPUT_NAMES: Record<SecretKey, string> = {
   workspaceToken: 'WorkspaceToken',
@@ -23,24 +19,33 @@ const OUTPUT_NAMES: Record<SecretKey, string> = {
 }
 
 export interface BrokerOutputsProps {
+  stage: string
   apiUrl: string
   secrets: Record<SecretKey, BrokerSecret>
   deadLetterQueueUrl: string
+  eventsFunctionName: string
+  deployRequestBusName: string
   alarmTopicArn: string
-  replayTableName?: string
+  stateTableName?: string
   customDomainTarget?: string
 }
 
 /** Adds the broker's outputs to the stack. */
 export function addOutputs(stack: Stack, props: BrokerOutputsProps): void {
+  new CfnOutput(stack, 'Stage', { value: props.stage, description: 'Stage of this stack' })
   new CfnOutput(stack, 'ApiUrl', { value: props.apiUrl, description: 'Base URL of the broker API' })
   new CfnOutput(stack, 'DeadLetterQueueUrl', {
     value: props.deadLetterQueueUrl,
-    description: 'Events that failed delivery or processing (inspect, then redrive or delete)',
+    description: 'Events that failed delivery or processing (npm run dlq -- list; docs/dlq.md)',
+  })
+  new CfnOutput(stack, 'EventsFunctionName', { value: props.eventsFunctionName, description: 'The events function (npm run dlq -- replay invokes it)' })
+  new CfnOutput(stack, 'DeployRequestBusName', {
+    value: props.deployRequestBusName,
+    description: 'Event bus for Deploy Requested events (PutEvents --event-bus-name)',
   })
   new CfnOutput(stack, 'AlarmTopicArn', { value: props.alarmTopicArn, description: 'SNS topic of the alarms' })
-  if (props.replayTableName) {
-    new CfnOutput(stack, 'ReplayTableName', { value: props.replayTableName, description: 'Replay/idempotency table' })
+  if (props.stateTableName) {
+    new CfnOutput(stack, 'StateTableName', { value: props.stateTableName, description: 'Shared-state DynamoDB table' })
   }
   if (props.customDomainTarget) {
     new CfnOutput(stack, 'CustomDomainTarget', {
@@ -53,13 +58,13 @@ export function addOutputs(stack: Stack, props: BrokerOutputsProps): void {
     new CfnOutput(stack, `${name}SecretArn`, { value: secret.secretArn, description: `ARN of the ${key} secret` })
     if (!created) continue
     new CfnOutput(stack, `Fill${name}Command`, {
-      value: putSecretValueCommand(secret.secretArn, SECRET_VALUE_SOURCES[key]),
-      description: `Run once after the first deploy to store the ${key} value`,
+      value: putSecretValueCommand(secret.secretArn),
+      description: `Store the ${key} value: pipe it in (cmd < file), or run, paste, then Ctrl-D`,
     })
   }
 }
 
-/** The CLI command that stores a secret's value; `source` is a shell variable or file:// path. */
-export function putSecretValueCommand(secretArn: string, source: string): string {
-  return `aws secretsmanager put-secret-value --region ${Aws.REGION} --secret-id ${secretArn} --secret-string ${source}`
+/** The CLI command that stores a secret's value read from stdin. */
+export function putSecretValueCommand(secretArn: string): string {
+  return `aws secretsmanager put-secret-value --region ${Aws.REGION} --secret-id ${secretArn} --secret-string ${SECRET_FROM_STDIN}`
 }

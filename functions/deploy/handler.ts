@@ -9,6 +9,7 @@ import mappingDocument from '../../config/deploy-mapping.json' with { type: 'jso
 import policyDocument from '../../config/policy.yaml'
 import { imagePointersOf, loadMapping } from '../events/mapping.js'
 import { DEFAULT_LAYOUT } from '../lib/deploys/change.js'
+import { observed } from '../lib/observability/invocation.js'
 import { loadPolicy } from '../lib/policy/index.js'
 import { createDeployApp } from './app.js'
 import { buildDeployDeps } from './deps.js'
@@ -18,4 +19,4 @@ const layout = { ...DEFAULT_LAYOUT, imagePointers: imagePointersOf(loadMapping(m
 
 const app = createDeployApp(() => ({ ...buildDeployDeps(process.env, loadPolicy(policyDocument)), layout }))
 
-export const handler = handle(app)
+export const handler = observed(handle(app))

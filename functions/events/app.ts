@@ -122,7 +122,9 @@ export function createEventsHandler(deps: EventsDeps | (() => EventsDeps)) {
         environment: parsed.environment,
         change: parsed.change,
         layout,
-        requester: `event:${parsed.requestedBy}`,
+        // The envelope's account first (EventBridge sets it; the bus policy and rule admit only
+        // listed senders), then the sender's self-declared name.
+        requester: parsed.senderAccount ? `event:${parsed.senderAccount}/${parsed.requestedBy}` : `event:${parsed.requestedBy}`,
         idempotencyKey: parsed.idempotencyKey,
         reason: parsed.reason,
       })

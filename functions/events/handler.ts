@@ -7,8 +7,9 @@
 import mappingDocument from '../../config/deploy-mapping.json' with { type: 'json' }
 import { createEventsHandler } from './app.js'
 import { buildEventsDeps } from './deps.js'
+import { observed } from '../lib/observability/invocation.js'
 import { loadMapping } from './mapping.js'
 
 const mapping = loadMapping(mappingDocument)
 
-export const handler = createEventsHandler(() => buildEventsDeps(process.env, mapping))
+export const handler = observed(createEventsHandler(() => buildEventsDeps(process.env, mapping)))

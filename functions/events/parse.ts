@@ -41,6 +41,8 @@ export type ParsedEvent =
       environment: string
       change: ConfigChange
       requestedBy: string
+      /** The sending account from the envelope: set by EventBridge, not by the sender (unlike requestedBy). */
+      senderAccount?: string
       idempotencyKey?: string
       reason?: string
     }
@@ -121,6 +123,7 @@ export function parseEvent(event: unknown): ParsedEvent {
       environment,
       change: (hasImage ? { image: detail.image } : { set: detail.set }) as ConfigChange,
       requestedBy: str(detail, 'requestedBy', undefined, 200),
+      ...(e.account !== undefined ? { senderAccount: str(e, 'account', /^\d{12}$/) } : {}),
       ...(detail.idempotencyKey !== undefined ? { idempotencyKey: str(detail, 'idempotencyKey', undefined, 200) } : {}),
       ...(detail.reason !== undefined ? { reason: str(detail, 'reason', undefined, 500) } : {}),
     }

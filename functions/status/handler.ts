@@ -9,6 +9,7 @@ import { Hono } from 'hono'
 import { handle } from 'hono/aws-lambda'
 import policyDocument from '../../config/policy.yaml'
 import { problemResponse } from '../lib/http/problem.js'
+import { observed } from '../lib/observability/invocation.js'
 import { loadPolicy } from '../lib/policy/index.js'
 import { createStatusApp } from './app.js'
 import { buildStatusDeps } from './deps.js'
@@ -22,4 +23,4 @@ entry.all('*', (c) => {
 })
 entry.onError((err, c) => problemResponse(c, err))
 
-export const handler = handle(entry)
+export const handler = observed(handle(entry))

@@ -7,10 +7,11 @@
  */
 import { handle } from 'hono/aws-lambda'
 import policyDocument from '../../config/policy.yaml'
+import { observed } from '../lib/observability/invocation.js'
 import { loadPolicy } from '../lib/policy/index.js'
 import { createTokenApp } from './app.js'
 import { buildTokenDeps } from './deps.js'
 
 const app = createTokenApp(() => buildTokenDeps(process.env, loadPolicy(policyDocument)))
 
-export const handler = handle(app)
+export const handler = observed(handle(app))

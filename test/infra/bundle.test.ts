@@ -6,12 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { ESM_REQUIRE_BANNER } from '../../build/bundle.js'
-import { synth, type Synthesized } from './synth.js'
+import { bundleFunction, ESM_REQUIRE_BANNER } from '../../build/bundle.js'
+import { assetMetafilePath } from '../../infra/bundling.js'
+import { createApp, PROJECT_ROOT } from '../../infra/main.js'
+import { cdkJsonContext, synth, type Synthesized } from './synth.js'
 
 const run = promisify(execFile)
 const here = new URL('.', import.meta.url).pathname
@@ -86,14 +88,15 @@ describe('bundled Lambda assets', () => {
   }, 600_000)
   afterAll(() => s?.cleanup())
 
-  it('builds four distinct ESM bundles with the require banner and the metafile, taking the AWS SDK from the runtime lazily', () => {
+  it('builds four distinct ESM bundles with the require banner, the metafile outside the asset, the AWS SDK from the runtime lazily', () => {
     const dirs = new Set(FUNCTIONS.map((f) => assets[f].dir))
     expect(dirs.size).toBe(4)
     for (const name of FUNCTIONS) {
       const { dir } = assets[name]
       // index.mjs is what module init loads; lazily imported code sits in chunks/.
       const files = readdirSync(dir).sort()
-      expect(files.filter((f) => f !== 'chunks'), name).toEqual(['index.mjs', 'meta.json'])
+      // Nothing machine-specific in the asset: the metafile (checkout paths) is kept under dist/.
+      expect(files.filter((f) => f !== 'chunks'), name).toEqual(['index.mjs'])
       const chunkFiles = files.includes('chunks') ? readdirSync(join(dir, 'chunks')) : []
       const chunks = chunkFiles.map((f) => readFileSync(join(dir, 'chunks', f), 'utf8'))
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8')
@@ -105,13 +108,13 @@ describe('bundled Lambda assets', () => {
         expect(c, name).not.toMatch(/from\s*"@aws-sdk\//)
       }
       expect([code, ...chunks].join('\n'), name).toMatch(/import\("@aws-sdk\/client-secrets-manager"\)/)
-      const meta = loadJson(join(dir, 'meta.json')) as { inputs: Record<string, unknown> }
+      const meta = loadJson(assetMetafilePath(PROJECT_ROOT, name.toLowerCase(), 'config')) as { inputs: Record<string, unknown> }
       expect(Object.keys(meta.inputs).some((p) => p.includes('node_modules/@aws-sdk/')), name).toBe(false)
       expect(Object.keys(meta.inputs).some((p) => p.endsWith(`functions/${name.toLowerCase()}/handler.ts`)), name).toBe(true)
     }
     // The policy is compiled in as data by the yaml plugin, not parsed at run time.
     for (const name of ['Token', 'Status'] as const) {
-      const meta = loadJson(join(assets[name].dir, 'meta.json'))
+      const meta = loadJson(assetMetafilePath(PROJECT_ROOT, name.toLowerCase(), 'config'))
       expect(Object.keys(meta.inputs).some((p) => p.endsWith('config/policy.yaml')), name).toBe(true)
       expect(Object.keys(meta.inputs).some((p) => p.includes('node_modules/yaml/')), name).toBe(false)
     }
@@ -148,4 +151,51 @@ describe('bundled Lambda assets', () => {
     const dropped = lines.find((l) => l.eventId === event.id)
     expect(dropped?.reason, stdout).toContain('infra-test-unmapped-repository')
   })
+
+  it('gives identical asset hashes when the same commit is synthesized from another folder', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'broker-checkout-elsewhere-'))
+    try {
+      for (const dir of ['functions', 'config', 'build']) cpSync(join(PROJECT_ROOT, dir), join(copy, dir), { recursive: true })
+      for (const file of ['package.json', 'tsconfig.json']) cpSync(join(PROJECT_ROOT, file), join(copy, file))
+      symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir')
+      const outdir = join(copy, 'cdk.out')
+      const other = createApp({ outdir, context: cdkJsonContext() }, copy)
+      other.app.synth()
+      const keys = (template: Record<string, any>) =>
+        Object.entries(template.Resources as Record<string, any>)
+          .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+          .map(([id, r]) => `${id}=${r.Properties.Code.S3Key}`)
+          .sort()
+      const here = keys(s.template.toJSON())
+      expect(here).toHaveLength(4)
+      expect(keys(loadJson(join(outdir, other.stack.templateFile)))).toEqual(here)
+    } finally {
+      rmSync(copy, { recursive: true, force: true })
+    }
+  }, 600_000)
+})
+
+describe('per-stage config in the bundle', () => {
+  it('bundles config/stages/<stage>/deploy-mapping.json in place of config/\'s, and config/\'s other files', async () => {
+    const stageDir = mkdtempSync(join(tmpdir(), 'broker-stage-config-'))
+    try {
+      mkdirSync(stageDir, { recursive: true })
+      const mapping = {
+        ecr: [{ ecrRepository: 'qa-only/service', repo: 'deploy-configs', environments: ['qa'], imageFormat: '{registry}/{repository}:{tag}' }],
+        deployRequests: [],
+      }
+      writeFileSync(join(stageDir, 'deploy-mapping.json'), JSON.stringify(mapping))
+      const outdir = join(stageDir, 'out')
+      await bundleFunction('events', { outdir, configDir: stageDir, metafilePath: false })
+      const code = readFileSync(join(outdir, 'index.mjs'), 'utf8')
+      expect(code).toContain('qa-only/service')
+      expect(code).not.toContain('acme/app')
+      expect(readdirSync(outdir)).not.toContain('meta.json')
+      await bundleFunction('token', { outdir: join(stageDir, 'token'), configDir: stageDir, metafilePath: false })
+      // No policy.yaml in the stage directory: the shared one is compiled in.
+      expect(readFileSync(join(stageDir, 'token', 'index.mjs'), 'utf8')).toContain('app-production')
+    } finally {
+      rmSync(stageDir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })

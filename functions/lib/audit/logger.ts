@@ -4,6 +4,8 @@
  * Lambda bundle carries it. It redacts anything that looks like a credential
  * as a last line of defence; callers must still never pass secrets in.
  */
+import { observeLogRecord } from '../observability/invocation.js'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 export interface Logger {
@@ -41,7 +43,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return
-    const record = { level, time: clock().toISOString(), message, ...base, ...fields }
+    // On Lambda: adds coldStart/traceId/awsRequestId and derives the metrics (lib/observability).
+    const record = observeLogRecord({ level, time: clock().toISOString(), message, ...base, ...fields })
     let line: string
     try {
       line = JSON.stringify(record, (_k, v) => (v instanceof Error ? { name: v.name, message: v.message } : v))

@@ -196,10 +196,13 @@ async function coordinated(
 ): Promise<ApplyResult> {
   const clock = deps.clock ?? (() => new Date())
   const logger = deps.logger ?? silentLogger
+  const asked = clock().getTime()
   const lease = await c.leases.acquire(`repo:${deps.repoName}`, {
-    deadline: clock().getTime() + (c.leaseWaitMs ?? DEFAULT_LEASE_WAIT_MS),
+    deadline: asked + (c.leaseWaitMs ?? DEFAULT_LEASE_WAIT_MS),
     onWait: () => logger.debug('waiting for the repo write lease', { repo: deps.repoName }),
   })
+  // leaseWaitMs feeds the LeaseWait metric (lib/observability).
+  logger.info('repo write lease taken', { repo: deps.repoName, fence: lease.fence, leaseWaitMs: clock().getTime() - asked })
   try {
     for (const k of replayKeys) {
       const prior = await c.idempotency.get(k)

@@ -110,7 +110,7 @@ describe('events handler with real ECR event fixtures', () => {
     const r = await freshContainer()(fixture('deploy-requested'))
     expect(r.targets[0]).toMatchObject({ environment: 'production', outcome: 'committed' })
     const [latest] = await repo().log({ path: 'environments/production.json', limit: 1 })
-    expect(parseDeployTrailers(latest!.message)).toMatchObject({ requester: 'event:release-bot', idempotencyKey: 'release-1.4.2', reason: 'scheduled release' })
+    expect(parseDeployTrailers(latest!.message)).toMatchObject({ requester: 'event:123456789012/release-bot', idempotencyKey: 'release-1.4.2', reason: 'scheduled release' })
     const outside = fixture('deploy-requested')
     outside.detail.environment = 'qa'
     expect(await freshContainer()(outside)).toMatchObject({ status: 'unmapped' })

@@ -49,6 +49,19 @@ describe('parseEvent', () => {
     expect(e).toMatchObject({ kind: 'deploy-request', time: '2026-03-12T19:09:59.5Z', change: { set: { '/replicas': 2 } } })
   })
 
+  it('records the sending account from the envelope, and rejects a malformed one', () => {
+    const request = {
+      version: '0',
+      id: 'abc-2',
+      'detail-type': 'Deploy Requested',
+      source: 'githosted-ci-broker',
+      time: '2026-03-12T19:10:00Z',
+      detail: { repo: 'deploy-configs', environment: 'staging', image: 'r/app:1', requestedBy: 'i-say-i-am-the-release-bot' },
+    }
+    expect(parseEvent({ ...request, account: '111111111111' })).toMatchObject({ senderAccount: '111111111111', requestedBy: 'i-say-i-am-the-release-bot' })
+    expect(() => parseEvent({ ...request, account: 'me' })).toThrow(/"account" has an unexpected format/)
+  })
+
   it('rejects unknown sources and detail fields', () => {
     const base = { version: '0', id: 'x', time: '2026-03-12T19:10:00Z', 'detail-type': 'Deploy Requested', detail: {} }
     expect(() => parseEvent({ ...base, source: 'evil' })).toThrow(/unknown source/)
