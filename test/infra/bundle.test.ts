@@ -1,8 +1,10 @@
 /**
  * One synth with real bundling, then each produced asset is loaded with plain
  * `node` (as the Lambda runtime does) and invoked with a real event shape: the
- * deployed artifact is what is tested. Nothing here needs the network or AWS
- * credentials; the handlers must answer these events without either.
+ * deployed artifact is what is tested. Nothing here reaches AWS: the state
+ * table every function uses (limits before authentication included) is a
+ * local dynalite, reached through the template's STATE_TABLE_NAME with only
+ * the endpoint overridden, and there are no real credentials.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
@@ -14,8 +16,10 @@ import { bundleFunction, ESM_REQUIRE_BANNER } from '../../build/bundle.js'
 import { assetMetafilePath } from '../../infra/bundling.js'
 import { createApp, PROJECT_ROOT } from '../../infra/main.js'
 import { cdkJsonContext, synth, type Synthesized } from './synth.js'
+import { ensureStateTable, startDynalite, type LocalDynamo } from '../../local/state.js'
 
 const run = promisify(execFile)
+let dynamo: LocalDynamo | undefined
 const here = new URL('.', import.meta.url).pathname
 const fixtures = new URL('../fixtures/', import.meta.url).pathname
 const FUNCTIONS = ['Token', 'Deploy', 'Status', 'Events'] as const
@@ -54,7 +58,12 @@ async function invoke(asset: Asset, event: unknown, fn: Fn): Promise<{ result: a
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_LAMBDA_FUNCTION_NAME: `infra-test-${fn.toLowerCase()}`,
       ...asset.env,
+      // Lambda's role credentials stand-in: dynalite checks that requests are signed, not by whom.
+      AWS_ACCESS_KEY_ID: 'AKIAINFRATESTFAKE000',
+      AWS_SECRET_ACCESS_KEY: 'infra-test-fake-secret',
+      ...(dynamo ? { STATE_TABLE_ENDPOINT: dynamo.endpoint } : {}),
     }
+    if (asset.env.STATE_TABLE_NAME && dynamo) await ensureStateTable(dynamo.endpoint, asset.env.STATE_TABLE_NAME)
     const { stdout } = await run(process.execPath, [join(here, 'invoke-asset.mjs'), asset.dir, eventFile, resultFile], {
       env,
       cwd: dir,
@@ -74,7 +83,8 @@ describe('bundled Lambda assets', () => {
   let s: Synthesized
   const assets = {} as Record<Fn, Asset>
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    dynamo = await startDynalite()
     s = synth({}, { bundle: true })
     const manifest = loadJson(join(s.outdir, `${s.stack.artifactId}.assets.json`))
     const functions = s.template.findResources('AWS::Lambda::Function')
@@ -86,7 +96,10 @@ describe('bundled Lambda assets', () => {
       assets[name] = { dir: join(s.outdir, source.path), env: literalEnv((fn as any).Properties.Environment.Variables) }
     }
   }, 600_000)
-  afterAll(() => s?.cleanup())
+  afterAll(async () => {
+    s?.cleanup()
+    await dynamo?.close()
+  })
 
   it('builds four distinct ESM bundles with the require banner, the metafile outside the asset, the AWS SDK from the runtime lazily', () => {
     const dirs = new Set(FUNCTIONS.map((f) => assets[f].dir))
