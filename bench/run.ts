@@ -7,7 +7,7 @@
  * budget is missed or could not be measured. With --only, the report goes to
  * dist/bench/ so a partial run never replaces the full BENCHMARKS.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -29,6 +29,21 @@ export const SCENARIOS: Array<{ name: string; load(): Promise<Scenario> }> = [
   { name: 'contention', load: async () => (await import('./scenarios/contention.js')).contention },
   { name: 'shared-state', load: async () => (await import('./scenarios/shared-state.js')).sharedState },
 ]
+
+/**
+ * Measurements made by hand with their own commands (bench/by-hand/*.md, each
+ * stating its command and date): appended to a full report so that a
+ * regeneration keeps them.
+ */
+function byHandSections(): string {
+  const dir = join(ROOT, 'bench', 'by-hand')
+  if (!existsSync(dir)) return ''
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `\n${readFileSync(join(dir, f), 'utf8').trim()}\n`)
+    .join('')
+}
 
 interface Args {
   check: boolean
@@ -102,7 +117,7 @@ async function main() {
   mkdirSync(OUT, { recursive: true })
   const partial = args.only.length > 0
   const file = partial ? join(OUT, `BENCHMARKS-${args.only.join('-')}.md`) : join(ROOT, 'BENCHMARKS.md')
-  writeFileSync(file, report)
+  writeFileSync(file, partial ? report : report + byHandSections())
   writeFileSync(
     join(OUT, 'results.json'),
     JSON.stringify({ command, startedAt, machine, figures: sections.map((s) => ({ title: s.title, ...s.figures })) }, null, 2),
