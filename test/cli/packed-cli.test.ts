@@ -5,41 +5,24 @@
  * (`npm start` on ephemeral ports). Output is parsed in memory; the broker
  * key and tokens are never printed.
  */
-import { execFile, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findSecrets } from '../setup/secret-patterns.js'
-import { ROOT, startProduct, stopProduct, type StartedProduct } from '../helpers/local-product.js'
-
-interface Run {
-  code: number
-  out: string
-  err: string
-}
+import { startProduct, stopProduct, type StartedProduct } from '../helpers/local-product.js'
+import { packAndInstall, runIn } from '../helpers/packed-cli.js'
 
 let work: string
 let app: string
-let tarball: string
 let packedFiles: string[]
 let child: ChildProcess
 let s: StartedProduct
 
-function sh(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((ok) => {
-    // A clean environment: nothing of this repo's, nor CI variables of the machine running the tests.
-    const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work, npm_config_cache: join(work, 'npm-cache') }
-    execFile(cmd, args, { cwd, env: { ...base, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0
-      ok({ code, out: stdout, err: stderr })
-    })
-  })
-}
-
 const cli = (args: string[], env: Record<string, string> = {}) =>
-  sh('npx', ['--offline', '--no-install', 'githosted-ci', ...args], app, { BROKER_KEY: s.brokerKey, ...env })
+  runIn(app, 'npx', ['--offline', '--no-install', 'githosted-ci', ...args], { BROKER_KEY: s.brokerKey, ...env }, work)
 
 async function freePort(): Promise<number> {
   const srv = createServer()
@@ -51,18 +34,7 @@ async function freePort(): Promise<number> {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'packed-cli-'))
-  const packed = await sh('npm', ['pack', '--json', '--pack-destination', work], ROOT)
-  expect(packed.code, packed.err).toBe(0)
-  // prepack (the CLI build) prints to the same stdout first.
-  const info = JSON.parse(packed.out.slice(packed.out.search(/^\[/m))) as Array<{ filename: string; files: Array<{ path: string }> }>
-  tarball = join(work, info[0]!.filename)
-  packedFiles = info[0]!.files.map((f) => f.path).sort()
-
-  app = join(work, 'app')
-  await sh('mkdir', ['-p', app], work)
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'acme-app', version: '1.0.0', private: true }))
-  const installed = await sh('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], app)
-  expect(installed.code, installed.err).toBe(0)
+  ;({ app, files: packedFiles } = await packAndInstall(work))
   ;({ child, info: s } = await startProduct(join(work, 'data')))
 }, 180_000)
 
