@@ -86,10 +86,8 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
     return c.text(await options.oidc.mint(provider))
   })
   router.all('*', (c) => {
-    const fn = functionForPath(c.req.path)
-    // As API Gateway does for a path with no route: 404, before any function sees it.
-    if (!fn) return c.json({ message: 'Not Found' }, 404)
-    return apps[fn].fetch(c.req.raw)
+    // Every path has a function (the status function is the catch-all), as in API Gateway.
+    return apps[functionForPath(c.req.path) ?? 'status'].fetch(c.req.raw)
   })
 
   return { fetch: (request) => router.fetch(request), brokerKey, dashboardUrl: status.dashboardUrl }

@@ -25,7 +25,8 @@ import type { ConfigLayout } from '../lib/deploys/change.js'
 import { planRollback } from '../lib/deploys/rollback.js'
 import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
-import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
+import { AppError, ForbiddenError, ValidationError } from '../lib/errors.js'
+import { installRouteFallbacks } from '../lib/edge/fallbacks.js'
 import { limitBody, readFields } from '../lib/http/body.js'
 import { problemResponse } from '../lib/http/problem.js'
 import { createTokenBucketLimiter, enforceRateLimit, type RateLimiter } from '../lib/http/rate-limit.js'
@@ -76,6 +77,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
     c.header('x-request-id', id)
     await next()
   })
+  installRouteFallbacks(app, (c, err) => problemResponse(c, err, c.get('requestId')))
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.use('/v1/*', async (c, next) => {
     c.set('deps', resolve())
@@ -171,7 +173,6 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
     return c.json(holdResponse(out), 200)
   })
 
-  app.notFound((c) => problemResponse(c, new NotFoundAppError(`No route for ${c.req.method} ${c.req.path}.`), c.get('requestId')))
   app.onError((err, c) => problemResponse(c, err, c.get('requestId')))
   return app
 }

@@ -17,6 +17,7 @@ import { createLogger, type Logger } from '../lib/audit/logger.js'
 import type { Authenticator, CallerIdentity } from '../lib/auth/types.js'
 import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
 import type { GithostedClient, GithostedClientFactory, RepoHandle } from '../lib/githosted/types.js'
+import { installRouteFallbacks } from '../lib/edge/fallbacks.js'
 import { MethodNotAllowedError } from '../lib/http/errors.js'
 import { problemResponse } from '../lib/http/problem.js'
 import type { Policy } from '../lib/policy/types.js'
@@ -129,6 +130,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
       durationMs: Math.round(performance.now() - started),
     })
   })
+  installRouteFallbacks(app, (c, err) => problemResponse(c, err, c.get('requestId')))
 
   app.onError((err, c) => {
     if (!(err instanceof AppError) || err.status >= 500) {
@@ -161,7 +163,8 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     app.on(['POST', 'PUT', 'PATCH', 'DELETE'], path, readOnly)
   }
 
-  app.use('/v1/*', async (c, next) => {
+  // Only the status routes authenticate: a path this function does not serve is a plain 404.
+  app.use('/v1/status/*', async (c, next) => {
     c.set('identity', await deps.authenticator.authenticate(c.req.header('authorization'), 'read'))
     await next()
   })
@@ -284,12 +287,6 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     )
   })
 
-  app.notFound((c) => {
-    if (c.req.path.startsWith('/v1/')) {
-      return problemResponse(c, new NotFoundAppError(`no route ${c.req.method} ${c.req.path}`), c.get('requestId'))
-    }
-    return c.text('not found', 404)
-  })
 
   return app
 }
