@@ -175,6 +175,13 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     if (!decision.allowed) throw new ForbiddenError(decision.reason)
   }
 
+  // The contract, built on first request from a lazily loaded chunk: no cold-start cost here or in the token function.
+  let openApi: Promise<unknown> | undefined
+  app.get('/openapi.json', async (c) => {
+    openApi ??= import('../lib/openapi/document.js').then((m) => m.buildOpenApiDocument())
+    return c.json(await openApi, 200, { 'cache-control': 'public, max-age=300' })
+  })
+
   app.get('/v1/status', async (c) => {
     const slug = resolveRepo(c.req.query('repo'))
     authorize(c, slug)
