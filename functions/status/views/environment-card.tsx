@@ -4,7 +4,23 @@
  */
 import type { DeployRecord, EnvironmentStatus } from '../../lib/status/types.js'
 import { formatRelativeTime } from '../../lib/status/relative-time.js'
-import { envId, runLabel, safeHttpUrl } from './format.js'
+import { envId, runLabel, safeHttpUrl, shortIdentity } from './format.js'
+
+/** How the card links a commit id (the status app's commitUrlTemplate, bound to the repo). */
+export type CommitLinker = (sha: string) => string | undefined
+
+/** A commit id, linked when a commit URL template is configured; the full sha in the tooltip. */
+function CommitId(props: { sha: string; shortSha: string; link?: CommitLinker | undefined }) {
+  const url = props.link?.(props.sha)
+  const code = <code title={props.sha}>{props.shortSha}</code>
+  return url ? <a href={url} rel="noreferrer noopener" class="commit">{code}</a> : code
+}
+
+/** Who deployed, shortened for reading; the full identity in the tooltip. */
+function Who(props: { who: string }) {
+  const short = shortIdentity(props.who)
+  return short === props.who ? <span class="who">{props.who}</span> : <span class="who" title={props.who}>{short}</span>
+}
 
 export function RelativeTime(props: { iso: string | null; now: Date }) {
   if (!props.iso) return <span>unknown</span>
@@ -35,7 +51,7 @@ function Change(props: { deploy: DeployRecord }) {
   )
 }
 
-function History(props: { env: EnvironmentStatus; now: Date }) {
+function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined }) {
   const history = props.env.history ?? []
   if (history.length === 0) return <p>No deploys recorded yet.</p>
   return (
@@ -53,9 +69,9 @@ function History(props: { env: EnvironmentStatus; now: Date }) {
         {history.map((d) => (
           <tr>
             <td data-label="When"><RelativeTime iso={d.committedAt} now={props.now} /></td>
-            <td data-label="Who">{d.who}</td>
+            <td data-label="Who"><Who who={d.who} /></td>
             <td data-label="Image"><Change deploy={d} /></td>
-            <td data-label="Commit"><code title={d.sha}>{d.shortSha}</code></td>
+            <td data-label="Commit"><CommitId sha={d.sha} shortSha={d.shortSha} link={props.link} /></td>
           </tr>
         ))}
       </tbody>
@@ -63,7 +79,7 @@ function History(props: { env: EnvironmentStatus; now: Date }) {
   )
 }
 
-export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date }) {
+export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined }) {
   const { env, now } = props
   const id = envId(env.environment)
   const last = env.lastCommit
@@ -76,7 +92,7 @@ export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date }) {
       <article class="env" aria-labelledby={id} data-environment={env.environment}>
         <header>
           <h2 id={id}>{env.environment}</h2>
-          {env.held ? <span class="badge held" title={env.hold?.reason ?? 'held'}>Held</span> : ''}
+          {env.held ? <span class="badge held" title={env.hold?.reason ?? 'held'}>Held</span> : <span class="badge open">Deploys open</span>}
           {env.problem ? <span class="badge bad">Needs attention</span> : ''}
         </header>
         {env.problem ? <p class="problem" data-problem={env.problem.code}>{env.problem.message}</p> : ''}
@@ -94,7 +110,7 @@ export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date }) {
           <dt>Commit</dt>
           <dd>
             {last ? (
-              <span><code title={last.sha}>{last.shortSha}</code> {last.subject}</span>
+              <span><CommitId sha={last.sha} shortSha={last.shortSha} link={props.link} /> {last.subject}</span>
             ) : (
               'unknown'
             )}
@@ -102,11 +118,11 @@ export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date }) {
           <dt>Updated</dt>
           <dd><RelativeTime iso={env.updatedAt} now={now} /></dd>
           <dt>Deployed by</dt>
-          <dd>{who}</dd>
+          <dd><Who who={who} /></dd>
           <dt>CI run</dt>
           <dd><RunLink runUrl={runUrl} source={source} /></dd>
         </dl>
-        <History env={env} now={now} />
+        <History env={env} now={now} link={props.link} />
       </article>
     </li>
   )
