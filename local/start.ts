@@ -4,12 +4,22 @@
  * 127.0.0.1, then prints the URLs, a broker key and commands to paste.
  *
  *   npm start -- [--port 8080] [--githosted-port 8787] [--data .local-data] [--compat] [--json]
+ *                [--policy FILE] [--verbose]
+ *
+ * Logs go to <data>/logs/ (local/logs.ts), the data directory is locked
+ * against a second instance (local/data-lock.ts), and any stop request or the
+ * parent's exit closes everything (local/shutdown.ts).
  */
 import { serve } from '@hono/node-server'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createLocalBroker, LOCAL_AUDIENCE, LOCAL_KEY_NAME } from './broker.js'
+import { DataDirLockedError, lockDataDir } from './data-lock.js'
+import { explainListenError } from './listen-errors.js'
+import { openLocalLogs } from './logs.js'
+import { installShutdown } from './shutdown.js'
 import { startLocalGithosted } from './githosted/index.js'
 import { startLocalOidcIssuer } from './oidc/index.js'
 
@@ -20,6 +30,8 @@ const USAGE = `usage: npm start -- [--port N] [--githosted-port N] [--data DIR] 
   --compat          make the local githosted behave like today's hosted server
                     (no headSha, expectedHead ignored)
   --json            print one JSON line with the URLs and credentials instead of the text
+  --policy FILE     the broker policy to use (default local/policy.yaml)
+  --verbose         stream request and audit logs to stderr (always kept in <data>/logs/)
 `
 
 function fail(message: string): never {
@@ -42,6 +54,8 @@ async function main() {
         data: { type: 'string', default: '.local-data' },
         compat: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        policy: { type: 'string' },
+        verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -58,6 +72,17 @@ async function main() {
   const port = portOf('port', args.port!)
   const githostedPort = portOf('githosted-port', args['githosted-port']!)
   const dataDir = resolve(args.data!)
+  const policyFile = args.policy ? resolve(args.policy) : resolve(import.meta.dirname, 'policy.yaml')
+  const lock = lockDataDir(dataDir)
+  const logs = openLocalLogs(dataDir, { verbose: args.verbose! })
+  // Until everything is up, a failure must still free what started.
+  const closers: Array<() => Promise<unknown> | void> = [() => logs.close(), () => lock.release()]
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined)
+  }
+  installShutdown(closeAll)
+  process.once('exit', () => lock.release())
+  listenPorts = { '--port': port, '--githosted-port': githostedPort }
 
   const githosted = await startLocalGithosted({
     dataDir: join(dataDir, 'githosted'),
@@ -65,13 +90,16 @@ async function main() {
     seed: true,
     compat: args.compat,
   })
+  closers.push(() => githosted.close())
   if (!githosted.bootstrapToken) throw new Error('local githosted returned no bootstrap token')
   const oidc = await startLocalOidcIssuer({ audience: LOCAL_AUDIENCE })
+  closers.push(() => oidc.close())
   const broker = await createLocalBroker({
     githostedUrl: githosted.url,
     workspaceToken: githosted.bootstrapToken,
     oidc,
-    policyFile: resolve(import.meta.dirname, 'policy.yaml'),
+    policyFile,
+    logger: logs.logger,
   })
 
   const server = serve({ fetch: broker.fetch, hostname: '127.0.0.1', port })
@@ -79,15 +107,14 @@ async function main() {
     server.once('listening', ok)
     server.once('error', ko)
   })
+  closers.push(
+    () =>
+      new Promise<void>((done) => {
+        server.close(() => done())
+        ;(server as Server).closeAllConnections()
+      }),
+  )
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-
-  const shutdown = async () => {
-    server.close()
-    await Promise.allSettled([oidc.close(), githosted.close()])
-    process.exit(0)
-  }
-  process.once('SIGINT', shutdown)
-  process.once('SIGTERM', shutdown)
 
   if (args.json) {
     process.stdout.write(
@@ -98,6 +125,9 @@ async function main() {
         brokerKey: broker.brokerKey,
         oidcIssuer: oidc.issuer,
         dataDir,
+        logFile: logs.file,
+        policyFile,
+        pid: process.pid,
         compat: args.compat,
       }) + '\n',
     )
@@ -112,7 +142,7 @@ githosted-ci-broker is running locally${args.compat ? ' (githosted in compatibil
   githosted   ${githosted.url}   (repos and tokens in ${join(dataDir, 'githosted')})
   dashboard   ${broker.dashboardUrl(url)}
 
-Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is local/policy.yaml):
+Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is ${policyFile}):
   export BROKER_KEY=${key}
 
 1. Get a repo-scoped token the way githosted's CI example does:
@@ -136,11 +166,15 @@ Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is local/policy.y
 5. Status as JSON:
   curl -s -H "Authorization: Bearer $BROKER_KEY" '${url}/v1/status?repo=deploy-configs'
 
+Logs: ${logs.file}${args.verbose ? ' (and streamed to stderr)' : ' (--verbose streams them here)'}
 Ctrl-C stops everything; the repos stay in ${dataDir} (delete it to start over).
 `)
 }
 
+let listenPorts: Record<string, number> = {}
+
 main().catch((err) => {
-  process.stderr.write(`npm start: ${err instanceof Error ? err.message : String(err)}\n`)
+  const advice = explainListenError(err, listenPorts) ?? (err instanceof DataDirLockedError ? err.message : undefined)
+  process.stderr.write(`npm start: ${advice ?? (err instanceof Error ? err.message : String(err))}\n`)
   process.exit(1)
 })

@@ -15,21 +15,29 @@ export interface StartedProduct {
   brokerKey: string
   oidcIssuer: string
   dataDir: string
+  logFile: string
+  policyFile: string
+  /** The process serving the ports (under npm and tsx there are several). */
+  pid: number
 }
 
-export function startProduct(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; info: StartedProduct }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'local', 'start.ts'), '--port', '0', '--githosted-port', '0', '--data', dataDir, '--json', ...extra],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+export function startProduct(
+  dataDir: string,
+  extra: string[] = [],
+  options: { viaNpm?: boolean } = {},
+): Promise<{ child: ChildProcess; info: StartedProduct; stdout: () => string }> {
+  const args = ['--port', '0', '--githosted-port', '0', '--data', dataDir, '--json', ...extra]
+  // viaNpm: exactly what a person runs (npm -> sh -> tsx -> node), for signal handling.
+  const child = options.viaNpm
+    ? spawn('npm', ['start', '--silent', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'start.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((ok, ko) => {
     let out = ''
     let err = ''
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString()
       const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (line) ok({ child, info: JSON.parse(line) as StartedProduct })
+      if (line) ok({ child, info: JSON.parse(line) as StartedProduct, stdout: () => out })
     })
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
     child.once('exit', (code) => ko(new Error(`npm start exited ${code}: ${err.slice(0, 500)}`)))
