@@ -142,6 +142,7 @@ export const DeployRecord = v.looseObject({
   subject: v.string(),
   from: v.nullable(v.string()),
   to: v.nullable(v.string()),
+  changes: v.array(v.object({ pointer: v.string(), from: v.unknown(), to: v.unknown() })),
   source: v.optional(v.string()),
   runUrl: v.optional(v.string()),
   reason: v.optional(v.string()),

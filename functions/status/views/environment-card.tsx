@@ -38,16 +38,23 @@ function RunLink(props: { runUrl?: string | undefined; source?: string | undefin
   return <span>{props.source ? `${props.source} (no run link)` : 'not recorded'}</span>
 }
 
-function Change(props: { deploy: DeployRecord }) {
-  const { from, to } = props.deploy
-  if (from === to) return to ? <span><code>{to}</code> (unchanged)</span> : <em>no image</em>
+const show = (v: unknown) => (v === null ? <em>none</em> : <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code>)
+
+/** Every key the deploy changed, before → after; the image first, by its value alone. */
+function Change(props: { deploy: DeployRecord; imagePointer: string }) {
+  const changes = [...props.deploy.changes].sort((a, b) => Number(b.pointer === props.imagePointer) - Number(a.pointer === props.imagePointer))
   return (
-    <span>
-      {from ? <code>{from}</code> : <em>none</em>}
-      <span aria-hidden="true"> → </span>
-      <span class="sr-only"> to </span>
-      {to ? <code>{to}</code> : <em>none</em>}
-    </span>
+    <ul class="changes">
+      {changes.map((c) => (
+        <li>
+          {c.pointer === props.imagePointer ? '' : <span class="key">{c.pointer || 'file'} </span>}
+          {show(c.from)}
+          <span aria-hidden="true"> → </span>
+          <span class="sr-only"> to </span>
+          {show(c.to)}
+        </li>
+      ))}
+    </ul>
   )
 }
 
@@ -61,7 +68,7 @@ function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker
         <tr>
           <th scope="col">When</th>
           <th scope="col">Who</th>
-          <th scope="col">Image</th>
+          <th scope="col">Change</th>
           <th scope="col">Commit</th>
         </tr>
       </thead>
@@ -70,7 +77,7 @@ function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker
           <tr>
             <td data-label="When"><RelativeTime iso={d.committedAt} now={props.now} /></td>
             <td data-label="Who"><Who who={d.who} /></td>
-            <td data-label="Image"><Change deploy={d} /></td>
+            <td data-label="Change"><Change deploy={d} imagePointer="/image" /></td>
             <td data-label="Commit"><CommitId sha={d.sha} shortSha={d.shortSha} link={props.link} /></td>
           </tr>
         ))}

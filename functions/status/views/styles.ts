@@ -40,6 +40,7 @@ th,td{text-align:left;padding:.25rem .75rem .25rem 0;border-top:1px solid var(--
 overflow-wrap:anywhere}
 th{color:var(--muted);white-space:nowrap}
 .history code{overflow-wrap:anywhere}
+.changes{list-style:none;margin:0;padding:0}.changes .key{color:var(--muted)}
 .history td:first-child{white-space:nowrap}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:40rem){
