@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { createLogger } from '../../functions/lib/audit/logger.js'
 import { Client } from '../../functions/lib/githosted/index.js'
 import { bundleCli } from '../../build/cli.js'
-import { createLocalBroker } from '../../local/broker.js'
-import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../local/oidc/index.js'
-import { startTestGithosted, type TestGithosted } from '../helpers/githosted.js'
-import { serveApp, type ServedApp } from '../helpers/serve-app.js'
+import type { LocalOidcIssuer } from '../../local/oidc/index.js'
+import type { TestGithosted } from '../helpers/githosted.js'
+import { startLocalBrokerWorld, type LocalBrokerWorld } from '../helpers/local-broker.js'
+import type { ServedApp } from '../helpers/serve-app.js'
 
 const root = resolve(import.meta.dirname, '..', '..')
 let work: string
@@ -25,26 +24,17 @@ let entry: string
 let gh: TestGithosted
 let oidc: LocalOidcIssuer
 let served: ServedApp
+let world: LocalBrokerWorld
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'action-'))
   entry = (await bundleCli(join(work, 'dist'))).action
-  gh = await startTestGithosted()
-  oidc = await startLocalOidcIssuer()
-  const broker = await createLocalBroker({
-    githostedUrl: gh.url,
-    workspaceToken: gh.bootstrapToken,
-    oidc,
-    policyFile: join(root, 'local', 'policy.yaml'),
-    logger: createLogger({ level: 'warn' }),
-  })
-  served = await serveApp(broker.fetch)
+  world = await startLocalBrokerWorld()
+  ;({ gh, oidc, served } = world)
 }, 60_000)
 
 afterAll(async () => {
-  await served?.close()
-  await oidc?.close()
-  await gh?.close()
+  await world?.close()
   if (work) rmSync(work, { recursive: true, force: true })
 })
 

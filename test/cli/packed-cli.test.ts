@@ -45,8 +45,8 @@ afterAll(async () => {
 
 describe('the packed githosted-ci CLI in a fresh app repo', () => {
   it('ships the bundles, action.yml and the GitLab component, and the bundle imports only Node built-ins', () => {
-    expect(packedFiles).toEqual(expect.arrayContaining(['action.yml', 'dist/cli/action.mjs', 'dist/cli/githosted-ci.mjs', 'package.json']))
-    expect(packedFiles.filter((f) => !/^(dist\/cli\/|templates\/|action\.yml$|package\.json$|README\.md$)/.test(f))).toEqual([])
+    expect(packedFiles).toEqual(expect.arrayContaining(['action.yml', 'dist/cli/action.mjs', 'dist/cli/githosted-ci.mjs', 'dist/openapi.json', 'package.json', 'templates/deploy.yml']))
+    expect(packedFiles.filter((f) => !/^(dist\/cli\/|dist\/openapi\.json$|templates\/|action\.yml$|package\.json$|README\.md$)/.test(f))).toEqual([])
     const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'githosted-ci-broker', 'package.json'), 'utf8')) as Record<string, unknown>
     expect(pkg.dependencies ?? {}).toEqual({})
     const bundle = readFileSync(join(app, 'node_modules', 'githosted-ci-broker', 'dist', 'cli', 'githosted-ci.mjs'), 'utf8')

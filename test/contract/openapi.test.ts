@@ -12,17 +12,15 @@ import { join } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../functions/lib/audit/logger.js'
 import { writeOpenApi } from '../../build/openapi.js'
-import { createLocalBroker, type LocalBroker } from '../../local/broker.js'
-import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../local/oidc/index.js'
-import { startTestGithosted, type TestGithosted } from '../helpers/githosted.js'
-import { ROOT } from '../helpers/local-product.js'
-import { serveApp, type ServedApp } from '../helpers/serve-app.js'
+import type { LocalBroker } from '../../local/broker.js'
+import type { LocalOidcIssuer } from '../../local/oidc/index.js'
+import { startLocalBrokerWorld, type LocalBrokerWorld } from '../helpers/local-broker.js'
+import type { ServedApp } from '../helpers/serve-app.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
-let gh: TestGithosted
+let world: LocalBrokerWorld
 let oidc: LocalOidcIssuer
 let broker: LocalBroker
 let served: ServedApp
@@ -96,16 +94,8 @@ function checkAgainstDocument(s: Seen): void {
 }
 
 beforeAll(async () => {
-  gh = await startTestGithosted()
-  oidc = await startLocalOidcIssuer()
-  broker = await createLocalBroker({
-    githostedUrl: gh.url,
-    workspaceToken: gh.bootstrapToken,
-    oidc,
-    policyFile: join(ROOT, 'local', 'policy.yaml'),
-    logger: createLogger({ level: 'error' }),
-  })
-  served = await serveApp(broker.fetch)
+  world = await startLocalBrokerWorld()
+  ;({ oidc, broker, served } = world)
   const res = await fetch(`${served.url}/openapi.json`)
   expect(res.status).toBe(200)
   doc = (await res.json()) as Json
@@ -116,9 +106,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await served?.close()
-  await oidc?.close()
-  await gh?.close()
+  await world?.close()
 })
 
 describe('OpenAPI 3.1 document', () => {

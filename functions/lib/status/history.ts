@@ -107,46 +107,55 @@ export async function buildDeployRecords(
   const complete = commits.length < logLimitFor(limit)
   const candidates = complete ? commits : commits.slice(0, -1)
 
-  const records = await Promise.all(
-    candidates.map(async (commit, i): Promise<DeployRecord | undefined> => {
-      const trailers = parseDeployTrailers(commit.message)
-      if (isRepair(commit, trailers)) return undefined
-      const predecessor = commits[i + 1]
-      let changes: KeyChange[]
-      let basis: DeployRecord['basis']
-      if (trailers && trailers.changes.length > 0) {
-        changes = trailers.changes
-          .map((c) => ({ pointer: c.pointer, from: c.previous ?? null, to: c.removed ? null : (c.current ?? null) }))
-          .filter((c) => !same(c.from, c.to))
-        basis = 'trailers'
-      } else {
-        const [after, before] = await Promise.all([fileAt(commit.sha), predecessor ? fileAt(predecessor.sha) : ABSENT])
-        changes = diff(before, after)
-        basis = 'content'
-      }
-      if (changes.length === 0) return undefined
-      const imageChange = changes.find((c) => c.pointer === imagePointer)
-      // Image columns stay meaningful for key-only changes: the image then is what it was.
-      const image = imageChange ? undefined : asImage(valueAt(await fileAt(commit.sha), imagePointer))
-      const record: DeployRecord = {
-        sha: commit.sha,
-        shortSha: shortSha(commit.sha),
-        committedAt: commit.committedAt ? commit.committedAt.toISOString() : null,
-        who: trailers?.requester || commit.authorName || 'unknown',
-        authorName: commit.authorName,
-        subject: commit.subject,
-        from: imageChange ? asImage(imageChange.from) : (image ?? null),
-        to: imageChange ? asImage(imageChange.to) : (image ?? null),
-        changes,
-        basis,
-      }
-      if (trailers?.source) record.source = trailers.source
-      if (trailers?.runUrl) record.runUrl = trailers.runUrl
-      if (trailers?.reason) record.reason = trailers.reason
-      return record
-    }),
-  )
-  return records.filter((r): r is DeployRecord => r !== undefined).slice(0, limit)
+  const recordFor = async (commit: CommitInfo, i: number): Promise<DeployRecord | undefined> => {
+    const trailers = parseDeployTrailers(commit.message)
+    if (isRepair(commit, trailers)) return undefined
+    const predecessor = commits[i + 1]
+    let changes: KeyChange[]
+    let basis: DeployRecord['basis']
+    if (trailers && trailers.changes.length > 0) {
+      changes = trailers.changes
+        .map((c) => ({ pointer: c.pointer, from: c.previous ?? null, to: c.removed ? null : (c.current ?? null) }))
+        .filter((c) => !same(c.from, c.to))
+      basis = 'trailers'
+    } else {
+      const [after, before] = await Promise.all([fileAt(commit.sha), predecessor ? fileAt(predecessor.sha) : ABSENT])
+      changes = diff(before, after)
+      basis = 'content'
+    }
+    if (changes.length === 0) return undefined
+    const imageChange = changes.find((c) => c.pointer === imagePointer)
+    // Image columns stay meaningful for key-only changes: the image then is what it was.
+    const image = imageChange ? undefined : asImage(valueAt(await fileAt(commit.sha), imagePointer))
+    const record: DeployRecord = {
+      sha: commit.sha,
+      shortSha: shortSha(commit.sha),
+      committedAt: commit.committedAt ? commit.committedAt.toISOString() : null,
+      who: trailers?.requester || commit.authorName || 'unknown',
+      authorName: commit.authorName,
+      subject: commit.subject,
+      from: imageChange ? asImage(imageChange.from) : (image ?? null),
+      to: imageChange ? asImage(imageChange.to) : (image ?? null),
+      changes,
+      basis,
+    }
+    if (trailers?.source) record.source = trailers.source
+    if (trailers?.runUrl) record.runUrl = trailers.runUrl
+    if (trailers?.reason) record.reason = trailers.reason
+    return record
+  }
+
+  // Batches of the records still missing, each in parallel: without skipped commits this is one
+  // batch reading exactly what the shown entries need; skips cost one more batch each.
+  const records: DeployRecord[] = []
+  let next = 0
+  while (records.length < limit && next < candidates.length) {
+    const batch = candidates.slice(next, next + (limit - records.length))
+    const built = await Promise.all(batch.map((commit, j) => recordFor(commit, next + j)))
+    next += batch.length
+    for (const r of built) if (r) records.push(r)
+  }
+  return records
 }
 
 function asImage(value: unknown): string | null {
