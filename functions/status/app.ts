@@ -239,7 +239,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     })
     const headers = { etag: body.etag, 'cache-control': 'private, no-cache', vary: 'Cookie' }
     if (!body.report) return c.body(null, 304, headers)
-    return c.html(String(StatusFragment({ repo: slug, report: body.report, now: clock(), commitUrlTemplate: deps.commitUrlTemplate })), 200, headers)
+    return c.html(String(StatusFragment({ repo: slug, report: body.report, now: clock(), commitUrlTemplate: deps.commitUrlTemplate, imagePointer: layout.imagePointer })), 200, headers)
   }
 
   app.get('/', async (c) => {
@@ -292,7 +292,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
       c,
       status,
       nonce,
-      StatusPage({ repo: slug, report, failure, now, nonce, etag, refreshSeconds, commitUrlTemplate: deps.commitUrlTemplate }),
+      StatusPage({ repo: slug, report, failure, now, nonce, etag, refreshSeconds, commitUrlTemplate: deps.commitUrlTemplate, imagePointer: layout.imagePointer }),
     )
   })
 

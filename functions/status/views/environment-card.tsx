@@ -58,7 +58,7 @@ function Change(props: { deploy: DeployRecord; imagePointer: string }) {
   )
 }
 
-function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined }) {
+function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined; imagePointer: string }) {
   const history = props.env.history ?? []
   if (history.length === 0) return <p>No deploys recorded yet.</p>
   return (
@@ -77,7 +77,7 @@ function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker
           <tr>
             <td data-label="When"><RelativeTime iso={d.committedAt} now={props.now} /></td>
             <td data-label="Who"><Who who={d.who} /></td>
-            <td data-label="Change"><Change deploy={d} imagePointer="/image" /></td>
+            <td data-label="Change"><Change deploy={d} imagePointer={props.imagePointer} /></td>
             <td data-label="Commit"><CommitId sha={d.sha} shortSha={d.shortSha} link={props.link} /></td>
           </tr>
         ))}
@@ -86,7 +86,7 @@ function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker
   )
 }
 
-export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined }) {
+export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined; imagePointer?: string | undefined }) {
   const { env, now } = props
   const id = envId(env.environment)
   const last = env.lastCommit
@@ -129,7 +129,7 @@ export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date; link
           <dt>CI run</dt>
           <dd><RunLink runUrl={runUrl} source={source} /></dd>
         </dl>
-        <History env={env} now={now} link={props.link} />
+        <History env={env} now={now} link={props.link} imagePointer={props.imagePointer ?? '/image'} />
       </article>
     </li>
   )
