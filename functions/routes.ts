@@ -22,11 +22,14 @@ export const ROUTES: readonly RouteSpec[] = [
   { path: '/v1/status', methods: ['ANY'], fn: 'status' },
   { path: '/v1/status/{proxy+}', methods: ['ANY'], fn: 'status' },
   { path: '/', methods: ['GET'], fn: 'status' },
+  { path: '/openapi.json', methods: ['GET'], fn: 'status' },
+  // Everything else: the status function answers problem+json 404 (or 405), never API Gateway's bare {"message":"Not Found"}.
+  { path: '/{proxy+}', methods: ['ANY'], fn: 'status' },
 ]
 
 /**
  * The function for a request path (method-agnostic; the function answers 405
- * itself), or undefined where API Gateway has no route (it answers 404 itself).
+ * itself). Routes are tried in order, so the catch-all comes last.
  */
 export function functionForPath(path: string): FunctionName | undefined {
   for (const r of ROUTES) {

@@ -5,12 +5,13 @@
  * sends each path to the function API Gateway would (functions/routes.ts).
  */
 import { Hono } from 'hono'
+import { readFileSync } from 'node:fs'
 import { createLogger, type Logger } from '../functions/lib/audit/logger.js'
 import { createAuthenticator } from '../functions/lib/auth/authenticator.js'
 import { generateBrokerKey, hashBrokerKey } from '../functions/lib/auth/broker-keys.js'
 import { Client } from '../functions/lib/githosted/index.js'
 import type { GithostedClientFactory } from '../functions/lib/githosted/types.js'
-import { loadPolicyFile } from '../functions/lib/policy/load-file.js'
+import { loadPolicyFile, parsePolicyText } from '../functions/lib/policy/load-file.js'
 import { createScopedRepoProvider } from '../functions/lib/deploys/scoped-repo.js'
 import { sharedCoordination } from '../functions/lib/deploys/coordination.js'
 import type { SharedState } from '../functions/lib/state/index.js'
@@ -57,7 +58,10 @@ export interface LocalBroker {
 export async function createLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
   const logger = options.logger ?? createLogger({ base: { app: 'local-broker' } })
   const githosted: GithostedClientFactory = (token) => new Client({ token, baseUrl: options.githostedUrl })
-  const policy = loadPolicyFile(options.policyFile, { issuerUrls: options.oidc.policyIssuerUrls })
+  // The local issuers' real URLs go to the issuers the policy names (a --policy file may name none of them).
+  const document = parsePolicyText(readFileSync(options.policyFile, 'utf8'), options.policyFile) as { issuers?: Record<string, unknown> }
+  const issuerUrls = Object.fromEntries(Object.entries(options.oidc.policyIssuerUrls).filter(([name]) => name in (document?.issuers ?? {})))
+  const policy = loadPolicyFile(options.policyFile, { issuerUrls })
 
   const brokerKey = options.brokerKey ?? generateBrokerKey()
   const { state } = options
@@ -104,20 +108,23 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
   }
 
   const router = new Hono<{ Bindings: NodeServerBindings | undefined }>()
-  // Local only: a test ID token shaped like the named CI's, so the OIDC flow can be tried by hand.
+  // Local only: a test ID token shaped like the named CI's, so the OIDC flow (and its denials) can be tried by hand.
   router.get('/_local/id-token', async (c) => {
     const provider = (c.req.query('provider') ?? 'github') as CiProvider
     if (!CI_PROVIDERS.includes(provider)) {
       return c.text(`provider must be one of ${CI_PROVIDERS.join(', ')}\n`, 400)
     }
-    return c.text(await options.oidc.mint(provider))
+    // claim.NAME=VALUE overrides one claim (try a denial: claim.ref=refs/heads/feature); a bare claim.NAME= removes it.
+    const claims: Record<string, unknown> = {}
+    for (const [name, value] of new URL(c.req.url).searchParams) {
+      if (name.startsWith('claim.') && name.length > 6) claims[name.slice(6)] = value === '' ? undefined : value
+    }
+    return c.text(await options.oidc.mint(provider, { claims }))
   })
   router.all('*', (c) => {
-    const fn = functionForPath(c.req.path)
-    // As API Gateway does for a path with no route: 404, before any function sees it.
-    if (!fn) return c.json({ message: 'Not Found' }, 404)
-    // The peer address, as API Gateway passes sourceIp: the per-address limit applies locally too.
-    return apps[fn].fetch(c.req.raw, { remoteAddress: c.env?.incoming?.socket?.remoteAddress })
+    // Every path has a function (the status function is the catch-all), as in API Gateway. The peer
+    // address goes along as API Gateway passes sourceIp: the per-address limit applies locally too.
+    return apps[functionForPath(c.req.path) ?? 'status'].fetch(c.req.raw, { remoteAddress: c.env?.incoming?.socket?.remoteAddress })
   })
 
   return { fetch: (request, env) => router.fetch(request, env), brokerKey, dashboardUrl: status.dashboardUrl }

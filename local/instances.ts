@@ -121,3 +121,12 @@ function spawnOne(index: number, config: BrokerProcessConfig, output: NodeJS.Wri
     })
   })
 }
+
+/** Stops a broker process and waits until it has exited (its port is free then). */
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done()
+    child.once('exit', () => done())
+    child.kill('SIGTERM')
+  })
+}

@@ -4,22 +4,30 @@
  * 127.0.0.1, then prints the URLs, a broker key and commands to paste.
  *
  *   npm start -- [--port 8080] [--githosted-port 8787] [--data .local-data] [--compat] [--json]
- *                [--instances N] [--dynamodb-endpoint URL [--table NAME]]
+ *                [--instances N] [--dynamodb-endpoint URL [--table NAME]] [--policy FILE] [--verbose]
  *
  * The state table (replay, revocation, rate limits, idempotency, event
  * order, write leases) is on dynalite, data in <data>/dynamodb, reached
  * through the same client as on AWS; `--instances N` runs N broker
- * processes over it, as N Lambda containers would.
+ * processes over it, as N Lambda containers would. Logs go to <data>/logs/
+ * (local/logs.ts), the data directory is locked against a second instance
+ * (local/data-lock.ts), and any stop request or the parent's exit closes
+ * everything (local/shutdown.ts).
  */
 import { serve } from '@hono/node-server'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateBrokerKey } from '../functions/lib/auth/broker-keys.js'
 import { createSharedState } from '../functions/lib/state/index.js'
 import { createLocalBroker, LOCAL_AUDIENCE, LOCAL_KEY_NAME } from './broker.js'
-import { spawnBrokerProcesses, startMintEndpoint } from './instances.js'
+import { spawnBrokerProcesses, startMintEndpoint, stopChild } from './instances.js'
 import { LOCAL_REGION, LOCAL_STATE_ENV, LOCAL_TABLE, ensureStateTable, startDynalite } from './state.js'
+import { DataDirLockedError, lockDataDir } from './data-lock.js'
+import { explainListenError } from './listen-errors.js'
+import { openLocalLogs } from './logs.js'
+import { installShutdown } from './shutdown.js'
 import { startLocalGithosted } from './githosted/index.js'
 import { startLocalOidcIssuer } from './oidc/index.js'
 
@@ -36,6 +44,8 @@ const USAGE = `usage: npm start -- [--port N] [--githosted-port N] [--data DIR] 
   --dynamodb-endpoint  use this DynamoDB-compatible endpoint for the state table instead of
                     starting dynalite (the table is created if missing)
   --table           the state table's name (default ${LOCAL_TABLE})
+  --policy FILE     the broker policy to use (default local/policy.yaml)
+  --verbose         stream request and audit logs to stderr (always kept in <data>/logs/)
 `
 
 function fail(message: string): never {
@@ -61,6 +71,8 @@ async function main() {
         instances: { type: 'string', default: '1' },
         'dynamodb-endpoint': { type: 'string' },
         table: { type: 'string', default: LOCAL_TABLE },
+        policy: { type: 'string' },
+        verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -83,6 +95,17 @@ async function main() {
   if (endpointArg !== undefined && !/^https?:\/\/[^/]+/.test(endpointArg)) fail(`--dynamodb-endpoint must be an http(s) URL, got "${endpointArg}"`)
   const tableName = args.table!
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) fail(`--table must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "${tableName}"`)
+  const policyFile = args.policy ? resolve(args.policy) : resolve(import.meta.dirname, 'policy.yaml')
+  const lock = lockDataDir(dataDir)
+  const logs = openLocalLogs(dataDir, { verbose: args.verbose! })
+  // Until everything is up, a failure must still free what started.
+  const closers: Array<() => Promise<unknown> | void> = [() => logs.close(), () => lock.release()]
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined)
+  }
+  installShutdown(closeAll)
+  process.once('exit', () => lock.release())
+  listenPorts = { '--port': port, '--githosted-port': githostedPort }
 
   const githosted = await startLocalGithosted({
     dataDir: join(dataDir, 'githosted'),
@@ -90,33 +113,50 @@ async function main() {
     seed: true,
     compat: args.compat,
   })
+  closers.push(() => githosted.close())
   if (!githosted.bootstrapToken) throw new Error('local githosted returned no bootstrap token')
   const dynamo = endpointArg ? undefined : await startDynalite({ path: join(dataDir, 'dynamodb') })
   const stateEndpoint = endpointArg ?? dynamo!.endpoint
   await ensureStateTable(stateEndpoint, tableName)
   const oidc = await startLocalOidcIssuer({ audience: LOCAL_AUDIENCE })
-  const policyFile = resolve(import.meta.dirname, 'policy.yaml')
+  closers.push(() => oidc.close(), () => dynamo?.close())
   const brokerKey = generateBrokerKey()
-  const closers: Array<() => unknown> = [() => oidc.close(), () => githosted.close(), () => dynamo?.close()]
+  const childOutput = { write: (chunk: string | Uint8Array) => (logs.writeRaw(String(chunk)), true) } as NodeJS.WritableStream
 
   let urls: string[]
   let pids: number[]
   let dashboardUrl: string
   if (instances === 1) {
     const state = createSharedState({ tableName, region: LOCAL_REGION, endpoint: stateEndpoint }, { env: LOCAL_STATE_ENV })
-    const broker = await createLocalBroker({ githostedUrl: githosted.url, workspaceToken: githosted.bootstrapToken, oidc, policyFile, state, brokerKey })
+    closers.push(() => state.close())
+    const broker = await createLocalBroker({
+      githostedUrl: githosted.url,
+      workspaceToken: githosted.bootstrapToken,
+      oidc,
+      policyFile,
+      state,
+      brokerKey,
+      logger: logs.logger,
+    })
     const server = serve({ fetch: broker.fetch, hostname: '127.0.0.1', port })
     await new Promise<void>((ok, ko) => {
       server.once('listening', ok)
       server.once('error', ko)
     })
+    closers.push(
+      () =>
+        new Promise<void>((done) => {
+          server.close(() => done())
+          ;(server as Server).closeAllConnections()
+        }),
+    )
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    closers.unshift(() => server.close(), () => state.close())
     urls = [url]
     pids = [process.pid]
     dashboardUrl = broker.dashboardUrl(url)
   } else {
     const mint = await startMintEndpoint(oidc)
+    closers.push(() => mint.close())
     const procs = await spawnBrokerProcesses(
       instances,
       {
@@ -128,22 +168,15 @@ async function main() {
         mintUrl: mint.url,
         state: { endpoint: stateEndpoint, tableName, region: LOCAL_REGION },
       },
-      process.stderr,
+      childOutput,
     )
-    closers.unshift(() => mint.close(), ...procs.map((p) => () => p.child.kill('SIGTERM')))
+    closers.push(...procs.map((p) => () => stopChild(p.child)))
     urls = procs.map((p) => p.url)
     pids = procs.map((p) => p.pid)
     dashboardUrl = procs[0]!.dashboard
   }
   const url = urls[0]!
   const broker = { brokerKey, dashboardUrl: () => dashboardUrl }
-
-  const shutdown = async () => {
-    await Promise.allSettled(closers.map(async (c) => c()))
-    process.exit(0)
-  }
-  process.once('SIGINT', shutdown)
-  process.once('SIGTERM', shutdown)
 
   if (args.json) {
     process.stdout.write(
@@ -158,6 +191,9 @@ async function main() {
         brokerKey: broker.brokerKey,
         oidcIssuer: oidc.issuer,
         dataDir,
+        logFile: logs.file,
+        policyFile,
+        pid: process.pid,
         compat: args.compat,
       }) + '\n',
     )
@@ -173,7 +209,7 @@ ${urls.map((u, i) => `  broker${urls.length > 1 ? ` ${i + 1}   ` : '      '}${u}
   dynamodb    ${stateEndpoint}   (table ${tableName}${dynamo ? `, data in ${join(dataDir, 'dynamodb')}` : ''})
   dashboard   ${broker.dashboardUrl()}
 
-Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is local/policy.yaml):
+Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is ${policyFile}):
   export BROKER_KEY=${key}
 
 1. Get a repo-scoped token the way githosted's CI example does:
@@ -197,11 +233,15 @@ Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is local/policy.y
 5. Status as JSON:
   curl -s -H "Authorization: Bearer $BROKER_KEY" '${url}/v1/status?repo=deploy-configs'
 
+Logs: ${logs.file}${args.verbose ? ' (and streamed to stderr)' : ' (--verbose streams them here)'}
 Ctrl-C stops everything; the repos stay in ${dataDir} (delete it to start over).
 `)
 }
 
+let listenPorts: Record<string, number> = {}
+
 main().catch((err) => {
-  process.stderr.write(`npm start: ${err instanceof Error ? err.message : String(err)}\n`)
+  const advice = explainListenError(err, listenPorts) ?? (err instanceof DataDirLockedError ? err.message : undefined)
+  process.stderr.write(`npm start: ${advice ?? (err instanceof Error ? err.message : String(err))}\n`)
   process.exit(1)
 })

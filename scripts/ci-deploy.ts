@@ -25,23 +25,25 @@
  *
  * Prints the result as JSON on stdout; exits 0 on success (including "already
  * in place"), 1 on failure (the error message on stderr), 2 on bad usage.
- * Credentials are never printed.
+ * Credentials are never printed. `githosted-ci deploy|rollback` (cli/) runs
+ * this same code from the packaged bundle.
  */
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { applyConfigUpdate } from '../functions/lib/deploys/apply.js'
 import { Client } from '../functions/lib/githosted/index.js'
-import { ciRunUrl, defaultIdempotencyKey, findCredential, type Credential, type Env } from './ci-env.js'
+import { deploy, mintToken, rollback, type BrokerTarget, type DeployResult } from '../cli/broker-api.js'
+import { exitCodeFor, UsageError } from '../cli/errors.js'
+import { parseBaseUrl, type Fetch } from '../cli/http.js'
+import { ciRequester, ciRunUrl, defaultIdempotencyKey, findCredential, type Credential, type Env } from './ci-env.js'
 
 export interface Io {
   out: (line: string) => void
   err: (line: string) => void
-  fetch?: typeof fetch
+  fetch?: Fetch
   sleep?: (ms: number) => Promise<void>
 }
-
-class UsageError extends Error {}
 
 export const USAGE = `usage: npm run ci-deploy -- --broker URL --repo SLUG --environment ENV (--image REF | --set /pointer=JSON ... | --rollback [--to SHA])
   [--idempotency-key K] [--dry-run] [--override-hold] [--reason TEXT] [--audience AUD]
@@ -52,6 +54,16 @@ Actions' OIDC endpoint (permissions: id-token: write), or a broker key in $BROKE
 --via broker (default) asks the broker to deploy (POST /v1/deploys); --via direct gets a
 repo-scoped token from the broker and applies the change from this job.
 Prints the result as JSON; exit 0 on success or "already in place", 1 on failure, 2 on bad usage.`
+
+/** How the deploy command presents itself: `npm run ci-deploy` (always JSON) or `githosted-ci deploy`. */
+export interface DeployCommand {
+  prog: string
+  usage: string
+  /** Print JSON on stdout without --json (ci-deploy's contract); otherwise a one-line summary. */
+  alwaysJson: boolean
+}
+
+const CI_DEPLOY: DeployCommand = { prog: 'ci-deploy', usage: USAGE, alwaysJson: true }
 
 interface Options {
   broker: string
@@ -70,6 +82,7 @@ interface Options {
   brokerKeyEnv?: string
   via: 'broker' | 'direct'
   githostedUrl?: string
+  json: boolean
 }
 
 function parse(argv: string[], env: Env): Options {
@@ -92,34 +105,23 @@ function parse(argv: string[], env: Env): Options {
       'broker-key-env': { type: 'string' },
       via: { type: 'string' },
       'githosted-url': { type: 'string' },
+      json: { type: 'boolean' },
     },
     strict: true,
   })
-  const broker = values.broker ?? env.BROKER_URL
-  if (!broker || !URL.canParse(broker)) throw new UsageError('--broker URL (or BROKER_URL) is required.')
+  const broker = parseBaseUrl('--broker URL (or BROKER_URL)', values.broker ?? env.BROKER_URL)
   if (!values.repo) throw new UsageError('--repo is required.')
   if (!values.environment) throw new UsageError('--environment is required.')
-  let set: Record<string, unknown> | undefined
-  for (const s of values.set ?? []) {
-    const eq = s.indexOf('=')
-    if (eq <= 0) throw new UsageError(`--set ${s}: expected /pointer=JSON, e.g. /replicas=3 or '/image="app:1"'.`)
-    const raw = s.slice(eq + 1)
-    let value: unknown
-    try {
-      value = JSON.parse(raw)
-    } catch {
-      value = raw // a bare word is a string: --set /image=app:1
-    }
-    set = { ...set, [s.slice(0, eq)]: value }
-  }
+  const set = parseSets(values.set ?? [])
   const rollback = values.rollback ?? false
   if (!rollback && (values.image === undefined) === (set === undefined)) throw new UsageError('Give exactly one of --image or --set (or --rollback).')
   if (rollback && values.image !== undefined) throw new UsageError('--rollback takes --to SHA (and --set keys), not --image.')
   const via = values.via ?? 'broker'
   if (via !== 'broker' && via !== 'direct') throw new UsageError('--via must be broker or direct.')
   if (via === 'direct' && rollback) throw new UsageError('--rollback goes through the broker (--via broker).')
+  const githostedUrl = values['githosted-url'] ?? env.GITHOSTED_URL
   return {
-    broker: broker.replace(/\/+$/, ''),
+    broker,
     repo: values.repo,
     environment: values.environment,
     ...(values.image !== undefined ? { image: values.image } : {}),
@@ -134,75 +136,51 @@ function parse(argv: string[], env: Env): Options {
     ...(values['oidc-env'] ? { oidcEnv: values['oidc-env'] } : {}),
     ...(values['broker-key-env'] ? { brokerKeyEnv: values['broker-key-env'] } : {}),
     via,
-    githostedUrl: values['githosted-url'] ?? env.GITHOSTED_URL,
+    ...(githostedUrl ? { githostedUrl: parseBaseUrl('--githosted-url (or GITHOSTED_URL)', githostedUrl) } : {}),
+    json: values.json ?? false,
   }
 }
 
-/** POST with retries on network errors and 5xx/429 (same idempotency key, so a retry is a replay). */
-async function postJson(io: Io, url: string, credential: Credential, body: unknown): Promise<{ status: number; text: string; type: string }> {
-  const f = io.fetch ?? fetch
-  const sleep = io.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
-  let last: unknown
-  for (let attempt = 0; attempt < 4; attempt++) {
-    if (attempt > 0) await sleep(500 * 2 ** attempt * (0.5 + Math.random()))
+/** `--set /pointer=JSON` (repeatable); a bare word is a string: --set /image=app:1. */
+export function parseSets(sets: string[]): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined
+  for (const s of sets) {
+    const eq = s.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--set ${s}: expected /pointer=JSON, e.g. /replicas=3 or '/image="app:1"'.`)
+    const raw = s.slice(eq + 1)
+    let value: unknown
     try {
-      const res = await f(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${credential.value}`, 'user-agent': 'githosted-ci-deploy/0.1' },
-        body: JSON.stringify(body),
-      })
-      const text = await res.text()
-      if ((res.status >= 500 || res.status === 429) && attempt < 3) {
-        last = new Error(`HTTP ${res.status}`)
-        continue
-      }
-      return { status: res.status, text, type: res.headers.get('content-type') ?? '' }
-    } catch (err) {
-      last = err
+      value = JSON.parse(raw)
+    } catch {
+      value = raw
     }
+    out = { ...out, [s.slice(0, eq)]: value }
   }
-  throw new Error(`The broker at ${new URL(url).origin} did not answer: ${last instanceof Error ? last.message : String(last)}`)
+  return out
 }
 
-function problemMessage(status: number, text: string): string {
-  try {
-    const p = JSON.parse(text) as { detail?: string; code?: string }
-    if (p.detail) return `${p.detail} (${p.code ?? 'HTTP ' + status})`
-  } catch {
-    // not JSON: fall through
-  }
-  return `HTTP ${status}: ${text.trim().slice(0, 300)}`
+function target(o: Options, credential: Credential, io: Io): BrokerTarget {
+  return { broker: o.broker, bearer: credential.value, ...(io.fetch ? { fetch: io.fetch } : {}), ...(io.sleep ? { sleep: io.sleep } : {}) }
 }
 
-async function viaBroker(o: Options, credential: Credential, io: Io): Promise<unknown> {
-  const body = o.rollback
-    ? { repo: o.repo, environment: o.environment, ...(o.to ? { to: o.to } : {}), ...(o.set ? { keys: Object.keys(o.set) } : {}) }
-    : { repo: o.repo, environment: o.environment, ...(o.image !== undefined ? { image: o.image } : { set: o.set }) }
-  const res = await postJson(io, `${o.broker}/v1/deploys${o.rollback ? '/rollback' : ''}`, credential, {
-    ...body,
+async function viaBroker(o: Options, credential: Credential, io: Io): Promise<DeployResult> {
+  const common = {
+    repo: o.repo,
+    environment: o.environment,
     ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
     ...(o.dryRun ? { dryRun: true } : {}),
     ...(o.overrideHold ? { overrideHold: true } : {}),
     ...(o.reason ? { reason: o.reason } : {}),
-  })
-  if (res.status !== 200) throw new Error(problemMessage(res.status, res.text))
-  return JSON.parse(res.text)
+  }
+  const t = target(o, credential, io)
+  if (o.rollback) return rollback(t, { ...common, ...(o.to ? { to: o.to } : {}), ...(o.set ? { keys: Object.keys(o.set) } : {}) })
+  return deploy(t, { ...common, ...(o.image !== undefined ? { image: o.image } : { set: o.set! }) })
 }
 
 async function viaDirect(o: Options, credential: Credential, env: Env, io: Io): Promise<unknown> {
   if (!o.githostedUrl) throw new UsageError('--via direct needs --githosted-url (or GITHOSTED_URL).')
-  let token: string
-  if (credential.kind === 'oidc') {
-    const res = await postJson(io, `${o.broker}/v1/tokens`, credential, { repos: [o.repo], permission: 'write', ttl: '15m' })
-    if (res.status !== 201 && res.status !== 200) throw new Error(problemMessage(res.status, res.text))
-    token = (JSON.parse(res.text) as { token: string }).token
-  } else {
-    // The seed-compatible endpoint: the body is the bare token.
-    const res = await postJson(io, `${o.broker}/ci/token`, credential, { repo: o.repo, ttl: '15m' })
-    if (res.status !== 200) throw new Error(res.text.trim().slice(0, 300) || `HTTP ${res.status}`)
-    token = res.text.trim()
-  }
-  const client = new Client({ token, baseUrl: o.githostedUrl, clientName: 'githosted-ci-deploy' })
+  const minted = await mintToken(target(o, credential, io), { repos: [o.repo], permission: 'write', ttl: '15m' })
+  const client = new Client({ token: minted.token, baseUrl: o.githostedUrl, clientName: 'githosted-ci-deploy' })
   const runUrl = ciRunUrl(env)
   return applyConfigUpdate(
     { repo: client.repo(o.repo), repoName: o.repo },
@@ -210,7 +188,8 @@ async function viaDirect(o: Options, credential: Credential, env: Env, io: Io): 
       environment: o.environment,
       change: o.image !== undefined ? { image: o.image } : { set: o.set! },
       source: 'ci-job',
-      requester: credential.kind === 'broker-key' ? `key-env:${credential.source}` : `oidc:${credential.source}`,
+      // Who deployed is the CI project, as the seed job records it; never the name of the variable holding the key.
+      requester: ciRequester(env),
       ...(runUrl ? { runUrl } : {}),
       ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
       dryRun: o.dryRun,
@@ -219,17 +198,17 @@ async function viaDirect(o: Options, credential: Credential, env: Env, io: Io): 
   )
 }
 
-/** Runs the CLI; returns the exit code. */
-export async function ciDeploy(argv: string[], env: Env, io: Io): Promise<number> {
+/** Runs the deploy command; returns the exit code (0 ok, 1 refused or failed, 2 usage). */
+export async function ciDeploy(argv: string[], env: Env, io: Io, command: DeployCommand = CI_DEPLOY): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.out(USAGE)
+    io.out(command.usage)
     return 0
   }
   let o: Options
   try {
     o = parse(argv, env)
   } catch (err) {
-    io.err(`ci-deploy: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`)
+    io.err(`${command.prog}: ${err instanceof Error ? err.message : String(err)}\n\n${command.usage}`)
     return 2
   }
   try {
@@ -239,17 +218,23 @@ export async function ciDeploy(argv: string[], env: Env, io: Io): Promise<number
       ...(o.brokerKeyEnv ? { brokerKeyEnv: o.brokerKeyEnv } : {}),
       ...(io.fetch ? { fetch: io.fetch } : {}),
     })
-    const result = (o.via === 'broker' ? await viaBroker(o, credential, io) : await viaDirect(o, credential, env, io)) as Record<string, unknown>
-    io.out(JSON.stringify(result, null, 2))
+    const result = (o.via === 'broker' ? await viaBroker(o, credential, io) : await viaDirect(o, credential, env, io)) as unknown as Record<string, unknown>
     const what = result.dryRun ? 'dry run' : result.changed ? `committed ${String(result.commit).slice(0, 12)}` : result.skipped ? `skipped (${result.reason})` : 'already in place'
-    io.err(`ci-deploy: ${o.repo}/${o.environment}: ${what}`)
+    const summary = `${o.repo}/${o.environment}: ${what}`
+    if (command.alwaysJson || o.json) {
+      io.out(JSON.stringify(result, null, 2))
+      io.err(`${command.prog}: ${summary}`)
+    } else {
+      io.out(result.dryRun && typeof result.diff === 'string' ? `${summary}\n${result.diff}` : summary)
+    }
     return 0
   } catch (err) {
-    io.err(`ci-deploy: ${err instanceof Error ? err.message : String(err)}`)
-    return err instanceof UsageError ? 2 : 1
+    io.err(`${command.prog}: ${err instanceof Error ? err.message : String(err)}`)
+    return exitCodeFor(err)
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as a script, not when bundled into githosted-ci (the bundle's import.meta.url is the bundle's).
+if (process.argv[1] && import.meta.url.endsWith('/ci-deploy.ts') && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   ciDeploy(process.argv.slice(2), process.env, { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => process.exit(code))
 }

@@ -3,7 +3,16 @@
  * (for commit trailers), a default idempotency key (so a retried step does
  * not deploy twice), and how to get an OIDC ID token.
  */
+import { callJson, type Fetch } from '../cli/http.js'
+
 export type Env = Record<string, string | undefined>
+
+/** Who deployed, as commit trailers record it for a job that writes itself: the CI project. */
+export function ciRequester(env: Env): string {
+  if (env.GITHUB_REPOSITORY) return `github:${env.GITHUB_REPOSITORY}`
+  if (env.CI_PROJECT_PATH) return `gitlab:${env.CI_PROJECT_PATH}`
+  return 'ci-job'
+}
 
 /** GitHub Actions or GitLab CI run URL, when the variables are there. */
 export function ciRunUrl(env: Env): string | undefined {
@@ -37,7 +46,7 @@ export interface Credential {
  */
 export async function findCredential(
   env: Env,
-  options: { oidcEnv?: string; brokerKeyEnv?: string; audience: string; fetch?: typeof fetch },
+  options: { oidcEnv?: string; brokerKeyEnv?: string; audience: string; fetch?: Fetch },
 ): Promise<Credential> {
   if (options.oidcEnv) {
     const v = env[options.oidcEnv]?.trim()
@@ -45,13 +54,8 @@ export async function findCredential(
     return { kind: 'oidc', source: options.oidcEnv, value: v }
   }
   if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-    const url = new URL(env.ACTIONS_ID_TOKEN_REQUEST_URL)
-    url.searchParams.set('audience', options.audience)
-    const res = await (options.fetch ?? fetch)(url, { headers: { authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` } })
-    if (!res.ok) throw new Error(`GitHub Actions OIDC token request failed with HTTP ${res.status} (does the job have permissions: id-token: write?).`)
-    const body = (await res.json()) as { value?: unknown }
-    if (typeof body.value !== 'string' || body.value === '') throw new Error('GitHub Actions OIDC token response had no value.')
-    return { kind: 'oidc', source: 'GitHub Actions OIDC', value: body.value }
+    const value = await requestGithubIdToken(env.ACTIONS_ID_TOKEN_REQUEST_URL, env.ACTIONS_ID_TOKEN_REQUEST_TOKEN, options.audience, options.fetch)
+    return { kind: 'oidc', source: 'GitHub Actions OIDC', value }
   }
   const keyEnv = options.brokerKeyEnv ?? 'BROKER_KEY'
   const key = env[keyEnv]?.trim()
@@ -59,4 +63,19 @@ export async function findCredential(
   throw new Error(
     `No credential: set --oidc-env NAME (GitLab id_tokens), run in GitHub Actions with id-token: write, or put a broker key in ${keyEnv}.`,
   )
+}
+
+/** GitHub Actions' ID token endpoint: GET <request URL>&audience=AUD with the request token, answers {"value": JWT}. */
+export async function requestGithubIdToken(requestUrl: string, requestToken: string, audience: string, fetchImpl?: Fetch): Promise<string> {
+  const url = new URL(requestUrl)
+  url.searchParams.set('audience', audience)
+  let body: { value?: unknown }
+  try {
+    body = await callJson<{ value?: unknown }>(url.toString(), [200], { bearer: requestToken, ...(fetchImpl ? { fetch: fetchImpl } : {}) })
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err)
+    throw new Error(`GitHub Actions OIDC token request failed (does the job have permissions: id-token: write?): ${why}`)
+  }
+  if (typeof body.value !== 'string' || body.value === '') throw new Error('GitHub Actions OIDC token response had no value.')
+  return body.value
 }

@@ -17,7 +17,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { applyConfigUpdate } from '../functions/lib/deploys/apply.js'
 import { Client } from '../functions/lib/githosted/index.js'
-import { ciRunUrl } from './ci-env.js'
+import { ciRequester, ciRunUrl } from './ci-env.js'
 
 export type Env = Record<string, string | undefined>
 
@@ -44,7 +44,7 @@ export async function updateDeployConfig(env: Env, io: Output): Promise<number> 
         environment,
         change: { image: env.NEW_IMAGE_TAG!.trim() },
         source: 'ci-job',
-        requester: env.GITHUB_REPOSITORY ? `github:${env.GITHUB_REPOSITORY}` : env.CI_PROJECT_PATH ? `gitlab:${env.CI_PROJECT_PATH}` : 'ci-job',
+        requester: ciRequester(env),
         ...(runUrl ? { runUrl } : {}),
       },
     )

@@ -26,7 +26,8 @@ import type { DeployCoordination } from '../lib/deploys/coordination.js'
 import { planRollback } from '../lib/deploys/rollback.js'
 import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
-import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
+import { AppError, ForbiddenError, ValidationError } from '../lib/errors.js'
+import { installRouteFallbacks } from '../lib/edge/fallbacks.js'
 import { limitBody, readFields } from '../lib/http/body.js'
 import { problemResponse } from '../lib/http/problem.js'
 import {
@@ -91,6 +92,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
     c.header('x-request-id', id)
     await next()
   })
+  installRouteFallbacks(app, (c, err) => problemResponse(c, err, c.get('requestId')))
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.use('/v1/*', async (c, next) => {
     c.set('deps', resolve())
@@ -188,7 +190,6 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
     return c.json(holdResponse(out), 200)
   })
 
-  app.notFound((c) => problemResponse(c, new NotFoundAppError(`No route for ${c.req.method} ${c.req.path}.`), c.get('requestId')))
   app.onError((err, c) => problemResponse(c, err, c.get('requestId')))
   return app
 }

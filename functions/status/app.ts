@@ -17,6 +17,7 @@ import { createLogger, type Logger } from '../lib/audit/logger.js'
 import type { Authenticator, CallerIdentity } from '../lib/auth/types.js'
 import { AppError, ForbiddenError, NotFoundAppError, RateLimitedError, ValidationError } from '../lib/errors.js'
 import type { GithostedClient, GithostedClientFactory, RepoHandle } from '../lib/githosted/types.js'
+import { installRouteFallbacks } from '../lib/edge/fallbacks.js'
 import { MethodNotAllowedError } from '../lib/http/errors.js'
 import { problemResponse } from '../lib/http/problem.js'
 import {
@@ -71,6 +72,8 @@ export interface StatusAppDeps {
   rateLimiter?: RateLimiter
   /** Pre-authentication limiter per source IP, API and dashboard. Default: SOURCE_IP_LIMIT. */
   ipRateLimiter?: RateLimiter
+  /** Commit links on the dashboard: a URL with `{repo}` and `{sha}` (COMMIT_URL_TEMPLATE). */
+  commitUrlTemplate?: string
 }
 
 type Env = {
@@ -144,6 +147,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
       durationMs: Math.round(performance.now() - started),
     })
   })
+  installRouteFallbacks(app, (c, err) => problemResponse(c, err, c.get('requestId')))
 
   app.onError((err, c) => {
     if (!(err instanceof AppError) || err.status >= 500) {
@@ -180,7 +184,8 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
   // Before authentication, so forged or replayed tokens and dashboard key guessing are bounded too.
   app.use('*', sourceIpLimit(() => ipRateLimiter))
 
-  app.use('/v1/*', async (c, next) => {
+  // Only the status routes authenticate: a path this function does not serve is a plain 404.
+  app.use('/v1/status/*', async (c, next) => {
     const identity = await deps.authenticator.authenticate(c.req.header('authorization'), 'read')
     c.set('identity', identity)
     await enforceRateLimit(rateLimiter, rateLimitKey(identity), 'status requests')
@@ -196,6 +201,13 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
       throw new ForbiddenError(decision.reason)
     }
   }
+
+  // The contract, built on first request from a lazily loaded chunk: no cold-start cost here or in the token function.
+  let openApi: Promise<unknown> | undefined
+  app.get('/openapi.json', async (c) => {
+    openApi ??= import('../lib/openapi/document.js').then((m) => m.buildOpenApiDocument())
+    return c.json(await openApi, 200, { 'cache-control': 'public, max-age=300' })
+  })
 
   app.get('/v1/status', async (c) => {
     const slug = resolveRepo(c.req.query('repo'))
@@ -252,7 +264,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
     })
     const headers = { etag: body.etag, 'cache-control': 'private, no-cache', vary: 'Cookie' }
     if (!body.report) return c.body(null, 304, headers)
-    return c.html(String(StatusFragment({ repo: slug, report: body.report, now: clock() })), 200, headers)
+    return c.html(String(StatusFragment({ repo: slug, report: body.report, now: clock(), commitUrlTemplate: deps.commitUrlTemplate, imagePointer: layout.imagePointer })), 200, headers)
   }
 
   app.get('/', async (c) => {
@@ -305,16 +317,10 @@ export function createStatusApp(deps: StatusAppDeps): Hono<Env> {
       c,
       status,
       nonce,
-      StatusPage({ repo: slug, report, failure, now, nonce, etag, refreshSeconds }),
+      StatusPage({ repo: slug, report, failure, now, nonce, etag, refreshSeconds, commitUrlTemplate: deps.commitUrlTemplate, imagePointer: layout.imagePointer }),
     )
   })
 
-  app.notFound((c) => {
-    if (c.req.path.startsWith('/v1/')) {
-      return problemResponse(c, new NotFoundAppError(`no route ${c.req.method} ${c.req.path}`), c.get('requestId'))
-    }
-    return c.text('not found', 404)
-  })
 
   return app
 }

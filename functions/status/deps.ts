@@ -79,6 +79,9 @@ export function buildStatusDeps(env: Env, policy: LoadedPolicy, options: BuildOp
   if (config.viewerCredentialSecretArn) {
     deps.viewer = createViewerAccess({ hash: cached(config.viewerCredentialSecretArn, 'viewer credential hash') })
   }
+  // Optional: e.g. https://githosted.dev/acme/{repo}/commit/{sha}; without it commit ids are plain text.
+  const commitUrlTemplate = envVars(env).optional('COMMIT_URL_TEMPLATE')
+  if (commitUrlTemplate) deps.commitUrlTemplate = commitUrlTemplate
   return deps
 }
 

@@ -14,7 +14,6 @@
  * audit line.
  */
 import { Hono, type Context } from 'hono'
-import { methodNotAllowed } from 'hono/method-not-allowed'
 import type { Auditor } from '../lib/audit/audit.js'
 import { createAuditor, fingerprint } from '../lib/audit/audit.js'
 import type { Logger } from '../lib/audit/logger.js'
@@ -23,6 +22,7 @@ import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../
 import type { GithostedClientFactory } from '../lib/githosted/types.js'
 import { DEFAULT_MAX_BODY_BYTES, limitBody, readFields } from '../lib/http/body.js'
 import { formatDuration } from '../lib/http/duration.js'
+import { installRouteFallbacks } from '../lib/edge/fallbacks.js'
 import { MethodNotAllowedError } from '../lib/http/errors.js'
 import { problemResponse } from '../lib/http/problem.js'
 import {
@@ -129,12 +129,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
     c.header('x-request-id', id)
     await next()
   })
-  app.use(
-    methodNotAllowed<AppEnv>({
-      app,
-      onMethodNotAllowed: (c, allow) => renderError(c, new MethodNotAllowedError(c.req.method, allow)),
-    }),
-  )
+  installRouteFallbacks(app, renderError)
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
 
@@ -235,7 +230,6 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
     return c.body(null, 204)
   })
 
-  app.notFound((c) => renderError(c, new NotFoundAppError(`No route for ${c.req.method} ${c.req.path}.`)))
   app.onError((err, c) => renderError(c, err))
 
   return app

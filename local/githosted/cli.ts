@@ -7,7 +7,7 @@ Runs a githosted-compatible Connect server (HTTP/1.1 and h2c on one port).
 
 Options:
   --data DIR     data directory (repos + state); default: a temp dir removed on exit
-  --port N       port to listen on (0 = random; default 8080)
+  --port N       port to listen on (0 = random; default 8787, as npm start uses)
   --host H       interface to bind (default 127.0.0.1)
   --seed         create workspace + deploy-configs repo in a fresh data dir
   --compat       behave like today's hosted server (no headSha, expectedHead ignored)
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`)
     return
   }
-  const portText = args.port ?? '8080'
+  const portText = args.port ?? '8787'
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
     fail(`--port must be an integer from 0 to 65535, got ${JSON.stringify(portText)}`)
   }

@@ -6,6 +6,7 @@
  * `<base>/circleci/org/<org-id>`, `<base>/buildkite`), just as each is a
  * distinct issuer in real life.
  */
+import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SignJWT } from 'jose'
@@ -68,6 +69,12 @@ export interface LocalOidcIssuer {
   jwks(): { keys: Array<Record<string, unknown>> }
   /** Requests served so far, by kind (tests count JWKS fetches with this). */
   readonly requests: RequestCounts
+  /**
+   * GitHub Actions' ID token request endpoint, as the runner exposes it to a
+   * job (ACTIONS_ID_TOKEN_REQUEST_URL / _TOKEN): GET with the bearer and
+   * `&audience=`, answers `{"value": JWT}` with GitHub-shaped claims.
+   */
+  actionsIdTokenRequest: { url: string; token: string }
   close(): Promise<void>
 }
 
@@ -85,6 +92,10 @@ export async function startLocalOidcIssuer(options: LocalOidcIssuerOptions = {})
     buildkite: '/buildkite',
   }
   let base = ''
+  const actionsRequestToken = randomBytes(24).toString('base64url')
+  const actionsPath = '/github/_apis/distributedtask/idtoken'
+  // One job behind the endpoint: every token it hands out carries the same run, as a real job's do.
+  const actionsRunId = String(2_000_000 + (randomBytes(3).readUIntBE(0, 3) % 7_000_000))
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body)
@@ -95,6 +106,16 @@ export async function startLocalOidcIssuer(options: LocalOidcIssuerOptions = {})
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' })
+    if (path === actionsPath) {
+      if (req.headers.authorization !== `Bearer ${actionsRequestToken}`) return send(res, 401, { message: 'Bad credentials' })
+      const audience = new URL(req.url ?? '/', 'http://x').searchParams.get('audience')
+      // Like GitHub: the default audience is the repository owner's URL when none is asked for.
+      issuer.mint('github', { aud: audience ?? 'https://github.com/acme', claims: { run_id: actionsRunId } }).then(
+        (value) => send(res, 200, { value }),
+        () => send(res, 500, { message: 'mint failed' }),
+      )
+      return
+    }
     for (const provider of CI_PROVIDERS) {
       const prefix = paths[provider]
       if (path === `${prefix}/.well-known/openid-configuration`) {
@@ -126,9 +147,10 @@ export async function startLocalOidcIssuer(options: LocalOidcIssuerOptions = {})
   base = `http://127.0.0.1:${port}`
   const issuers = Object.fromEntries(CI_PROVIDERS.map((p) => [p, base + paths[p]])) as Record<CiProvider, string>
 
-  return {
+  const issuer: LocalOidcIssuer = {
     issuer: base,
     issuers,
+    actionsIdTokenRequest: { url: `${base}${actionsPath}?api-version=2.0`, token: actionsRequestToken },
     policyIssuerUrls: Object.fromEntries(CI_PROVIDERS.map((p) => [LOCAL_POLICY_ISSUER_NAMES[p], issuers[p]])),
     requests,
     async mint(provider, mintOptions = {}) {
@@ -156,4 +178,5 @@ export async function startLocalOidcIssuer(options: LocalOidcIssuerOptions = {})
         server.close((err) => (err ? reject(err) : resolve()))
       }),
   }
+  return issuer
 }

@@ -14,6 +14,7 @@ import { createLogger } from '../../functions/lib/audit/logger.js'
 import { createAuthenticator } from '../../functions/lib/auth/authenticator.js'
 import { generateBrokerKey, hashBrokerKey } from '../../functions/lib/auth/broker-keys.js'
 import { MemoryReplayStore } from '../../functions/lib/auth/replay.js'
+import { applyConfigUpdate } from '../../functions/lib/deploys/apply.js'
 import { createScopedRepoProvider } from '../../functions/lib/deploys/scoped-repo.js'
 import { Client } from '../../functions/lib/githosted/index.js'
 import { loadPolicy } from '../../functions/lib/policy/index.js'
@@ -84,6 +85,7 @@ beforeAll(async () => {
     viewer: createViewerAccess({ hash: staticSecret(viewer.sha256) }),
     logger: createLogger({ sink: () => {} }),
     refreshSeconds: 1,
+    commitUrlTemplate: 'https://githosted.example/acme/{repo}/commit/{sha}',
   })
   served = await serveApp(app.fetch)
   browser = await launchChromium()
@@ -162,5 +164,33 @@ describe('dashboard in Chromium', () => {
     expect(overflow).toBeLessThanOrEqual(0)
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true })
     await context.close()
+  })
+
+  it('never scrolls sideways at 1280 px or 375 px with a long OIDC identity; the full identity is in a tooltip and commits link out', async () => {
+    const identity = 'github:acme/app:ref:refs/heads/main:environment:production-eu-west-1:run:1477155:attempt:2'
+    const image = `ghcr.io/acme/a-very-long-organisation-name/${'service-'.repeat(8)}api@sha256:${'ab'.repeat(32)}`
+    const applied = await applyConfigUpdate(
+      { repo: writer.repo(REPO), repoName: REPO },
+      { environment: 'staging', change: { image }, source: 'api', requester: identity, runUrl: 'https://github.com/acme/app/actions/runs/1477155' },
+    )
+    for (const [name, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 375, height: 800 }]] as const) {
+      const context = await browser.newContext({ viewport, ...(name === 'phone' ? { isMobile: true, hasTouch: true } : {}) })
+      const page = await context.newPage()
+      await page.goto(`${served.url}/?key=${encodeURIComponent(viewer.credential)}`)
+      const staging = card(page, 'staging')
+      await expect(staging.locator('code.image').textContent()).resolves.toBe(image)
+      const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }))
+      expect(widths.scroll, name).toBeLessThanOrEqual(widths.client)
+      // Shortened for reading, whole on hover.
+      const who = staging.locator('dd .who')
+      await expect(who.textContent()).resolves.toBe('github:acme/app@main (production-eu-west-1) #1477155.2')
+      await expect(who.getAttribute('title')).resolves.toBe(identity)
+      const link = staging.locator('dd a.commit').first()
+      await expect(link.getAttribute('href')).resolves.toBe(`https://githosted.example/acme/${REPO}/commit/${applied.commit}`)
+      await expect(staging.locator('.badge').first().textContent()).resolves.toBe('Deploys open')
+      await expect(card(page, 'production').locator('.badge.held').textContent()).resolves.toBe('Held')
+      await page.screenshot({ path: join(ARTIFACTS, `dashboard-long-identity-${name}.png`), fullPage: true })
+      await context.close()
+    }
   })
 })

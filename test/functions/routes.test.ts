@@ -14,10 +14,11 @@ describe('functionForPath', () => {
     expect(functionForPath('/')).toBe('status')
   })
 
-  it('has no function for paths API Gateway has no route for', () => {
-    for (const path of ['/v1/nope', '/v1/tokensX', '/v1/deploysX', '/ci/token/extra', '/index.html', '/v1']) {
-      expect(functionForPath(path), path).toBeUndefined()
+  it('sends paths no function serves to the status function (its 404 is problem+json), and /openapi.json there too', () => {
+    for (const path of ['/v1/nope', '/v1/tokensX', '/v1/deploysX', '/ci/token/extra', '/index.html', '/v1', '/openapi.json']) {
+      expect(functionForPath(path), path).toBe('status')
     }
+    expect(ROUTES.at(-1)!.path).toBe('/{proxy+}')
   })
 
   it('lists every route path once', () => {

@@ -7,7 +7,7 @@
 import { generateBrokerKey } from '../../functions/lib/auth/broker-keys.js'
 import { Client } from '../../functions/lib/githosted/index.js'
 import { LOCAL_AUDIENCE } from '../../local/broker.js'
-import { spawnBrokerProcesses, startMintEndpoint, type BrokerProcess } from '../../local/instances.js'
+import { spawnBrokerProcesses, startMintEndpoint, stopChild, type BrokerProcess } from '../../local/instances.js'
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../local/oidc/index.js'
 import { LOCAL_REGION } from '../../local/state.js'
 import { startTestGithosted, type TestGithosted } from './githosted.js'
@@ -59,16 +59,7 @@ export async function startBrokerFleet(options: { count: number; compat: boolean
     brokerKey,
     admin: new Client({ token: gh.bootstrapToken, baseUrl: gh.url }),
     async close() {
-      await Promise.all(
-        brokers.map(
-          (b) =>
-            new Promise<void>((ok) => {
-              if (b.child.exitCode !== null || b.child.signalCode !== null) return ok()
-              b.child.once('exit', () => ok())
-              b.child.kill('SIGTERM')
-            }),
-        ),
-      )
+      await Promise.all(brokers.map((b) => stopChild(b.child)))
       await mint.close()
       await oidc.close()
       await proxy.close()

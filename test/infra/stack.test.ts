@@ -241,6 +241,8 @@ describe('BrokerStack (default context)', () => {
         'ANY /v1/status',
         'ANY /v1/status/{proxy+}',
         'GET /',
+        'GET /openapi.json',
+        'ANY /{proxy+}',
       ].sort(),
     )
     const integrations = resourcesOf(t, 'AWS::ApiGatewayV2::Integration')

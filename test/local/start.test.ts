@@ -7,51 +7,16 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '../../functions/lib/githosted/index.js'
 import { updateDeployConfig } from '../../scripts/update-deploy-config.js'
-
-const root = resolve(import.meta.dirname, '..', '..')
-
-interface Started {
-  broker: string
-  githosted: string
-  dashboard: string
-  brokerKey: string
-}
-
-function startProduct(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; info: Started }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'local', 'start.ts'), '--port', '0', '--githosted-port', '0', '--data', dataDir, '--json', ...extra],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  return new Promise((ok, ko) => {
-    let out = ''
-    let err = ''
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (line) ok({ child, info: JSON.parse(line) as Started })
-    })
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
-    child.once('exit', (code) => ko(new Error(`npm start exited ${code}: ${err.slice(0, 500)}`)))
-  })
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((ok) => {
-    if (child.exitCode !== null) return ok()
-    child.once('exit', () => ok())
-    child.kill('SIGTERM')
-  })
-}
+import { ROOT, startProduct, stopProduct, type StartedProduct } from '../helpers/local-product.js'
 
 describe('npm start', () => {
   let dataDir: string
   let child: ChildProcess
-  let s: Started
+  let s: StartedProduct
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'npm-start-'))
@@ -59,7 +24,7 @@ describe('npm start', () => {
   })
 
   afterAll(async () => {
-    if (child) await stop(child)
+    if (child) await stopProduct(child)
     rmSync(dataDir, { recursive: true, force: true })
   })
 
@@ -133,7 +98,7 @@ describe('npm start', () => {
   })
 
   it('keeps its repos across a restart and answers bad flags with usage and exit 2', async () => {
-    await stop(child)
+    await stopProduct(child)
     ;({ child, info: s } = await startProduct(dataDir))
     const status = await fetch(`${s.broker}/v1/status?repo=deploy-configs`, {
       headers: { authorization: `Bearer ${s.brokerKey}` },
@@ -141,8 +106,8 @@ describe('npm start', () => {
     const body = (await status.json()) as { environments: Array<{ environment: string; image: string }> }
     expect(body.environments.find((e) => e.environment === 'staging')?.image).toBe('ghcr.io/acme/app:1.2.0')
 
-    const bad = spawn(process.execPath, ['--import', 'tsx', join(root, 'local', 'start.ts'), '--port', 'abc'], {
-      cwd: root,
+    const bad = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'start.ts'), '--port', 'abc'], {
+      cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let err = ''

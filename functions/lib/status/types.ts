@@ -33,7 +33,15 @@ export interface HoldInfo {
   at?: string
 }
 
-/** One deploy of an environment, read back from the Git log. */
+/** One key a deploy changed, before and after (null: absent). */
+export interface KeyChange {
+  /** JSON pointer; '' when the file could not be read as JSON on one side. */
+  pointer: string
+  from: unknown
+  to: unknown
+}
+
+/** One change to an environment, read back from the Git log. */
 export interface DeployRecord {
   sha: string
   shortSha: string
@@ -45,6 +53,8 @@ export interface DeployRecord {
   /** Image before and after this commit; null when unknown or absent. */
   from: string | null
   to: string | null
+  /** Every key this commit changed (the image too), before -> after. */
+  changes: KeyChange[]
   source?: string
   runUrl?: string
   reason?: string

@@ -4,7 +4,23 @@
  */
 import type { DeployRecord, EnvironmentStatus } from '../../lib/status/types.js'
 import { formatRelativeTime } from '../../lib/status/relative-time.js'
-import { envId, runLabel, safeHttpUrl } from './format.js'
+import { envId, runLabel, safeHttpUrl, shortIdentity } from './format.js'
+
+/** How the card links a commit id (the status app's commitUrlTemplate, bound to the repo). */
+export type CommitLinker = (sha: string) => string | undefined
+
+/** A commit id, linked when a commit URL template is configured; the full sha in the tooltip. */
+function CommitId(props: { sha: string; shortSha: string; link?: CommitLinker | undefined }) {
+  const url = props.link?.(props.sha)
+  const code = <code title={props.sha}>{props.shortSha}</code>
+  return url ? <a href={url} rel="noreferrer noopener" class="commit">{code}</a> : code
+}
+
+/** Who deployed, shortened for reading; the full identity in the tooltip. */
+function Who(props: { who: string }) {
+  const short = shortIdentity(props.who)
+  return short === props.who ? <span class="who">{props.who}</span> : <span class="who" title={props.who}>{short}</span>
+}
 
 export function RelativeTime(props: { iso: string | null; now: Date }) {
   if (!props.iso) return <span>unknown</span>
@@ -22,20 +38,27 @@ function RunLink(props: { runUrl?: string | undefined; source?: string | undefin
   return <span>{props.source ? `${props.source} (no run link)` : 'not recorded'}</span>
 }
 
-function Change(props: { deploy: DeployRecord }) {
-  const { from, to } = props.deploy
-  if (from === to) return to ? <span><code>{to}</code> (unchanged)</span> : <em>no image</em>
+const show = (v: unknown) => (v === null ? <em>none</em> : <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code>)
+
+/** Every key the deploy changed, before → after; the image first, by its value alone. */
+function Change(props: { deploy: DeployRecord; imagePointer: string }) {
+  const changes = [...props.deploy.changes].sort((a, b) => Number(b.pointer === props.imagePointer) - Number(a.pointer === props.imagePointer))
   return (
-    <span>
-      {from ? <code>{from}</code> : <em>none</em>}
-      <span aria-hidden="true"> → </span>
-      <span class="sr-only"> to </span>
-      {to ? <code>{to}</code> : <em>none</em>}
-    </span>
+    <ul class="changes">
+      {changes.map((c) => (
+        <li>
+          {c.pointer === props.imagePointer ? '' : <span class="key">{c.pointer || 'file'} </span>}
+          {show(c.from)}
+          <span aria-hidden="true"> → </span>
+          <span class="sr-only"> to </span>
+          {show(c.to)}
+        </li>
+      ))}
+    </ul>
   )
 }
 
-function History(props: { env: EnvironmentStatus; now: Date }) {
+function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined; imagePointer: string }) {
   const history = props.env.history ?? []
   if (history.length === 0) return <p>No deploys recorded yet.</p>
   return (
@@ -45,7 +68,7 @@ function History(props: { env: EnvironmentStatus; now: Date }) {
         <tr>
           <th scope="col">When</th>
           <th scope="col">Who</th>
-          <th scope="col">Image</th>
+          <th scope="col">Change</th>
           <th scope="col">Commit</th>
         </tr>
       </thead>
@@ -53,9 +76,9 @@ function History(props: { env: EnvironmentStatus; now: Date }) {
         {history.map((d) => (
           <tr>
             <td data-label="When"><RelativeTime iso={d.committedAt} now={props.now} /></td>
-            <td data-label="Who">{d.who}</td>
-            <td data-label="Image"><Change deploy={d} /></td>
-            <td data-label="Commit"><code title={d.sha}>{d.shortSha}</code></td>
+            <td data-label="Who"><Who who={d.who} /></td>
+            <td data-label="Change"><Change deploy={d} imagePointer={props.imagePointer} /></td>
+            <td data-label="Commit"><CommitId sha={d.sha} shortSha={d.shortSha} link={props.link} /></td>
           </tr>
         ))}
       </tbody>
@@ -63,7 +86,7 @@ function History(props: { env: EnvironmentStatus; now: Date }) {
   )
 }
 
-export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date }) {
+export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined; imagePointer?: string | undefined }) {
   const { env, now } = props
   const id = envId(env.environment)
   const last = env.lastCommit
@@ -76,7 +99,7 @@ export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date }) {
       <article class="env" aria-labelledby={id} data-environment={env.environment}>
         <header>
           <h2 id={id}>{env.environment}</h2>
-          {env.held ? <span class="badge held" title={env.hold?.reason ?? 'held'}>Held</span> : ''}
+          {env.held ? <span class="badge held" title={env.hold?.reason ?? 'held'}>Held</span> : <span class="badge open">Deploys open</span>}
           {env.problem ? <span class="badge bad">Needs attention</span> : ''}
         </header>
         {env.problem ? <p class="problem" data-problem={env.problem.code}>{env.problem.message}</p> : ''}
@@ -94,7 +117,7 @@ export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date }) {
           <dt>Commit</dt>
           <dd>
             {last ? (
-              <span><code title={last.sha}>{last.shortSha}</code> {last.subject}</span>
+              <span><CommitId sha={last.sha} shortSha={last.shortSha} link={props.link} /> {last.subject}</span>
             ) : (
               'unknown'
             )}
@@ -102,11 +125,11 @@ export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date }) {
           <dt>Updated</dt>
           <dd><RelativeTime iso={env.updatedAt} now={now} /></dd>
           <dt>Deployed by</dt>
-          <dd>{who}</dd>
+          <dd><Who who={who} /></dd>
           <dt>CI run</dt>
           <dd><RunLink runUrl={runUrl} source={source} /></dd>
         </dl>
-        <History env={env} now={now} />
+        <History env={env} now={now} link={props.link} imagePointer={props.imagePointer ?? '/image'} />
       </article>
     </li>
   )

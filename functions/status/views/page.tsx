@@ -6,6 +6,7 @@
 import type { StatusProblem, StatusReport } from '../../lib/status/types.js'
 import { shortSha } from '../../lib/status/commits.js'
 import { EnvironmentCard } from './environment-card.js'
+import { commitUrl } from './format.js'
 import { REFRESH_SCRIPT } from './refresh-script.js'
 import { STYLES } from './styles.js'
 
@@ -15,6 +16,10 @@ export interface StatusViewModel {
   report?: StatusReport
   failure?: StatusProblem
   now: Date
+  /** `{repo}`/`{sha}` template for commit links (none: commit ids are plain text). */
+  commitUrlTemplate?: string | undefined
+  /** Where the image lives in an environment file (the status layout's). Default /image. */
+  imagePointer?: string | undefined
 }
 
 /** Everything inside `<main>`: what the refresh script replaces. */
@@ -49,7 +54,7 @@ export function StatusFragment(props: StatusViewModel) {
       {count > 0 ? (
         <ul class="envs">
           {report.environments.map((env) => (
-            <EnvironmentCard env={env} now={now} />
+            <EnvironmentCard env={env} now={now} imagePointer={props.imagePointer} link={(sha) => commitUrl(props.commitUrlTemplate, report.repo, sha)} />
           ))}
         </ul>
       ) : (
@@ -82,7 +87,7 @@ export function StatusPage(
           </p>
         </header>
         <main id="status" data-etag={props.etag ?? ''} data-refresh-seconds={String(props.refreshSeconds)}>
-          <StatusFragment repo={props.repo} report={props.report} failure={props.failure} now={props.now} />
+          <StatusFragment repo={props.repo} report={props.report} failure={props.failure} now={props.now} commitUrlTemplate={props.commitUrlTemplate} imagePointer={props.imagePointer} />
         </main>
         <script nonce={props.nonce} dangerouslySetInnerHTML={{ __html: REFRESH_SCRIPT }} />
       </body>

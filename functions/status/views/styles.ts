@@ -2,6 +2,8 @@
  * The dashboard's stylesheet, inlined (no external assets, so a strict CSP
  * works). Colours meet WCAG AA (most pairs AAA) in both light and dark
  * schemes; below 40rem the cards stack and history rows become blocks.
+ * Cells wrap anywhere (break-word would not lower a table's minimum width),
+ * so long identities and image references never scroll the page sideways.
  */
 export const STYLES = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#1b1b1b;--muted:#4a4a4a;--card:#f6f7f9;--border:#c2c8d0;
@@ -28,14 +30,17 @@ dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .badge{display:inline-block;padding:0 .6rem;border-radius:999px;font-size:.85rem;font-weight:700}
 .badge.held{background:var(--held-bg);color:var(--held-fg)}
 .badge.bad{background:var(--bad-bg);color:var(--bad-fg)}
+.badge.open{border:1px solid var(--border);color:var(--muted);font-weight:600}
+.who[title]{text-decoration:underline dotted;cursor:help}
 .problem{border-left:4px solid var(--bad-bg);padding:.25rem .75rem;margin:.75rem 0}
 .hold{border-left:4px solid var(--held-bg);padding:.25rem .75rem;margin:.75rem 0}
 table{width:100%;border-collapse:collapse;font-size:.9rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
 th,td{text-align:left;padding:.25rem .75rem .25rem 0;border-top:1px solid var(--border);vertical-align:top;
-overflow-wrap:break-word}
+overflow-wrap:anywhere}
 th{color:var(--muted);white-space:nowrap}
 .history code{overflow-wrap:anywhere}
+.changes{list-style:none;margin:0;padding:0}.changes .key{color:var(--muted)}
 .history td:first-child{white-space:nowrap}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:40rem){

@@ -202,3 +202,47 @@ describe('status API on a server like today\'s githosted (compat: subjects only)
     expect(staging.headSha).toBe(status.body.headSha)
   })
 })
+
+describe('history: one row per change to the environment', () => {
+  for (const compat of [false, true]) {
+    describe(compat ? 'subjects only (compat)' : 'full messages', () => {
+      let w: World
+      beforeAll(async () => {
+        w = await startWorld({ compat })
+      })
+      afterAll(() => stopWorld(w))
+
+      it('shows key-only changes with before -> after, and leaves out reformats and repair commits', async () => {
+        const repo = w.writer.repo(REPO)
+        const set = await applyConfigUpdate(
+          { repo, repoName: REPO, logger: createLogger({ sink: () => {} }) },
+          { environment: 'staging', change: { set: { '/replicas': 6 } }, source: 'api', requester: 'key:ops' },
+        )
+        const file = await repo.read('environments/staging.json')
+        const doc = JSON.parse(file.content) as Record<string, unknown>
+        // Same values, other formatting: not a change to the environment.
+        await repo.write('environments/staging.json', JSON.stringify(doc) + '\n', { message: 'Reformat staging' })
+        // A repair commit (as deploys/apply.ts names them) is bookkeeping, not a deploy.
+        await repo.write('environments/staging.json', JSON.stringify({ ...doc, replicas: 7 }, null, 2) + '\n', {
+          message: `Restore changes to staging overwritten by ${'a'.repeat(12)}`,
+        })
+        await w.deploy('staging', 'ghcr.io/acme/app:3.0.0')
+
+        const history = await w.get<HistoryReport>('/v1/status/staging/history?limit=3')
+        expect(history.status).toBe(200)
+        const rows = history.body.deploys
+        expect(rows.map((d) => d.subject)).not.toContain('Reformat staging')
+        expect(rows.some((d) => d.subject.startsWith('Restore changes'))).toBe(false)
+        expect(rows).toHaveLength(3)
+        expect(rows[0]!.changes).toEqual([{ pointer: '/image', from: SEED_IMAGE, to: 'ghcr.io/acme/app:3.0.0' }])
+        expect(rows[1]!.sha).toBe(set.commit)
+        expect(rows[1]!.changes).toHaveLength(1)
+        expect(rows[1]!.changes[0]).toMatchObject({ pointer: '/replicas', to: 6 })
+        expect(rows[1]!.changes[0]!.from).not.toBe(6)
+        // A key-only change still says which image was running.
+        expect([rows[1]!.from, rows[1]!.to]).toEqual([SEED_IMAGE, SEED_IMAGE])
+        expect(rows[2]!.changes.map((c) => c.pointer)).toContain('/image')
+      })
+    })
+  }
+})
