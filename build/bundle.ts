@@ -100,6 +100,9 @@ export async function bundleFunction(
     sourcemap: options.sourcemap ? 'linked' : false,
     metafile: true,
     legalComments: 'none',
+    // Paths as the checkout has them (a node_modules reached through a symlink keeps its
+    // in-checkout path), so chunk names and asset hashes do not depend on where the real files are.
+    preserveSymlinks: true,
     external: options.external ?? [],
     banner: { js: ESM_REQUIRE_BANNER },
     // config/policy.yaml is imported as JSON and validated at build time.
