@@ -10,15 +10,16 @@ import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createLocalBroker, LOCAL_AUDIENCE, LOCAL_KEY_NAME } from './broker.js'
-import { startLocalGithosted } from './githosted/index.js'
+import { PROFILE_NAMES, isProfileName, startLocalGithosted } from './githosted/index.js'
 import { startLocalOidcIssuer } from './oidc/index.js'
 
 const USAGE = `usage: npm start -- [--port N] [--githosted-port N] [--data DIR] [--compat] [--json]
   --port            broker port on 127.0.0.1 (default 8080; 0 = any free port)
   --githosted-port  local githosted port (default 8787; 0 = any free port)
   --data            where the local githosted keeps its repos and tokens (default .local-data)
-  --compat          make the local githosted behave like today's hosted server
-                    (no headSha, expectedHead ignored)
+  --profile NAME    which githosted variant the local server behaves as: documented (default),
+                    hosted-today, strict-schema or minimal (docs/githosted-compatibility.md)
+  --compat          alias of --profile hosted-today
   --json            print one JSON line with the URLs and credentials instead of the text
 `
 
@@ -41,6 +42,7 @@ async function main() {
         'githosted-port': { type: 'string', default: '8787' },
         data: { type: 'string', default: '.local-data' },
         compat: { type: 'boolean', default: false },
+        profile: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -58,12 +60,14 @@ async function main() {
   const port = portOf('port', args.port!)
   const githostedPort = portOf('githosted-port', args['githosted-port']!)
   const dataDir = resolve(args.data!)
+  const profile = args.profile ?? (args.compat ? 'hosted-today' : 'documented')
+  if (!isProfileName(profile)) fail(`--profile must be one of ${PROFILE_NAMES.join(', ')}, got "${profile}"`)
 
   const githosted = await startLocalGithosted({
     dataDir: join(dataDir, 'githosted'),
     port: githostedPort,
     seed: true,
-    compat: args.compat,
+    profile,
   })
   if (!githosted.bootstrapToken) throw new Error('local githosted returned no bootstrap token')
   const oidc = await startLocalOidcIssuer({ audience: LOCAL_AUDIENCE })
@@ -98,7 +102,8 @@ async function main() {
         brokerKey: broker.brokerKey,
         oidcIssuer: oidc.issuer,
         dataDir,
-        compat: args.compat,
+        compat: profile === 'hosted-today',
+        profile,
       }) + '\n',
     )
     return
@@ -106,7 +111,7 @@ async function main() {
 
   const key = broker.brokerKey
   process.stdout.write(`
-githosted-ci-broker is running locally${args.compat ? ' (githosted in compatibility mode)' : ''}
+githosted-ci-broker is running locally${profile === 'documented' ? '' : ` (githosted profile ${profile})`}
 
   broker      ${url}
   githosted   ${githosted.url}   (repos and tokens in ${join(dataDir, 'githosted')})

@@ -26,6 +26,11 @@ export interface FaultOptions {
   holdWriteMs?: number
   /** How long a write waits for the repo lease before answering RepoBusy. Default 2000. */
   lockWaitMs?: number
+  /**
+   * Reset the connection AFTER the next N writes (WriteFile/DeleteFile) have
+   * landed, instead of answering: the client cannot know the outcome.
+   */
+  resetAfterWrite?: { next: number }
 }
 
 function snakeCase(name: string): string {
@@ -48,6 +53,7 @@ function defaultSleep(ms: number): Promise<void> {
 export class Faults {
   private opts: FaultOptions = {}
   private busyLeft = 0
+  private resetsLeft = 0
 
   constructor(
     opts: FaultOptions | undefined,
@@ -63,6 +69,14 @@ export class Faults {
     }
     this.opts = { ...opts }
     this.busyLeft = opts.repoBusy?.next ?? 0
+    this.resetsLeft = opts.resetAfterWrite?.next ?? 0
+  }
+
+  /** Whether this landed write must be answered with a connection reset. */
+  takeResetAfterWrite(): boolean {
+    if (this.resetsLeft <= 0) return false
+    this.resetsLeft--
+    return true
   }
 
   get holdWriteMs(): number {
