@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto'
 import { ValidationError } from '../errors.js'
 import { repoInfo, toPbKind, toPbPermission, tokenRecord } from './mappers.js'
-import { Repo, type Rpc, type ServerCapabilities, type VerifyMode } from './repo.js'
+import { capabilitiesFor, type ServerCapabilities } from './capabilities.js'
+import { Repo, type Rpc, type VerifyMode } from './repo.js'
 import { withRetry, type CallSafety, type RetryDeps } from './retry.js'
 import { sharedNodeTransport } from './node-transport.js'
 import { DEFAULT_MAX_BODY_BYTES, fetchTransport, type Transport } from './transport.js'
@@ -51,7 +52,7 @@ export class Client implements GithostedClient {
   readonly #call: CallConfig
   readonly #retry: RetryOptions | undefined
   readonly #deps: RetryDeps
-  readonly #caps: ServerCapabilities = { headSha: 'unknown' }
+  readonly #caps: ServerCapabilities
   readonly #verify: VerifyMode
 
   constructor(options: ClientConfig = {}) {
@@ -78,10 +79,16 @@ export class Client implements GithostedClient {
       now: options.now ?? Date.now,
     }
     this.#verify = options.verifyExpectedHead ?? 'auto'
+    this.#caps = capabilitiesFor(this.baseUrl)
+  }
+
+  /** What this client (and every other one for the same base URL) has learned about the server. */
+  get capabilities(): Readonly<ServerCapabilities> {
+    return this.#caps
   }
 
   readonly #rpc: Rpc = (procedure, input, decode, safety) => {
-    const call = () => unaryCall(this.#call, procedure, input, decode)
+    const call = () => unaryCall(this.#call, procedure, input, decode, safety === 'idempotent')
     return withRetry(call, safety, this.#retry, this.#deps)
   }
 

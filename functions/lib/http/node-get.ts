@@ -59,6 +59,13 @@ export interface ExchangeRequest {
   /** Decode gzip/deflate/br answers (a proxy may compress unasked); otherwise they are refused. */
   decompress?: boolean
   errors?: ExchangeErrors
+  /**
+   * Resend once on a fresh connection when a reused socket dies before any
+   * answer (default true). Callers whose request is not safe to repeat pass
+   * false: a server may reset after processing it, and they must find out
+   * by other means what happened.
+   */
+  retryStaleSocket?: boolean
 }
 
 /** The answer (any status), body read whole (and decoded). */
@@ -132,7 +139,7 @@ export async function exchange(req: ExchangeRequest, pools: Pools): Promise<Exch
   try {
     return await exchangeOnce(req, pools)
   } catch (err) {
-    if (!(err as { staleSocket?: boolean }).staleSocket) throw err
+    if (!(err as { staleSocket?: boolean }).staleSocket || req.retryStaleSocket === false) throw err
     return exchangeOnce(req, pools)
   }
 }
