@@ -27,6 +27,7 @@ import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
 import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
 import { limitBody, readFields } from '../lib/http/body.js'
+import { DEFAULT_REQUEST_BUDGET_MS, Deadline, type DeadlineOptions, withDeadline } from '../lib/deadline.js'
 import { problemResponse } from '../lib/http/problem.js'
 import { createTokenBucketLimiter, enforceRateLimit, type RateLimiter } from '../lib/http/rate-limit.js'
 import type { Decision, Policy } from '../lib/policy/types.js'
@@ -44,6 +45,8 @@ export interface DeployAppDeps {
   layout?: ConfigLayout
   rateLimiter?: RateLimiter
   requestId?: () => string
+  /** Every retry of one request shares this budget (lib/deadline.ts). Default 20 s. */
+  requestBudget?: { ms: number } & DeadlineOptions
 }
 
 /** Deploy bodies carry `set` values up to 16 KiB each; leave room for a few. */
@@ -82,6 +85,10 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
     await next()
   })
   app.use('/v1/*', limitBody(MAX_BODY_BYTES))
+  app.use('/v1/*', (c, next) => {
+    const { ms, ...options } = c.get('deps').requestBudget ?? { ms: DEFAULT_REQUEST_BUDGET_MS }
+    return withDeadline(new Deadline(ms, options), next)
+  })
 
   app.post('/v1/deploys', async (c) => {
     const d = c.get('deps')

@@ -38,6 +38,7 @@
  */
 import type { Logger } from '../audit/logger.js'
 import { silentLogger } from '../audit/logger.js'
+import { currentDeadline } from '../deadline.js'
 import { ConflictError, DependencyUnavailableError, NotFoundAppError, ValidationError } from '../errors.js'
 import type { RepoHandle } from '../githosted/types.js'
 import {
@@ -442,6 +443,9 @@ class DeployRun {
   }
 
   private async backoff(): Promise<void> {
+    // Inside a request budget, one backoff shared with the githosted client (lib/deadline.ts).
+    const deadline = currentDeadline()
+    if (deadline) return deadline.pause(`githosted stayed busy or ${this.path} kept changing (${this.attempts} write attempts)`)
     const { baseDelayMs, maxDelayMs } = this.retry
     const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(this.retries, 16))
     const ms = Math.floor((this.deps.random ?? Math.random)() * cap)

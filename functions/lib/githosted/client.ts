@@ -5,6 +5,7 @@
  * bounded, jittered retries (see retry.ts for what is retried and why).
  */
 import { randomUUID } from 'node:crypto'
+import { currentDeadline } from '../deadline.js'
 import { ValidationError } from '../errors.js'
 import { repoInfo, toPbKind, toPbPermission, tokenRecord } from './mappers.js'
 import { capabilitiesFor, type ServerCapabilities } from './capabilities.js'
@@ -88,7 +89,15 @@ export class Client implements GithostedClient {
   }
 
   readonly #rpc: Rpc = (procedure, input, decode, safety) => {
-    const call = () => unaryCall(this.#call, procedure, input, decode, safety === 'idempotent')
+    const call = () => {
+      // Inside a request budget, no call may outlive it.
+      const deadline = currentDeadline()
+      if (!deadline) return unaryCall(this.#call, procedure, input, decode, safety === 'idempotent')
+      const left = deadline.remainingMs()
+      if (left <= 0) throw deadline.exceeded(`no time left to call githosted ${procedure}`)
+      const cfg = { ...this.#call, timeoutMs: Math.min(this.#call.timeoutMs, left) }
+      return unaryCall(cfg, procedure, input, decode, safety === 'idempotent')
+    }
     return withRetry(call, safety, this.#retry, this.#deps)
   }
 
