@@ -27,6 +27,7 @@ import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
 import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
 import { limitBody, readFields } from '../lib/http/body.js'
+import { parseJsonText, stringifyExact } from '../lib/deploys/json-text.js'
 import { DEFAULT_REQUEST_BUDGET_MS, Deadline, type DeadlineOptions, withDeadline } from '../lib/deadline.js'
 import { problemResponse } from '../lib/http/problem.js'
 import { createTokenBucketLimiter, enforceRateLimit, type RateLimiter } from '../lib/http/rate-limit.js'
@@ -93,7 +94,8 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
   app.post('/v1/deploys', async (c) => {
     const d = c.get('deps')
     const out = await audited(c, 'deploy.apply', async (a) => {
-      const body = parseDeployBody(await readFields(c), c.req.header('idempotency-key'))
+      // Set values keep numbers a double would round (exact-number.ts).
+      const body = parseDeployBody(await readFields(c, { parseJson: parseJsonText }), c.req.header('idempotency-key'))
       a.repo = body.repo
       a.environment = body.environment
       const identity = await authorize(c, a, body)
@@ -113,7 +115,8 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
         },
       )
     }, applySummary)
-    return c.json(response(out), 200)
+    // stringifyExact: a number the request set beyond a double's precision comes back as sent.
+    return c.body(stringifyExact(response(out)), 200, { 'content-type': 'application/json' })
   })
 
   app.post('/v1/deploys/rollback', async (c) => {

@@ -76,6 +76,19 @@ const repo = () => admin.repo('deploy-configs')
 const fileOf = async (env: string) => JSON.parse((await repo().read(`environments/${env}.json`)).content)
 
 describe('POST /v1/deploys', () => {
+  it('sets a number beyond a double\'s precision exactly, in the file and in the answer; a reserved key is a 400', async () => {
+    const raw = '{"repo": "deploy-configs", "environment": "staging", "set": {"/limits/bytes": 12345678901234567890}}'
+    const res = await fetch(`${served.url}/v1/deploys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${deployer}` }, body: raw })
+    const text = await res.text()
+    expect(res.status).toBe(200)
+    expect(text).toContain('"current":{"/limits/bytes":12345678901234567890}')
+    expect((await repo().read('environments/staging.json')).content).toContain('"bytes": 12345678901234567890')
+    const bad = await post('/v1/deploys', deployer, { repo: 'deploy-configs', environment: 'staging', set: { '/__proto__/polluted': 1 } })
+    expect(bad.status).toBe(400)
+    expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'set' })
+    expect(bad.body.detail).toMatch(/reserved key "__proto__"/)
+  })
+
   it('deploys an image with a scoped token and records who and why', async () => {
     const r = await post('/v1/deploys', deployer, { repo: 'deploy-configs', environment: 'staging', image: 'ghcr.io/acme/app:1.4.2' })
     expect(r.status).toBe(200)
