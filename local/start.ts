@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createLocalBroker, LOCAL_AUDIENCE, LOCAL_KEY_NAME } from './broker.js'
-import { PROFILE_NAMES, isProfileName, startLocalGithosted } from './githosted/index.js'
+import { PROFILE_NAMES, isProfileName } from './githosted/index.js'
+import { openGithosted } from './githosted-source.js'
 import { startLocalOidcIssuer } from './oidc/index.js'
 
 const USAGE = `usage: npm start -- [--port N] [--githosted-port N] [--data DIR] [--compat] [--json]
@@ -20,6 +21,9 @@ const USAGE = `usage: npm start -- [--port N] [--githosted-port N] [--data DIR] 
   --profile NAME    which githosted variant the local server behaves as: documented (default),
                     hosted-today, strict-schema or minimal (docs/githosted-compatibility.md)
   --compat          alias of --profile hosted-today
+  --githosted-url URL --workspace-token-file FILE
+                    run against that githosted (no local one is started; check it first
+                    with npm run doctor); FILE holds a write workspace (gw_) token
   --json            print one JSON line with the URLs and credentials instead of the text
 `
 
@@ -43,6 +47,8 @@ async function main() {
         data: { type: 'string', default: '.local-data' },
         compat: { type: 'boolean', default: false },
         profile: { type: 'string' },
+        'githosted-url': { type: 'string' },
+        'workspace-token-file': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -63,17 +69,17 @@ async function main() {
   const profile = args.profile ?? (args.compat ? 'hosted-today' : 'documented')
   if (!isProfileName(profile)) fail(`--profile must be one of ${PROFILE_NAMES.join(', ')}, got "${profile}"`)
 
-  const githosted = await startLocalGithosted({
-    dataDir: join(dataDir, 'githosted'),
+  const githosted = await openGithosted({
+    githostedUrl: args['githosted-url'],
+    workspaceTokenFile: args['workspace-token-file'],
+    dataDir,
     port: githostedPort,
-    seed: true,
     profile,
-  })
-  if (!githosted.bootstrapToken) throw new Error('local githosted returned no bootstrap token')
+  }).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)))
   const oidc = await startLocalOidcIssuer({ audience: LOCAL_AUDIENCE })
   const broker = await createLocalBroker({
     githostedUrl: githosted.url,
-    workspaceToken: githosted.bootstrapToken,
+    workspaceToken: githosted.workspaceToken,
     oidc,
     policyFile: resolve(import.meta.dirname, 'policy.yaml'),
   })
@@ -102,8 +108,8 @@ async function main() {
         brokerKey: broker.brokerKey,
         oidcIssuer: oidc.issuer,
         dataDir,
-        compat: profile === 'hosted-today',
-        profile,
+        compat: githosted.kind === 'hosted-today',
+        profile: githosted.kind,
       }) + '\n',
     )
     return
@@ -111,10 +117,10 @@ async function main() {
 
   const key = broker.brokerKey
   process.stdout.write(`
-githosted-ci-broker is running locally${profile === 'documented' ? '' : ` (githosted profile ${profile})`}
+githosted-ci-broker is running locally${githosted.kind === 'documented' ? '' : ` (githosted: ${githosted.kind})`}
 
   broker      ${url}
-  githosted   ${githosted.url}   (repos and tokens in ${join(dataDir, 'githosted')})
+  githosted   ${githosted.url}   (${githosted.where})
   dashboard   ${broker.dashboardUrl(url)}
 
 Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is local/policy.yaml):
