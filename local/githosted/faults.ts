@@ -54,6 +54,8 @@ export class Faults {
   private opts: FaultOptions = {}
   private busyLeft = 0
   private resetsLeft = 0
+  /** Calls seen per RPC method (before any fault), for tests that count what a client sends. */
+  readonly calls = new Map<string, number>()
 
   constructor(
     opts: FaultOptions | undefined,
@@ -89,6 +91,7 @@ export class Faults {
 
   /** Runs before each call: added latency, then maybe an injected error. */
   async beforeCall(method: string): Promise<void> {
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1)
     const latency = this.opts.latencyMs ?? 0
     if (latency > 0) await this.sleep(latency)
     const injected = this.opts.errors?.[method]

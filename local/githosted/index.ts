@@ -69,6 +69,8 @@ export interface LocalGithosted {
   setProfile(name: ProfileName): void
   readonly profile: ProfileName
   createToken(opts?: DirectTokenOptions): Promise<string>
+  /** RPC calls received so far, per method name (e.g. 'WriteFile'). */
+  callCounts(): Record<string, number>
   /** The bare git dir of a repo (slug or rp_ id), for inspection with the git CLI. */
   repoGitDir(repoRef: string): string
   close(): Promise<void>
@@ -172,6 +174,7 @@ export async function startLocalGithosted(opts: LocalGithostedOptions = {}): Pro
         await stateFile.save()
         return secret
       },
+      callCounts: () => Object.fromEntries(faults.calls),
       repoGitDir: (ref) => {
         const record = backend.findRepo(ref)
         if (!record) throw new Error(`no repo ${ref}`)

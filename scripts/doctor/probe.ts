@@ -47,6 +47,7 @@ interface Answer {
 }
 
 const STALE_HEAD = '0'.repeat(40)
+const WRITES = new Set(['RepoService/CreateRepo', 'RepoService/DeleteRepo', 'RepoService/WriteFile', 'RepoService/DeleteFile', 'ApiService/ExchangeToken', 'ApiService/RevokeToken'])
 
 function rpc(opts: DoctorOptions, transport: NodeTransport) {
   const base = opts.url.replace(/\/+$/, '')
@@ -62,7 +63,8 @@ function rpc(opts: DoctorOptions, transport: NodeTransport) {
       body: JSON.stringify(body),
       timeoutMs: opts.timeoutMs ?? 10_000,
       maxBodyBytes: 4 * 1024 * 1024,
-      idempotent: false,
+      // Writes are never resent by the transport; the probes' reads may be (e.g. on the switch to HTTP/2).
+      idempotent: !WRITES.has(procedure),
     })
     let json: Record<string, unknown> = {}
     try {

@@ -96,8 +96,10 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
    * HTTP/1.1 keep-alive first (the cheaper default). An origin that has never
    * answered over HTTP/1.1 and fails in a way an h2-only server causes (reset,
    * garbage, TLS ALPN refusal) is probed for HTTP/2; if its SETTINGS arrive,
-   * the origin is remembered as HTTP/2 and the call goes there. The HTTP/1.1
-   * attempt cannot have been processed: the server never parsed HTTP/1.1.
+   * the origin is remembered as HTTP/2 and the call goes there. Writes too:
+   * only an origin that has never answered HTTP/1.1 is probed, and one that
+   * then completes an HTTP/2 handshake is a server that did not parse the
+   * HTTP/1.1 request (an h2-only server resets it unread).
    */
   const send = (async (req: TransportRequest) => {
     const origin = new URL(req.url).origin

@@ -228,7 +228,8 @@ export class Repo implements RepoHandle {
     }
 
     const res = await this.sendReconciled(kind, path, branch, expectedHead, options, content)
-    if (verify) await this.verifyParent(procedure, path, res.branch || branch, expectedHead, res.commit)
+    // Re-asked: the send may just have learned that the server refuses expectedHead.
+    if (verify || this.shouldVerify(expectedHead)) await this.verifyParent(procedure, path, res.branch || branch, expectedHead, res.commit)
     return { branch: res.branch, commit: res.commit }
   }
 
