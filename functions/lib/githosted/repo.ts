@@ -227,21 +227,14 @@ export class Repo implements RepoHandle {
       }
     }
 
-    const res = await this.sendReconciled(kind, path, branch, expectedHead, options, content)
+    const res = await this.sendReconciled({ kind, path, branch, expectedHead, options, content })
     // Re-asked: the send may just have learned that the server refuses expectedHead.
     if (verify || this.shouldVerify(expectedHead)) await this.verifyParent(procedure, path, res.branch || branch, expectedHead, res.commit)
     return { branch: res.branch, commit: res.commit }
   }
 
   /** One request on the wire; `expectedHead` is left out where the server refuses the field. */
-  private send(
-    kind: 'write' | 'delete',
-    path: string,
-    branch: string,
-    expectedHead: string,
-    options: WriteOptions,
-    content: Uint8Array | undefined,
-  ): Promise<WriteResult> {
+  private send({ kind, path, branch, expectedHead, options, content }: Mutation): Promise<WriteResult> {
     const common = {
       repoRef: this.ref,
       branch,
@@ -271,19 +264,13 @@ export class Repo implements RepoHandle {
    *   Not found: sent once more, and a StaleHead or another unknown outcome
    *   on that second try is reconciled the same way.
    */
-  private async sendReconciled(
-    kind: 'write' | 'delete',
-    path: string,
-    branch: string,
-    expectedHead: string,
-    options: WriteOptions,
-    content: Uint8Array | undefined,
-  ): Promise<WriteResult> {
+  private async sendReconciled(m: Mutation): Promise<WriteResult> {
+    const { kind, branch, expectedHead } = m
     const procedure = kind === 'write' ? WRITE_FILE : DELETE_FILE
     let resent = false
     for (;;) {
       try {
-        return await this.send(kind, path, branch, expectedHead, options, content)
+        return await this.send(m)
       } catch (err) {
         if (!(err instanceof GithostedError)) throw err
         if (expectedHead !== '' && this.caps.expectedHead !== 'rejected' && isUnknownExpectedHead(err)) {
@@ -298,13 +285,13 @@ export class Repo implements RepoHandle {
           this.caps.expectedHead = 'enforced'
           // After a lost answer, a StaleHead may be our own first attempt having landed.
           if (resent) {
-            const landed = await this.findOwnCommit(branch, path, expectedHead, options.message, content, kind)
+            const landed = await this.findOwnCommit(m)
             if (landed) return { branch: branch || landed.branch, commit: landed.commit }
           }
           throw err
         }
         if (!outcomeUnknown(err)) throw err
-        const landed = await this.findOwnCommit(branch, path, expectedHead, options.message, content, kind)
+        const landed = await this.findOwnCommit(m)
         if (landed) return { branch: branch || landed.branch, commit: landed.commit }
         if (resent) {
           throw new GithostedUnavailableError(
@@ -319,19 +306,12 @@ export class Repo implements RepoHandle {
   }
 
   /** Our commit, if the write landed (see reconcile.ts). */
-  private async findOwnCommit(
-    branch: string,
-    path: string,
-    expectedHead: string,
-    message: string,
-    content: Uint8Array | undefined,
-    kind: 'write' | 'delete',
-  ): Promise<{ branch: string; commit: string } | undefined> {
+  private async findOwnCommit({ kind, path, branch, expectedHead, options, content }: Mutation): Promise<{ branch: string; commit: string } | undefined> {
     const history = await this.log({ ref: branch, limit: RECONCILE_DEPTH })
     const sha = await findLandedWrite({
       history,
       expectedHead,
-      message,
+      message: options.message,
       contentMatches: async (commit) => {
         try {
           const res = await this.readFile(path, commit)
@@ -377,6 +357,16 @@ export class Repo implements RepoHandle {
       )
     }
   }
+}
+
+/** One write or delete as asked for. */
+interface Mutation {
+  kind: 'write' | 'delete'
+  path: string
+  branch: string
+  expectedHead: string
+  options: WriteOptions
+  content: Uint8Array | undefined
 }
 
 /** A failure after which the write may or may not have happened. */
