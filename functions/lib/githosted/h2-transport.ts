@@ -22,13 +22,13 @@ function h2(): typeof http2 {
 /** Sessions whose peer has sent its SETTINGS: proven HTTP/2 servers. */
 const confirmed = new WeakSet<http2.ClientHttp2Session>()
 
-export function createH2Sessions(idleTimeoutMs: number): H2Sessions {
+export function createH2Sessions(idleTimeoutMs: number, ca?: string | Buffer): H2Sessions {
   const sessions = new Map<string, http2.ClientHttp2Session>()
   return {
     get(origin) {
       const open = sessions.get(origin)
       if (open && !open.closed && !open.destroyed) return open
-      const session = h2().connect(origin)
+      const session = h2().connect(origin, ca ? { ca } : {})
       sessions.set(origin, session)
       const drop = () => {
         if (sessions.get(origin) === session) sessions.delete(origin)

@@ -29,6 +29,8 @@ export interface NodeTransportOptions {
   maxFreeSockets?: number
   /** Close an idle connection after this long (sooner if the server announces less). */
   idleTimeoutMs?: number
+  /** Extra trusted CA certificates for https (a private githosted, tests). */
+  ca?: string | Buffer
 }
 
 /** A Transport plus what tests and shutdown need. */
@@ -88,8 +90,9 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
     maxSockets: options.maxSockets ?? 32,
     maxFreeSockets: options.maxFreeSockets ?? 8,
     idleTimeoutMs: options.idleTimeoutMs ?? 4_000,
+    ...(options.ca ? { ca: options.ca } : {}),
   })
-  const h2s: H2Sessions = createH2Sessions(options.idleTimeoutMs ?? 4_000)
+  const h2s: H2Sessions = createH2Sessions(options.idleTimeoutMs ?? 4_000, options.ca)
   const protocols = new Map<string, HttpVersion>()
 
   /**

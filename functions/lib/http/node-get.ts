@@ -85,6 +85,8 @@ export interface PoolOptions {
   maxFreeSockets: number
   /** Close an idle connection after this long (sooner if the server announces less). */
   idleTimeoutMs: number
+  /** Extra trusted CA certificates for https (a private githosted, tests). Default: Node's. */
+  ca?: string | Buffer
 }
 
 /** Keep-alive agents per protocol; the https one (and node:https itself) only once an https URL is called. */
@@ -92,6 +94,7 @@ export interface Pools {
   'http:': http.Agent
   'https:'?: https.Agent
   readonly agentOptions: http.AgentOptions
+  readonly ca?: string | Buffer
 }
 
 /**
@@ -110,7 +113,7 @@ export function createPools(options: PoolOptions): Pools {
     timeout: options.idleTimeoutMs,
     scheduling: 'lifo',
   }
-  return { 'http:': new http.Agent(agentOptions), agentOptions }
+  return { 'http:': new http.Agent(agentOptions), agentOptions, ...(options.ca ? { ca: options.ca } : {}) }
 }
 
 /** Closes every pooled connection. */
@@ -122,7 +125,10 @@ export function closePools(pools: Pools): void {
 function clientFor(pools: Pools, protocol: 'http:' | 'https:'): { request: typeof http.request; agent: http.Agent } {
   if (protocol === 'http:') return { request: http.request, agent: pools['http:'] }
   const h = process.getBuiltinModule('node:https') as typeof https
-  return { request: h.request, agent: (pools['https:'] ??= new h.Agent(pools.agentOptions)) }
+  // Announcing http/1.1 in ALPN lets an HTTP/2-only server refuse at once (alert
+  // no_application_protocol) instead of answering an error page; the caller can then switch.
+  const tls: https.AgentOptions = { ...pools.agentOptions, ALPNProtocols: ['http/1.1'], ...(pools.ca ? { ca: pools.ca } : {}) }
+  return { request: h.request, agent: (pools['https:'] ??= new h.Agent(tls)) }
 }
 
 /**
