@@ -28,7 +28,8 @@ import { DataDirLockedError, lockDataDir } from './data-lock.js'
 import { explainListenError } from './listen-errors.js'
 import { openLocalLogs } from './logs.js'
 import { installShutdown } from './shutdown.js'
-import { startLocalGithosted } from './githosted/index.js'
+import { PROFILE_NAMES, isProfileName } from './githosted/index.js'
+import { openGithosted } from './githosted-source.js'
 import { startLocalOidcIssuer } from './oidc/index.js'
 
 const USAGE = `usage: npm start -- [--port N] [--githosted-port N] [--data DIR] [--compat] [--json]
@@ -36,8 +37,12 @@ const USAGE = `usage: npm start -- [--port N] [--githosted-port N] [--data DIR] 
   --port            broker port on 127.0.0.1 (default 8080; 0 = any free port)
   --githosted-port  local githosted port (default 8787; 0 = any free port)
   --data            where the local githosted keeps its repos and tokens (default .local-data)
-  --compat          make the local githosted behave like today's hosted server
-                    (no headSha, expectedHead ignored)
+  --profile NAME    which githosted variant the local server behaves as: documented (default),
+                    hosted-today, strict-schema or minimal (docs/githosted-compatibility.md)
+  --compat          alias of --profile hosted-today
+  --githosted-url URL --workspace-token-file FILE
+                    run against that githosted (no local one is started; check it first
+                    with npm run doctor); FILE holds a write workspace (gw_) token
   --json            print one JSON line with the URLs and credentials instead of the text
   --instances       run N broker processes (each on its own free port) sharing one githosted,
                     one DynamoDB and one set of credentials, like N Lambda containers (default 1)
@@ -67,6 +72,9 @@ async function main() {
         'githosted-port': { type: 'string', default: '8787' },
         data: { type: 'string', default: '.local-data' },
         compat: { type: 'boolean', default: false },
+        profile: { type: 'string' },
+        'githosted-url': { type: 'string' },
+        'workspace-token-file': { type: 'string' },
         json: { type: 'boolean', default: false },
         instances: { type: 'string', default: '1' },
         'dynamodb-endpoint': { type: 'string' },
@@ -106,15 +114,21 @@ async function main() {
   installShutdown(closeAll)
   process.once('exit', () => lock.release())
   listenPorts = { '--port': port, '--githosted-port': githostedPort }
+  const profile = args.profile ?? (args.compat ? 'hosted-today' : 'documented')
+  if (!isProfileName(profile)) fail(`--profile must be one of ${PROFILE_NAMES.join(', ')}, got "${profile}"`)
 
-  const githosted = await startLocalGithosted({
-    dataDir: join(dataDir, 'githosted'),
+  const githosted = await openGithosted({
+    githostedUrl: args['githosted-url'],
+    workspaceTokenFile: args['workspace-token-file'],
+    dataDir,
     port: githostedPort,
-    seed: true,
-    compat: args.compat,
+    profile,
+  }).catch((err: unknown) => {
+    // A port in use is explained by main's handler; anything else is a usage problem.
+    if ((err as { code?: string }).code === 'EADDRINUSE') throw err
+    return fail(err instanceof Error ? err.message : String(err))
   })
   closers.push(() => githosted.close())
-  if (!githosted.bootstrapToken) throw new Error('local githosted returned no bootstrap token')
   const dynamo = endpointArg ? undefined : await startDynalite({ path: join(dataDir, 'dynamodb') })
   const stateEndpoint = endpointArg ?? dynamo!.endpoint
   await ensureStateTable(stateEndpoint, tableName)
@@ -131,7 +145,7 @@ async function main() {
     closers.push(() => state.close())
     const broker = await createLocalBroker({
       githostedUrl: githosted.url,
-      workspaceToken: githosted.bootstrapToken,
+      workspaceToken: githosted.workspaceToken,
       oidc,
       policyFile,
       state,
@@ -161,7 +175,7 @@ async function main() {
       instances,
       {
         githostedUrl: githosted.url,
-        workspaceToken: githosted.bootstrapToken,
+        workspaceToken: githosted.workspaceToken,
         brokerKey,
         policyFile,
         policyIssuerUrls: oidc.policyIssuerUrls,
@@ -194,7 +208,8 @@ async function main() {
         logFile: logs.file,
         policyFile,
         pid: process.pid,
-        compat: args.compat,
+        compat: githosted.kind === 'hosted-today',
+        profile: githosted.kind,
       }) + '\n',
     )
     return
@@ -202,10 +217,10 @@ async function main() {
 
   const key = broker.brokerKey
   process.stdout.write(`
-githosted-ci-broker is running locally${args.compat ? ' (githosted in compatibility mode)' : ''}
+githosted-ci-broker is running locally${githosted.kind === 'documented' ? '' : ` (githosted: ${githosted.kind})`}
 
 ${urls.map((u, i) => `  broker${urls.length > 1 ? ` ${i + 1}   ` : '      '}${u}${urls.length > 1 ? `   (pid ${pids[i]})` : ''}`).join('\n')}
-  githosted   ${githosted.url}   (repos and tokens in ${join(dataDir, 'githosted')})
+  githosted   ${githosted.url}   (${githosted.where})
   dynamodb    ${stateEndpoint}   (table ${tableName}${dynamo ? `, data in ${join(dataDir, 'dynamodb')}` : ''})
   dashboard   ${broker.dashboardUrl()}
 

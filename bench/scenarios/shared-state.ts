@@ -167,7 +167,7 @@ async function countCalls(endpoint: string): Promise<Array<{ what: string; calls
 }
 
 async function burst(): Promise<{ p50: number; p95: number; max: number; ok: number; lost: number }> {
-  const fleet = await startBrokerFleet({ count: 4, compat: true })
+  const fleet = await startBrokerFleet({ count: 4, profile: 'hosted-today' })
   try {
     const started = performance.now()
     const lat: number[] = []

@@ -29,6 +29,8 @@ import type { RepoHandle } from '../lib/githosted/types.js'
 import { AppError, ForbiddenError, ValidationError } from '../lib/errors.js'
 import { installRouteFallbacks } from '../lib/edge/fallbacks.js'
 import { limitBody, readFields } from '../lib/http/body.js'
+import { parseJsonText, stringifyExact } from '../lib/deploys/json-text.js'
+import { DEFAULT_REQUEST_BUDGET_MS, Deadline, type DeadlineOptions, withDeadline } from '../lib/deadline.js'
 import { problemResponse } from '../lib/http/problem.js'
 import {
   createTokenBucketLimiter,
@@ -59,6 +61,8 @@ export interface DeployAppDeps {
   requestId?: () => string
   /** Lease, idempotency and event order shared across containers (DynamoDB). Default: this process only. */
   coordination?: DeployCoordination<ApplyResult>
+  /** Every retry of one request shares this budget (lib/deadline.ts). Default 20 s. */
+  requestBudget?: { ms: number } & DeadlineOptions
 }
 
 /** Deploy bodies carry `set` values up to 16 KiB each; leave room for a few. */
@@ -100,11 +104,16 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
   })
   app.use('/v1/*', sourceIpLimit(() => resolve().ipRateLimiter))
   app.use('/v1/*', limitBody(MAX_BODY_BYTES))
+  app.use('/v1/*', (c, next) => {
+    const { ms, ...options } = c.get('deps').requestBudget ?? { ms: DEFAULT_REQUEST_BUDGET_MS }
+    return withDeadline(new Deadline(ms, options), next)
+  })
 
   app.post('/v1/deploys', async (c) => {
     const d = c.get('deps')
     const out = await audited(c, 'deploy.apply', async (a) => {
-      const body = parseDeployBody(await readFields(c), c.req.header('idempotency-key'))
+      // Set values keep numbers a double would round (exact-number.ts).
+      const body = parseDeployBody(await readFields(c, { parseJson: parseJsonText }), c.req.header('idempotency-key'))
       a.repo = body.repo
       a.environment = body.environment
       const identity = await authorize(c, a, body)
@@ -124,7 +133,8 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
         },
       )
     }, applySummary)
-    return c.json(response(out), 200)
+    // stringifyExact: a number the request set beyond a double's precision comes back as sent.
+    return c.body(stringifyExact(response(out)), 200, { 'content-type': 'application/json' })
   })
 
   app.post('/v1/deploys/rollback', async (c) => {

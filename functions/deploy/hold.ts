@@ -93,7 +93,8 @@ export async function liftHold(deps: HoldDeps, environment: string, who: HoldReq
       { environment, source: 'release', changes: [], requester: who.subject, runUrl: who.runUrl, reason: who.reason },
       `Released the hold${previous.by ? ` by ${previous.by}` : ''}: ${previous.reason}`,
     )
-    const released = await releaseHold(deps.repo, environment, { layout, message, author: DEFAULT_AUTHOR })
+    const at = (deps.clock ?? (() => new Date()))().toISOString()
+    const released = await releaseHold(deps.repo, environment, { layout, message, author: DEFAULT_AUTHOR, by: who.subject, at })
     // Undefined: someone released it between our read and our delete; the outcome is the same.
     if (released) return { ...base, commit: released.commit, changed: true, previous }
   }

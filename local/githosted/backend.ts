@@ -10,6 +10,7 @@ import {
   unauthenticated,
 } from './errors.js'
 import type { Faults } from './faults.js'
+import { PROFILES, type ServerProfile } from './profiles.js'
 import { GitRepo, type CommitInfo, type Identity } from './git-repo.js'
 import { newRepoId } from './ids.js'
 import { TimedMutex } from './lock.js'
@@ -53,9 +54,14 @@ export class Backend {
     private readonly dataDir: string,
     readonly faults: Faults,
     readonly now: () => Date,
-    public compat: boolean,
+    public profile: ServerProfile = PROFILES.documented,
   ) {
     this.tokens = new TokenStore(state.tokens, pepper, now)
+  }
+
+  /** Whether the server behaves without our extensions (no headSha, expectedHead ignored, no Log message). */
+  get compat(): boolean {
+    return !this.profile.extensions
   }
 
   /** Persists state now. */

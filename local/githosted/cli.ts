@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { startLocalGithosted } from './index.js'
+import { PROFILE_NAMES, isProfileName, startLocalGithosted } from './index.js'
 
 const USAGE = `Usage: npm run githosted-local -- [options]
 
@@ -10,7 +10,12 @@ Options:
   --port N       port to listen on (0 = random; default 8787, as npm start uses)
   --host H       interface to bind (default 127.0.0.1)
   --seed         create workspace + deploy-configs repo in a fresh data dir
-  --compat       behave like today's hosted server (no headSha, expectedHead ignored)
+  --profile NAME which githosted variant to behave as (default documented):
+                   documented     headSha on reads, expectedHead enforced, full Log messages
+                   hosted-today   no headSha, expectedHead ignored, Log subjects only
+                   strict-schema  hosted-today + unknown JSON fields rejected (invalid_argument)
+                   minimal        strict-schema + DeleteFile/ListBranches unimplemented + HTTP/2 only
+  --compat       alias of --profile hosted-today
   -h, --help     show this help
 
 Prints the URL and a fresh write (gw_) bootstrap token once on start.`
@@ -31,6 +36,7 @@ function parse() {
         host: { type: 'string' },
         seed: { type: 'boolean' },
         compat: { type: 'boolean' },
+        profile: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values
@@ -50,15 +56,18 @@ async function main(): Promise<void> {
     fail(`--port must be an integer from 0 to 65535, got ${JSON.stringify(portText)}`)
   }
   if (args.data === '') fail('--data must not be empty')
+  const profile = args.profile ?? (args.compat ? 'hosted-today' : 'documented')
+  if (!isProfileName(profile)) fail(`--profile must be one of ${PROFILE_NAMES.join(', ')}, got ${JSON.stringify(profile)}`)
+  if (args.compat && profile !== 'hosted-today') fail('--compat is --profile hosted-today; do not combine it with another profile')
   const server = await startLocalGithosted({
     ...(args.data ? { dataDir: args.data } : {}),
     port: Number(portText),
     ...(args.host ? { host: args.host } : {}),
     seed: args.seed ?? false,
-    compat: args.compat ?? false,
+    profile,
   })
   // The one place a token is printed: a human needs it to call the server.
-  process.stdout.write(`githosted-local listening on ${server.url}\n`)
+  process.stdout.write(`githosted-local listening on ${server.url} (profile ${server.profile})\n`)
   process.stdout.write(`data dir: ${server.dataDir}\n`)
   if (server.bootstrapToken) process.stdout.write(`bootstrap token (write, gw_): ${server.bootstrapToken}\n`)
   else process.stdout.write('no bootstrap token (existing data dir; pass --seed to mint one)\n')

@@ -26,6 +26,11 @@ export interface FaultOptions {
   holdWriteMs?: number
   /** How long a write waits for the repo lease before answering RepoBusy. Default 2000. */
   lockWaitMs?: number
+  /**
+   * Reset the connection AFTER the next N writes (WriteFile/DeleteFile) have
+   * landed, instead of answering: the client cannot know the outcome.
+   */
+  resetAfterWrite?: { next: number }
 }
 
 function snakeCase(name: string): string {
@@ -48,6 +53,9 @@ function defaultSleep(ms: number): Promise<void> {
 export class Faults {
   private opts: FaultOptions = {}
   private busyLeft = 0
+  private resetsLeft = 0
+  /** Calls seen per RPC method (before any fault), for tests that count what a client sends. */
+  readonly calls = new Map<string, number>()
 
   constructor(
     opts: FaultOptions | undefined,
@@ -63,6 +71,14 @@ export class Faults {
     }
     this.opts = { ...opts }
     this.busyLeft = opts.repoBusy?.next ?? 0
+    this.resetsLeft = opts.resetAfterWrite?.next ?? 0
+  }
+
+  /** Whether this landed write must be answered with a connection reset. */
+  takeResetAfterWrite(): boolean {
+    if (this.resetsLeft <= 0) return false
+    this.resetsLeft--
+    return true
   }
 
   get holdWriteMs(): number {
@@ -75,6 +91,7 @@ export class Faults {
 
   /** Runs before each call: added latency, then maybe an injected error. */
   async beforeCall(method: string): Promise<void> {
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1)
     const latency = this.opts.latencyMs ?? 0
     if (latency > 0) await this.sleep(latency)
     const injected = this.opts.errors?.[method]

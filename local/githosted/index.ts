@@ -6,12 +6,14 @@ import { Faults, type FaultOptions } from './faults.js'
 import { createHttpHandler } from './http-handler.js'
 import { newOrganizationId, newPepper, newWorkspaceId, seededRandom } from './ids.js'
 import { listenDual } from './listener.js'
+import { PROFILES, profileNamed, type ProfileName } from './profiles.js'
 import { seedRepos } from './seed.js'
 import { StateFile, type PermissionName, type State, type TokenKindName } from './state.js'
 
 export type { FaultOptions, InjectedError, ConnectCodeName } from './faults.js'
 export { SEED_REPO, SEED_FILES } from './seed.js'
 export { DEFAULT_AUTHOR } from './backend.js'
+export { PROFILE_NAMES, PROFILES, isProfileName, type ProfileName, type ServerProfile } from './profiles.js'
 
 /** Options of startLocalGithosted. */
 export interface LocalGithostedOptions {
@@ -23,7 +25,9 @@ export interface LocalGithostedOptions {
   host?: string
   /** Create `deploy-configs` with two environment files (only in a fresh data dir). */
   seed?: boolean
-  /** Behave like today's hosted server: no headSha/sha, expectedHead ignored, no Log message. */
+  /** Which githosted variant to behave as (profiles.ts). Default 'documented'. */
+  profile?: ProfileName
+  /** Alias of profile 'hosted-today' (profile wins when both are given). */
   compat?: boolean
   faults?: FaultOptions
   /** HMAC pepper for token digests; by default generated once and kept in the data dir. */
@@ -59,8 +63,14 @@ export interface LocalGithosted {
   bootstrapToken?: string
   workspaceId: string
   setFaults(f: FaultOptions): void
+  /** Profile 'hosted-today' (true) or 'documented' (false). */
   setCompat(b: boolean): void
+  /** Switches the variant at runtime; new HTTP/1.1 connections follow it. */
+  setProfile(name: ProfileName): void
+  readonly profile: ProfileName
   createToken(opts?: DirectTokenOptions): Promise<string>
+  /** RPC calls received so far, per method name (e.g. 'WriteFile'). */
+  callCounts(): Record<string, number>
   /** The bare git dir of a repo (slug or rp_ id), for inspection with the git CLI. */
   repoGitDir(repoRef: string): string
   close(): Promise<void>
@@ -111,7 +121,8 @@ export async function startLocalGithosted(opts: LocalGithostedOptions = {}): Pro
     const random =
       opts.random ?? (opts.randomSeed !== undefined ? seededRandom(opts.randomSeed) : Math.random)
     const faults = new Faults(undefined, random, opts.sleep)
-    const backend = new Backend(state, stateFile, pepper, dataDir, faults, now, opts.compat ?? false)
+    const profile = profileNamed(opts.profile ?? (opts.compat ? 'hosted-today' : 'documented'))
+    const backend = new Backend(state, stateFile, pepper, dataDir, faults, now, profile)
 
     let bootstrapToken: string | undefined
     if (opts.seed || !loaded) {
@@ -130,7 +141,7 @@ export async function startLocalGithosted(opts: LocalGithostedOptions = {}): Pro
     faults.set(opts.faults ?? {})
 
     const host = opts.host ?? '127.0.0.1'
-    const listener = await listenDual(createHttpHandler(backend), host, opts.port ?? 0)
+    const listener = await listenDual(createHttpHandler(backend), host, opts.port ?? 0, () => backend.profile.http1)
     const urlHost = host.includes(':') ? `[${host}]` : host
     let closed = false
 
@@ -142,7 +153,13 @@ export async function startLocalGithosted(opts: LocalGithostedOptions = {}): Pro
       workspaceId: state.workspace.id,
       setFaults: (f) => faults.set(f),
       setCompat: (b) => {
-        backend.compat = b
+        backend.profile = b ? PROFILES['hosted-today'] : PROFILES.documented
+      },
+      setProfile: (name) => {
+        backend.profile = profileNamed(name)
+      },
+      get profile() {
+        return backend.profile.name
       },
       createToken: async (o = {}) => {
         const kind = o.kind ?? 'workspace'
@@ -157,6 +174,7 @@ export async function startLocalGithosted(opts: LocalGithostedOptions = {}): Pro
         await stateFile.save()
         return secret
       },
+      callCounts: () => Object.fromEntries(faults.calls),
       repoGitDir: (ref) => {
         const record = backend.findRepo(ref)
         if (!record) throw new Error(`no repo ${ref}`)

@@ -83,7 +83,13 @@ export interface DualListener {
  * Listens on one TCP port and routes each connection by its first bytes: the
  * HTTP/2 connection preface goes to an h2c server, anything else to HTTP/1.1.
  */
-export async function listenDual(handler: Handler, host: string, port: number): Promise<DualListener> {
+export async function listenDual(
+  handler: Handler,
+  host: string,
+  port: number,
+  /** Asked per connection; false resets HTTP/1.1 connections (an h2-only server). */
+  http1: () => boolean = () => true,
+): Promise<DualListener> {
   const h1 = http.createServer(handler as http.RequestListener)
   h1.keepAliveTimeout = 5_000
   const h2 = http2.createServer({}, handler as H2Handler)
@@ -104,6 +110,8 @@ export async function listenDual(handler: Handler, host: string, port: number): 
       const n = Math.min(first.length, H2_PREFACE.length)
       if (first.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
         h2.emit('connection', new ReplayDuplex(socket, first))
+      } else if (!http1()) {
+        socket.resetAndDestroy()
       } else {
         socket.unshift(first)
         h1.emit('connection', socket)

@@ -9,6 +9,7 @@ import { Client } from '../../functions/lib/githosted/index.js'
 import { LOCAL_AUDIENCE } from '../../local/broker.js'
 import { spawnBrokerProcesses, startMintEndpoint, stopChild, type BrokerProcess } from '../../local/instances.js'
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../local/oidc/index.js'
+import type { ProfileName } from '../../local/githosted/index.js'
 import { LOCAL_REGION } from '../../local/state.js'
 import { startTestGithosted, type TestGithosted } from './githosted.js'
 import { startTestState, type TestState } from './state-table.js'
@@ -29,8 +30,8 @@ export interface BrokerFleet {
 
 const POLICY_FILE = new URL('../../local/policy.yaml', import.meta.url).pathname
 
-export async function startBrokerFleet(options: { count: number; compat: boolean; output?: NodeJS.WritableStream }): Promise<BrokerFleet> {
-  const gh = await startTestGithosted({ compat: options.compat })
+export async function startBrokerFleet(options: { count: number; profile: ProfileName; output?: NodeJS.WritableStream }): Promise<BrokerFleet> {
+  const gh = await startTestGithosted({ profile: options.profile })
   const proxy = await startTcpProxy(gh.url)
   const state = await startTestState()
   const oidc = await startLocalOidcIssuer({ audience: LOCAL_AUDIENCE })

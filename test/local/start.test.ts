@@ -5,13 +5,14 @@
  * memory and never printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '../../functions/lib/githosted/index.js'
 import { updateDeployConfig } from '../../scripts/update-deploy-config.js'
 import { ROOT, startProduct, stopProduct, type StartedProduct } from '../helpers/local-product.js'
+import { startTestGithosted, type TestGithosted } from '../helpers/githosted.js'
 
 describe('npm start', () => {
   let dataDir: string
@@ -115,5 +116,56 @@ describe('npm start', () => {
     const code = await new Promise<number | null>((ok) => bad.once('exit', ok))
     expect(code).toBe(2)
     expect(err).toContain('--port must be a port number')
+  })
+})
+
+describe('npm start against an external githosted (--githosted-url, --workspace-token-file)', () => {
+  let gh: TestGithosted
+  let dataDir: string
+  let child: ChildProcess | undefined
+
+  beforeAll(async () => {
+    // An HTTP/2-only, strict-schema server without DeleteFile: the least the broker must handle.
+    gh = await startTestGithosted({ profile: 'minimal' })
+    dataDir = mkdtempSync(join(tmpdir(), 'npm-start-ext-'))
+  })
+  afterAll(async () => {
+    if (child) await stopProduct(child)
+    await gh.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('starts no githosted of its own and deploys into the given one', async () => {
+    const tokenFile = join(dataDir, 'token')
+    writeFileSync(tokenFile, `${gh.bootstrapToken}\n`, { mode: 0o600 })
+    let info: StartedProduct
+    ;({ child, info } = await startProduct(join(dataDir, 'data'), ['--githosted-url', gh.url, '--workspace-token-file', tokenFile]))
+    expect(info.githosted).toBe(gh.url)
+    expect(existsSync(join(dataDir, 'data', 'githosted'))).toBe(false)
+    const res = await fetch(`${info.broker}/v1/deploys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.brokerKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ repo: 'deploy-configs', environment: 'staging', image: 'ghcr.io/acme/app:ext' }),
+    })
+    expect(res.status).toBe(200)
+    const { commit } = (await res.json()) as { commit: string }
+    const [tip] = await new Client({ token: gh.bootstrapToken, baseUrl: gh.url }).repo('deploy-configs').log({ limit: 1 })
+    expect(tip!.sha).toBe(commit)
+  })
+
+  it('answers a missing or unreadable token file with usage and exit 2', async () => {
+    for (const [args, message] of [
+      [['--githosted-url', gh.url], '--githosted-url needs --workspace-token-file'],
+      [['--githosted-url', gh.url, '--workspace-token-file', join(dataDir, 'nope')], 'cannot read --workspace-token-file: ENOENT'],
+      [['--githosted-url', 'ftp://x', '--workspace-token-file', join(dataDir, 'token')], 'must be http:// or https://'],
+    ] as const) {
+      const bad = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'start.ts'), '--port', '0', '--data', join(dataDir, 'bad'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      let err = ''
+      bad.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+      const code = await new Promise<number | null>((ok) => bad.once('exit', ok))
+      expect(code).toBe(2)
+      expect(err).toContain(message)
+      expect(err).not.toContain(gh.bootstrapToken)
+    }
   })
 })

@@ -44,6 +44,7 @@
  */
 import type { Logger } from '../audit/logger.js'
 import { silentLogger } from '../audit/logger.js'
+import { currentDeadline } from '../deadline.js'
 import { ConflictError, DependencyUnavailableError, NotFoundAppError, ValidationError } from '../errors.js'
 import type { RepoHandle } from '../githosted/types.js'
 import {
@@ -117,6 +118,9 @@ export interface ApplyDeps {
    */
   coordination?: DeployCoordination<ApplyResult>
 }
+
+/** Of the request's budget, what is kept for the deploy once the lease is ours. */
+const DEPLOY_AFTER_LEASE_MS = 5_000
 
 /** A write must not outlive the lease it is sent under: renew first when less than this is left. */
 const LEASE_MARGIN_MS = 11_000
@@ -197,8 +201,10 @@ async function coordinated(
   const clock = deps.clock ?? (() => new Date())
   const logger = deps.logger ?? silentLogger
   const asked = clock().getTime()
+  // The wait fits inside the request's budget (lib/deadline.ts), leaving time for the deploy itself.
+  const budgetEnd = currentDeadline()?.endsAt
   const lease = await c.leases.acquire(`repo:${deps.repoName}`, {
-    deadline: asked + (c.leaseWaitMs ?? DEFAULT_LEASE_WAIT_MS),
+    deadline: Math.min(asked + (c.leaseWaitMs ?? DEFAULT_LEASE_WAIT_MS), budgetEnd === undefined ? Infinity : budgetEnd - DEPLOY_AFTER_LEASE_MS),
     onWait: () => logger.debug('waiting for the repo write lease', { repo: deps.repoName }),
   })
   // leaseWaitMs feeds the LeaseWait metric (lib/observability).
@@ -531,6 +537,9 @@ class DeployRun {
   }
 
   private async backoff(): Promise<void> {
+    // Inside a request budget, one backoff shared with the githosted client (lib/deadline.ts).
+    const deadline = currentDeadline()
+    if (deadline) return deadline.pause(`githosted stayed busy or ${this.path} kept changing (${this.attempts} write attempts)`)
     const { baseDelayMs, maxDelayMs } = this.retry
     const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(this.retries, 16))
     const ms = Math.floor((this.deps.random ?? Math.random)() * cap)

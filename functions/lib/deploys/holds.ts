@@ -4,10 +4,15 @@
  * presence is what counts: automatic (event) deploys skip a held
  * environment, explicit deploys need an override the policy allows. Keeping
  * holds in the repo makes them visible, reviewable and part of the history.
+ *
+ * Releasing deletes the file. On a server without DeleteFile (githosted's SDK
+ * still calls it "planned") the file is overwritten with
+ * `{"state": "released", ...}` instead, and every reader treats that (like an
+ * empty file, which is what the SDKs' own `delete()` leaves) as no hold.
  */
 import type { RepoHandle, WriteResult } from '../githosted/types.js'
 import { type ConfigLayout, DEFAULT_LAYOUT, holdPath } from './change.js'
-import { isNotFound } from './errors.js'
+import { isNotFound, isUnimplemented } from './errors.js'
 
 export interface Hold {
   reason: string
@@ -59,6 +64,7 @@ export async function readHoldState(
   if (content.trim() === '') return { headSha }
   try {
     const parsed = JSON.parse(content) as Record<string, unknown>
+    if (parsed !== null && parsed.state === RELEASED) return { headSha }
     const hold: Hold = {
       reason: typeof parsed.reason === 'string' && parsed.reason ? parsed.reason : 'held (no reason given)',
       ...(typeof parsed.by === 'string' ? { by: parsed.by } : {}),
@@ -82,22 +88,29 @@ export async function writeHold(
   return repo.write(path, body, { message: options.message ?? `Hold ${environment}: ${hold.reason}`, ...authorFields(options.author) })
 }
 
+/** The `state` of a hold file that no longer holds (written where DeleteFile is missing). */
+export const RELEASED = 'released'
+
 /**
- * Releases a hold. Uses DeleteFile; the caller passes a message saying who
+ * Releases a hold. Uses DeleteFile, or writes a released hold file where the
+ * server does not implement it; the caller passes a message saying who
  * released it. A missing hold is not an error (returns undefined).
  */
 export async function releaseHold(
   repo: RepoHandle,
   environment: string,
-  options: { layout?: ConfigLayout; message: string; author?: CommitAuthor },
+  options: { layout?: ConfigLayout; message: string; author?: CommitAuthor; by?: string; at?: string },
 ): Promise<WriteResult | undefined> {
   const path = holdPath(environment, options.layout ?? DEFAULT_LAYOUT)
+  const commit = { message: options.message, ...authorFields(options.author) }
   try {
-    return await repo.delete(path, { message: options.message, ...authorFields(options.author) })
+    return await repo.delete(path, commit)
   } catch (err) {
     if (isNotFound(err)) return undefined
-    throw err
+    if (!isUnimplemented(err)) throw err
   }
+  const body = JSON.stringify({ state: RELEASED, by: options.by, at: options.at }, null, 2) + '\n'
+  return repo.write(path, body, commit)
 }
 
 /** Commit author for hold commits (deploy commits use the broker's own author). */

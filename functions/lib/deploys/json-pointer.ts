@@ -8,6 +8,7 @@ import { ValidationError } from '../errors.js'
 /** Longest pointer we accept; deep paths are a sign of a bad request, not a real config. */
 export const MAX_POINTER_LENGTH = 256
 const MAX_DEPTH = 16
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
 /** Splits a pointer into unescaped reference tokens. `''` is the whole document. */
 export function parsePointer(pointer: string, field = 'pointer'): string[] {
@@ -29,7 +30,12 @@ export function parsePointer(pointer: string, field = 'pointer'): string[] {
     if (/~[^01]|~$/.test(t)) {
       throw new ValidationError(`JSON pointer "${clip(pointer)}" has an invalid "~" escape.`, field)
     }
-    return t.replaceAll('~1', '/').replaceAll('~0', '~')
+    const token = t.replaceAll('~1', '/').replaceAll('~0', '~')
+    // Keys that mean something to JavaScript objects are refused rather than special-cased everywhere.
+    if (RESERVED_KEYS.has(token)) {
+      throw new ValidationError(`JSON pointer "${clip(pointer)}" uses the reserved key "${token}".`, field)
+    }
+    return token
   })
 }
 

@@ -7,6 +7,7 @@
  * it was, so a scalar change is a one-line diff.
  */
 import { ValidationError } from '../errors.js'
+import { ExactNumber, numberValue } from './exact-number.js'
 import { formatPointer } from './json-pointer.js'
 import { ABSENT, type Lookup, getAt, jsonEqual, lookupEqual, setAt } from './json-values.js'
 
@@ -26,14 +27,75 @@ export interface JsonMember {
   value: JsonNode
 }
 
-/** Parses `text` as JSON, throwing a ValidationError that names the file on failure. */
+/**
+ * Parses `text` as JSON, throwing a ValidationError that names the file on
+ * failure. Numbers a double cannot hold exactly come back as ExactNumber
+ * (exact-number.ts), so no value is silently rounded.
+ */
 export function parseJsonText(text: string, what = 'the file'): unknown {
+  let plain: unknown
   try {
-    return JSON.parse(stripBom(text))
+    plain = JSON.parse(stripBom(text))
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err)
     throw new ValidationError(`${what} is not valid JSON (${msg.slice(0, 160)}); nothing was written.`)
   }
+  // The common case: nothing that could be rounded, so JSON.parse's result is exact.
+  if (!/\d{16}|\d[.eE]/.test(text) || !hasInexactNumber(text)) return plain
+  return valueOf(text, scanJson(text))
+}
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y
+
+function hasInexactNumber(text: string): boolean {
+  let found = false
+  const visit = (n: JsonNode): void => {
+    if (found) return
+    if (n.kind === 'object') n.members.forEach((m) => visit(m.value))
+    else if (n.kind === 'array') n.items.forEach(visit)
+    else {
+      const t = text.slice(n.start, n.end)
+      if (isNumberText(t) && numberValue(t) instanceof ExactNumber) found = true
+    }
+  }
+  visit(scanJson(text))
+  return found
+}
+
+function isNumberText(t: string): boolean {
+  NUMBER.lastIndex = 0
+  return NUMBER.test(t) && NUMBER.lastIndex === t.length
+}
+
+/** The value of a scanned node, numbers kept exact. */
+function valueOf(text: string, n: JsonNode): unknown {
+  if (n.kind === 'array') return n.items.map((i) => valueOf(text, i))
+  if (n.kind === 'object') {
+    const out: Record<string, unknown> = {}
+    // defineProperty: a "__proto__" key is data, as with JSON.parse, never the prototype.
+    for (const m of n.members) Object.defineProperty(out, m.key, { value: valueOf(text, m.value), enumerable: true, writable: true, configurable: true })
+    return out
+  }
+  const t = text.slice(n.start, n.end)
+  return isNumberText(t) ? numberValue(t) : JSON.parse(t)
+}
+
+/** JSON.stringify, with ExactNumbers written as their own text. */
+export function stringifyExact(value: unknown, space?: string): string {
+  const exact: string[] = []
+  const marker = `\u0000exact${Math.random().toString(36).slice(2)}:`
+  const out = JSON.stringify(
+    value,
+    // The holder's own value: `v` has already been through toJSON.
+    function (this: Record<string, unknown>, k: string, v: unknown) {
+      const own = this[k]
+      return own instanceof ExactNumber ? `${marker}${exact.push(own.text) - 1}` : v
+    },
+    space,
+  )
+  if (exact.length === 0) return out
+  const quoted = JSON.stringify(marker).slice(1, -1)
+  return out.replace(new RegExp(`"${quoted.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}(\\d+)"`, 'g'), (_m, i: string) => exact[Number(i)]!)
 }
 
 function stripBom(text: string): string {
@@ -133,8 +195,9 @@ function lineIndent(text: string, pos: number): string {
 
 /** Serializes a value to sit at `pos`: containers are pretty-printed in the file's style. */
 function render(value: unknown, indent: string, style: Style): string {
+  if (value instanceof ExactNumber) return value.text
   if (value === null || typeof value !== 'object') return JSON.stringify(value)
-  const pretty = JSON.stringify(value, null, style.unit)
+  const pretty = stringifyExact(value, style.unit)
   return pretty.replaceAll('\n', style.eol + indent)
 }
 

@@ -4,17 +4,26 @@
  * post-edit check work on these, never on text.
  */
 
+import { ExactNumber } from './exact-number.js'
+
 /** A key that is not in the document (distinct from a JSON `null`). */
 export const ABSENT: unique symbol = Symbol('absent')
 export type Lookup = unknown | typeof ABSENT
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof ExactNumber)
 }
 
-/** Structural equality for JSON values (key order does not matter, array order does). */
+/**
+ * Structural equality for JSON values (key order does not matter, array
+ * order does). ExactNumbers are equal by their text: a double never equals
+ * one (it would be the rounded value).
+ */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true
+  if (a instanceof ExactNumber || b instanceof ExactNumber) {
+    return a instanceof ExactNumber && b instanceof ExactNumber && a.text === b.text
+  }
   if (Array.isArray(a)) {
     return Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]))
   }

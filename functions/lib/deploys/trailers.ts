@@ -7,6 +7,7 @@
  * Values are single-line; anything else (newlines, control characters) is
  * escaped as JSON string content so a trailer can never inject another one.
  */
+import { parseJsonText, stringifyExact } from './json-text.js'
 
 export interface DeployTrailers {
   environment: string
@@ -57,7 +58,7 @@ export function formatTrailers(t: DeployTrailers): string {
   const lines = [`${KEYS.environment}: ${clean(t.environment)}`, `${KEYS.source}: ${clean(t.source)}`]
   for (const c of t.changes) {
     const entry = { pointer: c.pointer, previous: c.previous ?? null, current: c.current ?? null, ...(c.removed ? { removed: true } : {}) }
-    lines.push(`${KEYS.change}: ${JSON.stringify(entry)}`)
+    lines.push(`${KEYS.change}: ${stringifyExact(entry)}`)
   }
   const optional: Array<[keyof typeof KEYS, string | undefined]> = [
     ['requester', t.requester],
@@ -116,7 +117,7 @@ export function parseDeployTrailers(message: string | undefined): DeployTrailers
       case KEYS.baseCommit: out.baseCommit = value; break
       case KEYS.change:
         try {
-          const c = JSON.parse(raw) as { pointer?: unknown; previous?: unknown; current?: unknown; removed?: unknown }
+          const c = parseJsonText(raw) as { pointer?: unknown; previous?: unknown; current?: unknown; removed?: unknown }
           if (typeof c.pointer === 'string') {
             out.changes.push({ pointer: c.pointer, previous: c.previous, current: c.current, ...(c.removed === true ? { removed: true } : {}) })
           }

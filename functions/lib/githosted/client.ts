@@ -5,9 +5,11 @@
  * bounded, jittered retries (see retry.ts for what is retried and why).
  */
 import { randomUUID } from 'node:crypto'
+import { currentDeadline } from '../deadline.js'
 import { ValidationError } from '../errors.js'
 import { repoInfo, toPbKind, toPbPermission, tokenRecord } from './mappers.js'
-import { Repo, type Rpc, type ServerCapabilities, type VerifyMode } from './repo.js'
+import { capabilitiesFor, type ServerCapabilities } from './capabilities.js'
+import { Repo, type Rpc, type VerifyMode } from './repo.js'
 import { withRetry, type CallSafety, type RetryDeps } from './retry.js'
 import { sharedNodeTransport } from './node-transport.js'
 import { DEFAULT_MAX_BODY_BYTES, fetchTransport, type Transport } from './transport.js'
@@ -51,7 +53,7 @@ export class Client implements GithostedClient {
   readonly #call: CallConfig
   readonly #retry: RetryOptions | undefined
   readonly #deps: RetryDeps
-  readonly #caps: ServerCapabilities = { headSha: 'unknown' }
+  readonly #caps: ServerCapabilities
   readonly #verify: VerifyMode
 
   constructor(options: ClientConfig = {}) {
@@ -78,10 +80,24 @@ export class Client implements GithostedClient {
       now: options.now ?? Date.now,
     }
     this.#verify = options.verifyExpectedHead ?? 'auto'
+    this.#caps = capabilitiesFor(this.baseUrl)
+  }
+
+  /** What this client (and every other one for the same base URL) has learned about the server. */
+  get capabilities(): Readonly<ServerCapabilities> {
+    return this.#caps
   }
 
   readonly #rpc: Rpc = (procedure, input, decode, safety) => {
-    const call = () => unaryCall(this.#call, procedure, input, decode)
+    const call = () => {
+      // Inside a request budget, no call may outlive it.
+      const deadline = currentDeadline()
+      if (!deadline) return unaryCall(this.#call, procedure, input, decode, safety === 'idempotent')
+      const left = deadline.remainingMs()
+      if (left <= 0) throw deadline.exceeded(`no time left to call githosted ${procedure}`)
+      const cfg = { ...this.#call, timeoutMs: Math.min(this.#call.timeoutMs, left) }
+      return unaryCall(cfg, procedure, input, decode, safety === 'idempotent')
+    }
     return withRetry(call, safety, this.#retry, this.#deps)
   }
 

@@ -12,6 +12,7 @@
  * (node:zlib loaded then), within the same size cap.
  */
 import { closePools, createPools, exchange, type ExchangeErrors, type Pools } from '../http/node-get.js'
+import { createH2Sessions, h2Post, speaksH2, type H2Sessions } from './h2-transport.js'
 import {
   ResponseTooLargeError,
   abortError,
@@ -28,13 +29,34 @@ export interface NodeTransportOptions {
   maxFreeSockets?: number
   /** Close an idle connection after this long (sooner if the server announces less). */
   idleTimeoutMs?: number
+  /** Extra trusted CA certificates for https (a private githosted, tests). */
+  ca?: string | Buffer
 }
 
 /** A Transport plus what tests and shutdown need. */
 export interface NodeTransport extends Transport {
   /** Closes every pooled connection. */
   close(): void
+  /** The HTTP version learned for an origin ('1.1' once one answered, '2' once it needed it). */
+  protocolOf(origin: string): HttpVersion | undefined
 }
+
+export type HttpVersion = '1.1' | '2'
+
+/**
+ * Failures that say nothing about HTTP/1.1 being refused: the connection was
+ * never made (nothing listens, no DNS) or our own limits ended the call.
+ */
+const NOT_A_PROTOCOL_HINT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH'])
+
+function hintsH2Only(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | null
+  if (!e || e.name === 'TimeoutError' || e.name === 'AbortError' || err instanceof ResponseTooLargeError) return false
+  return typeof e.code !== 'string' || !NOT_A_PROTOCOL_HINT.has(e.code)
+}
+
+/** How long to wait for an HTTP/2 server's SETTINGS when probing. */
+const H2_PROBE_MS = 2_000
 
 /** The Transport contract's errors (transport.ts). */
 const TRANSPORT_ERRORS: ExchangeErrors = {
@@ -55,6 +77,7 @@ async function post(req: TransportRequest, pools: Pools): Promise<TransportRespo
       ...(req.signal ? { signal: req.signal } : {}),
       decompress: true,
       errors: TRANSPORT_ERRORS,
+      retryStaleSocket: req.idempotent !== false,
     },
     pools,
   )
@@ -67,9 +90,40 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
     maxSockets: options.maxSockets ?? 32,
     maxFreeSockets: options.maxFreeSockets ?? 8,
     idleTimeoutMs: options.idleTimeoutMs ?? 4_000,
+    ...(options.ca ? { ca: options.ca } : {}),
   })
-  const send = ((req: TransportRequest) => post(req, pools)) as NodeTransport
-  send.close = () => closePools(pools)
+  const h2s: H2Sessions = createH2Sessions(options.idleTimeoutMs ?? 4_000, options.ca)
+  const protocols = new Map<string, HttpVersion>()
+
+  /**
+   * HTTP/1.1 keep-alive first (the cheaper default). An origin that has never
+   * answered over HTTP/1.1 and fails in a way an h2-only server causes (reset,
+   * garbage, TLS ALPN refusal) is probed for HTTP/2; if its SETTINGS arrive,
+   * the origin is remembered as HTTP/2 and the call goes there. Writes too:
+   * only an origin that has never answered HTTP/1.1 is probed, and one that
+   * then completes an HTTP/2 handshake is a server that did not parse the
+   * HTTP/1.1 request (an h2-only server resets it unread).
+   */
+  const send = (async (req: TransportRequest) => {
+    const origin = new URL(req.url).origin
+    const known = protocols.get(origin)
+    if (known === '2') return h2Post(h2s, req)
+    try {
+      const res = await post(req, pools)
+      protocols.set(origin, '1.1')
+      return res
+    } catch (err) {
+      if (known === '1.1' || !hintsH2Only(err)) throw err
+      if (!(await speaksH2(h2s, origin, Math.min(H2_PROBE_MS, req.timeoutMs)))) throw err
+      protocols.set(origin, '2')
+      return h2Post(h2s, req)
+    }
+  }) as NodeTransport
+  send.close = () => {
+    closePools(pools)
+    h2s.close()
+  }
+  send.protocolOf = (origin) => protocols.get(origin)
   return send
 }
 

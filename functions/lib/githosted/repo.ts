@@ -18,10 +18,15 @@ import {
   ExpectedHeadUnverifiedError,
   ExpectedHeadViolationError,
   GithostedError,
+  GithostedTimeoutError,
+  GithostedUnavailableError,
   NotFoundError,
   StaleHeadError,
 } from './errors.js'
+import { isUnknownExpectedHead, type ServerCapabilities } from './capabilities.js'
 import { branchInfo, commitInfo } from './mappers.js'
+import { GithostedNetworkError } from './network-error.js'
+import { RECONCILE_DEPTH, findLandedWrite } from './reconcile.js'
 import type { DeleteFileResponseJson, WriteFileResponseJson } from './gen/githosted/v1/repo_pb.js'
 import type { JsonReader } from './json-reader.js'
 import type { Procedure, RequestJson } from './procedures.js'
@@ -49,11 +54,7 @@ const LOG = '/githosted.v1.RepoService/Log'
 const WRITE_FILE = '/githosted.v1.RepoService/WriteFile'
 const DELETE_FILE = '/githosted.v1.RepoService/DeleteFile'
 
-/** What the client has learned about the server, shared by all its repo handles. */
-export interface ServerCapabilities {
-  /** 'yes' once a read returned `headSha`; 'no' once one did not. */
-  headSha: 'unknown' | 'yes' | 'no'
-}
+export type { ServerCapabilities } from './capabilities.js'
 
 export type VerifyMode = 'auto' | 'always' | 'never'
 
@@ -197,7 +198,7 @@ export class Repo implements RepoHandle {
 
   private shouldVerify(expectedHead: string): boolean {
     if (expectedHead === '' || this.verifyMode === 'never') return false
-    return this.verifyMode === 'always' || this.caps.headSha !== 'yes'
+    return this.verifyMode === 'always' || this.caps.headSha !== 'yes' || this.caps.expectedHead === 'rejected'
   }
 
   private async mutate(
@@ -208,8 +209,9 @@ export class Repo implements RepoHandle {
   ): Promise<WriteResult> {
     const branch = options.branch ?? ''
     const expectedHead = options.expectedHead ?? ''
-    const verify = this.shouldVerify(expectedHead)
     const procedure = kind === 'write' ? WRITE_FILE : DELETE_FILE
+    if (kind === 'delete' && this.caps.deleteFile === 'no') throw unimplemented(procedure)
+    const verify = this.shouldVerify(expectedHead)
 
     if (verify) {
       // Optimistic pre-check: cheap, refuses the common stale case before
@@ -225,6 +227,14 @@ export class Repo implements RepoHandle {
       }
     }
 
+    const res = await this.sendReconciled({ kind, path, branch, expectedHead, options, content })
+    // Re-asked: the send may just have learned that the server refuses expectedHead.
+    if (verify || this.shouldVerify(expectedHead)) await this.verifyParent(procedure, path, res.branch || branch, expectedHead, res.commit)
+    return { branch: res.branch, commit: res.commit }
+  }
+
+  /** One request on the wire; `expectedHead` is left out where the server refuses the field. */
+  private send({ kind, path, branch, expectedHead, options, content }: Mutation): Promise<WriteResult> {
     const common = {
       repoRef: this.ref,
       branch,
@@ -232,25 +242,87 @@ export class Repo implements RepoHandle {
       message: options.message,
       authorName: options.authorName ?? '',
       authorEmail: options.authorEmail ?? '',
-      expectedHead,
+      ...(this.caps.expectedHead === 'rejected' ? {} : { expectedHead }),
     }
-    const safety: CallSafety = expectedHead !== '' ? 'guarded-write' : 'write'
     const result = (res: JsonReader<WriteFileResponseJson | DeleteFileResponseJson>) => ({
       branch: res.string('branch'),
       commit: res.string('commit'),
     })
-    const res =
-      kind === 'write'
-        ? await this.rpc(
-            WRITE_FILE,
-            { ...common, content: encodeBase64(content ?? EMPTY) },
-            result,
-            safety,
-          )
-        : await this.rpc(DELETE_FILE, common, result, safety)
+    // 'write': never resent by the retry layer once it may have reached the server.
+    return kind === 'write'
+      ? this.rpc(WRITE_FILE, { ...common, content: encodeBase64(content ?? EMPTY) }, result, 'write')
+      : this.rpc(DELETE_FILE, common, result, 'write')
+  }
 
-    if (verify) await this.verifyParent(procedure, path, res.branch || branch, expectedHead, res.commit)
-    return { branch: res.branch, commit: res.commit }
+  /**
+   * Sends the write and makes sure its outcome is known:
+   * - refused because `expectedHead` is an unknown field: remembered, and
+   *   sent again without it (nothing landed; the parent check guards it);
+   * - `unimplemented` DeleteFile: remembered, so later deletes fail fast;
+   * - no answer after the request may have reached the server: the history
+   *   is read to find our commit (reconcile.ts). Found: that is the answer.
+   *   Not found: sent once more, and a StaleHead or another unknown outcome
+   *   on that second try is reconciled the same way.
+   */
+  private async sendReconciled(m: Mutation): Promise<WriteResult> {
+    const { kind, branch, expectedHead } = m
+    const procedure = kind === 'write' ? WRITE_FILE : DELETE_FILE
+    let resent = false
+    for (;;) {
+      try {
+        return await this.send(m)
+      } catch (err) {
+        if (!(err instanceof GithostedError)) throw err
+        if (expectedHead !== '' && this.caps.expectedHead !== 'rejected' && isUnknownExpectedHead(err)) {
+          this.caps.expectedHead = 'rejected'
+          continue
+        }
+        if (err.connectCode === 'unimplemented' && kind === 'delete') {
+          this.caps.deleteFile = 'no'
+          throw err
+        }
+        if (err instanceof StaleHeadError && this.caps.expectedHead !== 'rejected') {
+          this.caps.expectedHead = 'enforced'
+          // After a lost answer, a StaleHead may be our own first attempt having landed.
+          if (resent) {
+            const landed = await this.findOwnCommit(m)
+            if (landed) return { branch: branch || landed.branch, commit: landed.commit }
+          }
+          throw err
+        }
+        if (!outcomeUnknown(err)) throw err
+        const landed = await this.findOwnCommit(m)
+        if (landed) return { branch: branch || landed.branch, commit: landed.commit }
+        if (resent) {
+          throw new GithostedUnavailableError(
+            `githosted ${procedure} failed twice without an answer and its commit is not in the history; ` +
+              'nothing was written as far as can be seen',
+            { connectCode: 'unavailable', procedure, cause: err },
+          )
+        }
+        resent = true
+      }
+    }
+  }
+
+  /** Our commit, if the write landed (see reconcile.ts). */
+  private async findOwnCommit({ kind, path, branch, expectedHead, options, content }: Mutation): Promise<{ branch: string; commit: string } | undefined> {
+    const history = await this.log({ ref: branch, limit: RECONCILE_DEPTH })
+    const sha = await findLandedWrite({
+      history,
+      expectedHead,
+      message: options.message,
+      contentMatches: async (commit) => {
+        try {
+          const res = await this.readFile(path, commit)
+          return kind === 'write' && bytesEqual(res.content, content ?? EMPTY)
+        } catch (err) {
+          if (err instanceof NotFoundError) return kind === 'delete'
+          throw err
+        }
+      },
+    })
+    return sha ? { branch, commit: sha } : undefined
   }
 
   /** Throws unless `commit` is `expectedHead` itself (no-op write) or its child. */
@@ -285,4 +357,35 @@ export class Repo implements RepoHandle {
       )
     }
   }
+}
+
+/** One write or delete as asked for. */
+interface Mutation {
+  kind: 'write' | 'delete'
+  path: string
+  branch: string
+  expectedHead: string
+  options: WriteOptions
+  content: Uint8Array | undefined
+}
+
+/** A failure after which the write may or may not have happened. */
+function outcomeUnknown(err: GithostedError): boolean {
+  if (err instanceof GithostedTimeoutError) return true
+  if (err instanceof GithostedNetworkError) return err.mayHaveReachedServer
+  // An `unavailable` answer can come from a proxy that forwarded the request.
+  return err instanceof GithostedUnavailableError
+}
+
+function unimplemented(procedure: string): GithostedError {
+  return new GithostedError(`githosted ${procedure} failed: unimplemented: the server does not implement it`, {
+    connectCode: 'unimplemented',
+    procedure,
+  })
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }

@@ -18,6 +18,7 @@
  * and a non-enforcing one is caught by the after-the-fact parent check; either
  * way nothing is silently duplicated.
  */
+import { currentDeadline } from '../deadline.js'
 import type { RetryOptions } from './types.js'
 import { GithostedUnavailableError, RepoBusyError } from './errors.js'
 import { GithostedNetworkError } from './network-error.js'
@@ -53,7 +54,9 @@ export function isRetryable(err: unknown, safety: CallSafety): boolean {
 /**
  * Runs `fn` until it succeeds, fails with a non-retryable error, has been
  * retried `maxRetries` times, or the next backoff would end past `maxTotalMs`
- * since the first attempt. The last error is rethrown unchanged.
+ * since the first attempt. The last error is rethrown unchanged. Inside a
+ * request budget (lib/deadline.ts) the pauses are the request's shared
+ * backoff, and a pause the budget cannot afford ends the retries.
  */
 export async function withRetry<T>(
   fn: () => Promise<T>,
@@ -68,6 +71,11 @@ export async function withRetry<T>(
       return await fn()
     } catch (err) {
       if (attempt >= maxRetries || !isRetryable(err, safety)) throw err
+      const deadline = currentDeadline()
+      if (deadline) {
+        if (!(await deadline.tryPause())) throw err
+        continue
+      }
       const delay = Math.floor(deps.random() * baseDelayMs * 2 ** attempt)
       if (deps.now() - start + delay > maxTotalMs) throw err
       await deps.sleep(delay)

@@ -24,6 +24,11 @@ export interface TransportRequest {
   signal?: AbortSignal
   /** Larger response bodies are refused (ResponseTooLargeError). */
   maxBodyBytes: number
+  /**
+   * Whether sending this request twice is harmless. False (writes): the
+   * transport never resends it by itself, not even on a stale pooled socket.
+   */
+  idempotent?: boolean
 }
 
 /** One answer (any status). */

@@ -52,6 +52,8 @@ export async function unaryCall<P extends Procedure, R>(
   procedure: P,
   input: RequestJson<P>,
   decode: Decode<P, R>,
+  /** False for writes: the transport must never resend them on its own. */
+  idempotent = true,
 ): Promise<R> {
   const requestId = cfg.requestId()
   const headers: Record<string, string> = {
@@ -73,6 +75,7 @@ export async function unaryCall<P extends Procedure, R>(
       body,
       timeoutMs: cfg.timeoutMs,
       maxBodyBytes: cfg.maxResponseBytes,
+      idempotent,
     })
     status = res.status
     text = res.text

@@ -25,6 +25,8 @@ export interface ReadFieldsOptions {
   allowForm?: boolean
   /** Treat an empty body as `{}` instead of an error. */
   allowEmpty?: boolean
+  /** Parses the JSON text instead of JSON.parse (e.g. keeping large numbers exact); throws on bad JSON. */
+  parseJson?: (text: string) => unknown
 }
 
 /**
@@ -48,7 +50,7 @@ export async function readFields(c: Context, options: ReadFieldsOptions = {}): P
   if (!jsonType && !lenientType) {
     throw new UnsupportedMediaTypeError(`Content-Type ${type} is not accepted; send application/json.`)
   }
-  if (looksJson || jsonType || !options.allowForm) return parseJsonObject(trimmed)
+  if (looksJson || jsonType || !options.allowForm) return parseJsonObject(trimmed, options.parseJson)
   const out: Record<string, unknown> = {}
   for (const [k, v] of new URLSearchParams(trimmed)) {
     if (k in out) throw new ValidationError(`Field ${k} is given more than once.`, k)
@@ -57,10 +59,10 @@ export async function readFields(c: Context, options: ReadFieldsOptions = {}): P
   return out
 }
 
-function parseJsonObject(text: string): Record<string, unknown> {
+function parseJsonObject(text: string, parse: (text: string) => unknown = JSON.parse): Record<string, unknown> {
   let parsed: unknown
   try {
-    parsed = JSON.parse(text)
+    parsed = parse(text)
   } catch {
     throw new ValidationError('Request body is not valid JSON.')
   }

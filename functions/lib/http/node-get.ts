@@ -59,6 +59,13 @@ export interface ExchangeRequest {
   /** Decode gzip/deflate/br answers (a proxy may compress unasked); otherwise they are refused. */
   decompress?: boolean
   errors?: ExchangeErrors
+  /**
+   * Resend once on a fresh connection when a reused socket dies before any
+   * answer (default true). Callers whose request is not safe to repeat pass
+   * false: a server may reset after processing it, and they must find out
+   * by other means what happened.
+   */
+  retryStaleSocket?: boolean
 }
 
 /** The answer (any status), body read whole (and decoded). */
@@ -78,6 +85,8 @@ export interface PoolOptions {
   maxFreeSockets: number
   /** Close an idle connection after this long (sooner if the server announces less). */
   idleTimeoutMs: number
+  /** Extra trusted CA certificates for https (a private githosted, tests). Default: Node's. */
+  ca?: string | Buffer
 }
 
 /** Keep-alive agents per protocol; the https one (and node:https itself) only once an https URL is called. */
@@ -85,6 +94,7 @@ export interface Pools {
   'http:': http.Agent
   'https:'?: https.Agent
   readonly agentOptions: http.AgentOptions
+  readonly ca?: string | Buffer
 }
 
 /**
@@ -103,7 +113,7 @@ export function createPools(options: PoolOptions): Pools {
     timeout: options.idleTimeoutMs,
     scheduling: 'lifo',
   }
-  return { 'http:': new http.Agent(agentOptions), agentOptions }
+  return { 'http:': new http.Agent(agentOptions), agentOptions, ...(options.ca ? { ca: options.ca } : {}) }
 }
 
 /** Closes every pooled connection. */
@@ -115,7 +125,10 @@ export function closePools(pools: Pools): void {
 function clientFor(pools: Pools, protocol: 'http:' | 'https:'): { request: typeof http.request; agent: http.Agent } {
   if (protocol === 'http:') return { request: http.request, agent: pools['http:'] }
   const h = process.getBuiltinModule('node:https') as typeof https
-  return { request: h.request, agent: (pools['https:'] ??= new h.Agent(pools.agentOptions)) }
+  // Announcing http/1.1 in ALPN lets an HTTP/2-only server refuse at once (alert
+  // no_application_protocol) instead of answering an error page; the caller can then switch.
+  const tls: https.AgentOptions = { ...pools.agentOptions, ALPNProtocols: ['http/1.1'], ...(pools.ca ? { ca: pools.ca } : {}) }
+  return { request: h.request, agent: (pools['https:'] ??= new h.Agent(tls)) }
 }
 
 /**
@@ -132,7 +145,7 @@ export async function exchange(req: ExchangeRequest, pools: Pools): Promise<Exch
   try {
     return await exchangeOnce(req, pools)
   } catch (err) {
-    if (!(err as { staleSocket?: boolean }).staleSocket) throw err
+    if (!(err as { staleSocket?: boolean }).staleSocket || req.retryStaleSocket === false) throw err
     return exchangeOnce(req, pools)
   }
 }

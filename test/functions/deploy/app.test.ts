@@ -9,13 +9,14 @@ import { createAuthenticator } from '../../../functions/lib/auth/authenticator.j
 import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { MemoryReplayStore } from '../../../functions/lib/auth/replay.js'
 import { createScopedRepoProvider } from '../../../functions/lib/deploys/scoped-repo.js'
+import { releaseHold } from '../../../functions/lib/deploys/holds.js'
 import { parseDeployTrailers } from '../../../functions/lib/deploys/trailers.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { loadPolicy } from '../../../functions/lib/policy/index.js'
 import { staticSecret } from '../../../functions/lib/secrets/source.js'
 import { createDeployApp } from '../../../functions/deploy/app.js'
 import { findSecrets } from '../../setup/secret-patterns.js'
-import { startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
+import { gitMessage, plainSubject, startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
 import { serveApp, type ServedApp } from '../../helpers/serve-app.js'
 
 let gh: TestGithosted
@@ -75,6 +76,19 @@ const repo = () => admin.repo('deploy-configs')
 const fileOf = async (env: string) => JSON.parse((await repo().read(`environments/${env}.json`)).content)
 
 describe('POST /v1/deploys', () => {
+  it('sets a number beyond a double\'s precision exactly, in the file and in the answer; a reserved key is a 400', async () => {
+    const raw = '{"repo": "deploy-configs", "environment": "staging", "set": {"/limits/bytes": 12345678901234567890}}'
+    const res = await fetch(`${served.url}/v1/deploys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${deployer}` }, body: raw })
+    const text = await res.text()
+    expect(res.status).toBe(200)
+    expect(text).toContain('"current":{"/limits/bytes":12345678901234567890}')
+    expect((await repo().read('environments/staging.json')).content).toContain('"bytes": 12345678901234567890')
+    const bad = await post('/v1/deploys', deployer, { repo: 'deploy-configs', environment: 'staging', set: { '/__proto__/polluted': 1 } })
+    expect(bad.status).toBe(400)
+    expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'set' })
+    expect(bad.body.detail).toMatch(/reserved key "__proto__"/)
+  })
+
   it('deploys an image with a scoped token and records who and why', async () => {
     const r = await post('/v1/deploys', deployer, { repo: 'deploy-configs', environment: 'staging', image: 'ghcr.io/acme/app:1.4.2' })
     expect(r.status).toBe(200)
@@ -88,8 +102,8 @@ describe('POST /v1/deploys', () => {
     expect(r.body.commit).toMatch(/^[0-9a-f]{40}$/)
     const [latest] = await repo().log({ path: 'environments/staging.json', limit: 1 })
     expect(latest!.sha).toBe(r.body.commit)
-    expect(latest!.subject).toBe('Deploy ghcr.io/acme/app:1.4.2 to staging')
-    expect(parseDeployTrailers(latest!.message)).toMatchObject({ source: 'api', requester: 'key:deployer' })
+    expect(plainSubject(latest!.subject)).toBe('Deploy ghcr.io/acme/app:1.4.2 to staging')
+    expect(parseDeployTrailers(gitMessage(gh, 'deploy-configs', latest!.sha))).toMatchObject({ source: 'api', requester: 'key:deployer' })
     // The write went through a gr_ token allowed on this one repo only.
     const tokens = (await admin.listTokens({ pageSize: 1000 })).tokens
     const scoped = tokens.filter((t) => t.kind === 'repo')
@@ -155,7 +169,7 @@ describe('POST /v1/deploys', () => {
     const forced = await post('/v1/deploys', releaser, { repo: 'deploy-configs', environment: 'production', image: 'a:2', overrideHold: true })
     expect(forced.status).toBe(200)
     expect((await fileOf('production')).image).toBe('a:2')
-    await repo().delete('holds/production.json', { message: 'Release production' })
+    await releaseHold(repo(), 'production', { message: 'Release production' })
   })
 })
 
@@ -166,8 +180,8 @@ describe('POST /v1/deploys/rollback', () => {
     expect(r.status).toBe(200)
     expect(r.body).toMatchObject({ changed: true, previous: { '/image': 'a:3' }, current: { '/image': 'a:2' } })
     const [latest] = await repo().log({ path: 'environments/production.json', limit: 1 })
-    expect(latest!.subject).toBe('Roll back production to a:2')
-    expect(parseDeployTrailers(latest!.message)?.source).toBe('rollback')
+    expect(plainSubject(latest!.subject)).toBe('Roll back production to a:2')
+    expect(parseDeployTrailers(gitMessage(gh, 'deploy-configs', latest!.sha))?.source).toBe('rollback')
     const first = (await repo().log({ path: 'environments/production.json', limit: 100 })).at(-1)!.sha
     const toFirst = await post('/v1/deploys/rollback', deployer, { repo: 'deploy-configs', environment: 'production', to: first })
     expect(toFirst.body).toMatchObject({ current: { '/image': 'ghcr.io/acme/app:1.0.0' }, rolledBackTo: first })

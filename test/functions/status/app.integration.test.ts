@@ -14,7 +14,8 @@ import { staticSecret } from '../../../functions/lib/secrets/index.js'
 import type { HistoryReport, StatusReport } from '../../../functions/lib/status/types.js'
 import { createStatusApp } from '../../../functions/status/app.js'
 import { readClientFactory } from '../../../functions/status/deps.js'
-import { startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
+import { startTestGithosted, testProfile, type TestGithosted } from '../../helpers/githosted.js'
+import type { ProfileName } from '../../../local/githosted/index.js'
 import { serveApp, type ServedApp } from '../../helpers/serve-app.js'
 
 const REPO = 'deploy-configs'
@@ -30,8 +31,9 @@ interface World {
   get<T>(path: string, headers?: Record<string, string>): Promise<{ status: number; body: T; etag: string | null }>
 }
 
-async function startWorld(options: { compat?: boolean; extraRepos?: string[] } = {}): Promise<World> {
-  const gh = await startTestGithosted()
+async function startWorld(options: { profile?: ProfileName; extraRepos?: string[] } = {}): Promise<World> {
+  // Seeded in the documented profile; the profile under test applies from the first status call.
+  const gh = await startTestGithosted({ profile: 'documented' })
   const writer = new Client({ token: gh.bootstrapToken, baseUrl: gh.url })
   for (const slug of options.extraRepos ?? []) await writer.createRepo({ name: slug, slug })
   const readToken = await gh.createToken({
@@ -40,7 +42,7 @@ async function startWorld(options: { compat?: boolean; extraRepos?: string[] } =
     repoAllowlist: [REPO, ...(options.extraRepos ?? [])],
     name: 'dashboard',
   })
-  if (options.compat) gh.setCompat(true)
+  if (options.profile) gh.setProfile(options.profile)
   const brokerKey = generateBrokerKey()
   const app = createStatusApp({
     readToken: staticSecret(readToken),
@@ -89,7 +91,8 @@ async function stopWorld(w: World | undefined) {
 describe('status API on the local githosted', () => {
   let w: World
   beforeAll(async () => {
-    w = await startWorld({ extraRepos: ['empty-configs', 'docs-only'] })
+    // Trailers need Log's full messages: the documented profile.
+    w = await startWorld({ profile: 'documented', extraRepos: ['empty-configs', 'docs-only'] })
   })
   afterAll(() => stopWorld(w))
 
@@ -179,7 +182,8 @@ describe('status API on the local githosted', () => {
 describe('status API on a server like today\'s githosted (compat: subjects only)', () => {
   let w: World
   beforeAll(async () => {
-    w = await startWorld({ compat: true })
+    // The suite's profile when it is one without our extensions, else today's hosted server.
+    w = await startWorld({ profile: testProfile() === 'documented' ? 'hosted-today' : testProfile() })
   })
   afterAll(() => stopWorld(w))
 
@@ -208,7 +212,7 @@ describe('history: one row per change to the environment', () => {
     describe(compat ? 'subjects only (compat)' : 'full messages', () => {
       let w: World
       beforeAll(async () => {
-        w = await startWorld({ compat })
+        w = await startWorld({ profile: compat ? 'hosted-today' : 'documented' })
       })
       afterAll(() => stopWorld(w))
 

@@ -61,7 +61,7 @@ describe('githosted-local CLI', () => {
       await new Promise((res) => setTimeout(res, 50))
     }
     const out = r.out()
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out)?.[1]
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(out)?.[1]
     const tokenLines = out.split('\n').filter((l) => l.includes('gw_'))
     const token = /^bootstrap token \(write, gw_\): (gw_[A-Za-z0-9]{40})$/.exec(tokenLines[0] ?? '')?.[1]
     expect(url).toBeDefined()

@@ -2,8 +2,8 @@
  * What must hold across Lambda containers, checked with 4 broker processes
  * (separate Node processes: local/instances.ts, as `npm start -- --instances
  * 4` runs them) over one dynalite table and one local githosted, for one
- * server mode. Each mode's file calls `fleetSuite` so the modes run in
- * parallel.
+ * server profile (docs/githosted-compatibility.md). Each profile's file calls
+ * `fleetSuite`, so the profiles run in parallel.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleFunction } from '../../../build/bundle.js'
+import type { ProfileName } from '../../../local/githosted/index.js'
 import { loadEventFixture } from '../../fixtures/eventbridge/index.js'
 import { startBrokerFleet, type BrokerFleet } from '../../helpers/broker-fleet.js'
 import { startFakeSecretsManager, type FakeSecretsManager } from '../../helpers/fake-secrets-manager.js'
@@ -26,7 +27,7 @@ interface Answer {
   body: Record<string, unknown>
 }
 
-export function fleetSuite(mode: 'documented' | 'hosted-today') {
+export function fleetSuite(mode: ProfileName) {
   describe(`4 broker processes, githosted ${mode}`, () => {
     let fleet: BrokerFleet
     const outdir = mkdtempSync(join(tmpdir(), `fleet-${mode}-`))
@@ -34,7 +35,7 @@ export function fleetSuite(mode: 'documented' | 'hosted-today') {
     let eventsBundle: string
 
     beforeAll(async () => {
-      fleet = await startBrokerFleet({ count: 4, compat: mode === 'hosted-today' })
+      fleet = await startBrokerFleet({ count: 4, profile: mode })
       eventsBundle = pathToFileURL((await bundleFunction('events', { outdir })).outfile).href
       sm = await startFakeSecretsManager({ [WORKSPACE_ARN]: fleet.gh.bootstrapToken })
     }, 120_000)

@@ -1,8 +1,8 @@
 /**
  * The deploy core against the real local githosted server (real Git repos,
- * the product Client), in both server modes: enforcing expectedHead, and
- * compat (today's hosted behaviour: no headSha, expectedHead ignored, Log
- * without full messages). Also records the performance figures for the
+ * the product Client), in every server profile (local/githosted/profiles.ts):
+ * enforcing expectedHead, ignoring it, rejecting it as an unknown field, and
+ * HTTP/2-only. Also records the performance figures for the
  * report (deploys per second, retries per deploy).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,7 +13,8 @@ import { RecentDeploys } from '../../../../functions/lib/deploys/recent.js'
 import { parseDeployTrailers } from '../../../../functions/lib/deploys/trailers.js'
 import { Client } from '../../../../functions/lib/githosted/index.js'
 import type { RepoHandle } from '../../../../functions/lib/githosted/types.js'
-import { startTestGithosted, type TestGithosted } from '../../../helpers/githosted.js'
+import { startTestGithosted, testProfile, type TestGithosted } from '../../../helpers/githosted.js'
+import type { ProfileName } from '../../../../local/githosted/index.js'
 
 let gh: TestGithosted
 let client: Client
@@ -41,10 +42,13 @@ async function freshRepo(name: string, files: Record<string, string>): Promise<R
 const deploy = (repo: RepoHandle, repoName: string, environment: string, change: ApplyResult extends never ? never : { image: string } | { set: Record<string, unknown> }) =>
   applyConfigUpdate({ repo, repoName, recent: new RecentDeploys() }, { environment, change, source: 'api', requester: 'test' })
 
-describe.each([false, true])('against the local server (compat mode: %s)', (compat) => {
-  const suffix = compat ? 'compat' : 'strict'
-  beforeAll(() => gh.setCompat(compat))
-  afterAll(() => gh.setCompat(false))
+// The default run covers documented and hosted-today; the per-profile runs (vitest.config.ts) their own.
+const profiles: ProfileName[] = testProfile() === 'documented' ? ['documented', 'hosted-today'] : [testProfile()]
+
+describe.each(profiles)('against the local server (profile %s)', (profile) => {
+  const suffix = profile
+  beforeAll(() => gh.setProfile(profile))
+  afterAll(() => gh.setProfile(testProfile()))
 
   it('20 concurrent deploys to different keys of one file all land; the Git log has every deploy', async () => {
     const name = `keys-${suffix}`
@@ -61,7 +65,7 @@ describe.each([false, true])('against the local server (compat mode: %s)', (comp
     const deployCommits = new Set(results.map((r) => r.commit))
     expect(deployCommits.size).toBe(20)
     for (const c of deployCommits) expect(log.some((l) => l.sha === c)).toBe(true)
-    if (!compat) {
+    if (profile === 'documented') {
       expect(log.length).toBe(21)
       const trailers = log.slice(0, 20).map((c) => parseDeployTrailers(c.message))
       expect(trailers.every((t) => t?.environment === 'production' && t.changes.length === 1)).toBe(true)

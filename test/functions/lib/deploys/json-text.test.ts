@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { changedLineCount, unifiedDiff } from '../../../../functions/lib/deploys/diff.js'
 import { parsePointer } from '../../../../functions/lib/deploys/json-pointer.js'
-import { applyAssignments, removeValueInText, setValueInText } from '../../../../functions/lib/deploys/json-text.js'
+import { ExactNumber } from '../../../../functions/lib/deploys/exact-number.js'
+import { applyAssignments, parseJsonText, removeValueInText, setValueInText, stringifyExact } from '../../../../functions/lib/deploys/json-text.js'
 import { ABSENT } from '../../../../functions/lib/deploys/json-values.js'
 import { ValidationError } from '../../../../functions/lib/errors.js'
 
@@ -100,5 +101,50 @@ describe('unifiedDiff', () => {
     const d = unifiedDiff('environments/production.json', two, setValueInText(two, p('/replicas'), 3))
     expect(d).toContain('-  "replicas": 2,\n+  "replicas": 3,')
     expect(d.startsWith('--- a/environments/production.json\n+++ b/environments/production.json\n@@ -1,6 +1,6 @@')).toBe(true)
+  })
+})
+
+describe('exact numbers', () => {
+  const file = '{\n  "big": 98765432109876543210,\n  "f": 0.10000000000000000001,\n  "n": 1.50,\n  "e": 1E3,\n  "image": "a"\n}\n'
+  const set = (pointer: string, valueText: string) =>
+    applyAssignments(file, [{ tokens: parsePointer(pointer), value: parseJsonText(valueText) }]).text
+
+  it('writes a number a double cannot hold exactly as sent, and leaves every other number spelled as it was', () => {
+    const out = set('/replicas', '12345678901234567890')
+    expect(out).toBe(file.replace('"image": "a"\n', '"image": "a",\n  "replicas": 12345678901234567890\n'))
+    expect(out).toContain('"n": 1.50')
+    expect(out).toContain('"e": 1E3')
+    expect(out).toContain('"f": 0.10000000000000000001')
+  })
+
+  it('compares exact numbers by their text: the same value is a no-op, a neighbour is a change', () => {
+    expect(set('/big', '98765432109876543210')).toBe(file)
+    expect(set('/big', '98765432109876543211')).toContain('"big": 98765432109876543211,')
+    expect(set('/f', '0.10000000000000000002')).toContain('"f": 0.10000000000000000002,')
+  })
+
+  it('keeps exact numbers inside a container value, in the file\'s layout', () => {
+    const out = set('/obj', '{"x": 12345678901234567891, "y": [1, 2.000000000000000001]}')
+    expect(out).toContain('"obj": {\n    "x": 12345678901234567891,\n    "y": [\n      1,\n      2.000000000000000001\n    ]\n  }')
+  })
+
+  it('stringifyExact writes exact numbers verbatim and plain values as JSON.stringify does', () => {
+    const v = parseJsonText('{"a": 12345678901234567890, "b": [0.1, "x"], "c": null}')
+    expect(stringifyExact(v)).toBe('{"a":12345678901234567890,"b":[0.1,"x"],"c":null}')
+    expect(parseJsonText('{"a": 1.5, "b": 9007199254740991}')).toEqual({ a: 1.5, b: 9007199254740991 })
+    expect(parseJsonText('{"a": 9007199254740993}')).toEqual({ a: new ExactNumber('9007199254740993') })
+  })
+
+  it.each(['/__proto__/x', '/constructor', '/a/prototype/b', '/a/__proto__'])('refuses the reserved key in %s with a ValidationError (400)', (pointer) => {
+    const err = (() => {
+      try {
+        parsePointer(pointer)
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(err).toBeInstanceOf(ValidationError)
+    expect((err as ValidationError).status).toBe(400)
+    expect((err as Error).message).toMatch(/reserved key/)
   })
 })

@@ -12,6 +12,7 @@ import {
   gitBlobSha,
   type ClientConfig,
 } from '../../../../functions/lib/githosted/index.js'
+import { forgetCapabilities } from '../../../../functions/lib/githosted/capabilities.js'
 import { ValidationError } from '../../../../functions/lib/errors.js'
 import {
   connectError,
@@ -33,6 +34,7 @@ const SHA_B = 'b'.repeat(40)
 function client(handlers: Record<string, Handler>, extra: Partial<ClientConfig> = {}) {
   const fake = fakeConnect(handlers)
   const time = virtualTime()
+  forgetCapabilities()
   const c = new Client({
     token: TOKEN,
     baseUrl: 'http://githosted.test/',
@@ -344,35 +346,75 @@ describe('retries through the client', () => {
     expect(fake.calls('WriteFile')).toHaveLength(3)
   })
 
-  it('unavailable is retried for reads but NOT for a plain write', async () => {
+  it('unavailable is retried for reads; a write is reconciled by reading, sent once more, then reported', async () => {
     let reads = 0
     const { c, fake } = client({
       ReadFile: () => (reads++ < 1 ? connectError(503, 'unavailable', 'x') : ok({ content: '', headSha: SHA_A })),
       WriteFile: () => connectError(503, 'unavailable', 'x'),
+      Log: () => ok({ commits: [{ hash: SHA_A, subject: 'older' }] }),
     })
     expect((await c.repo('r').read('f')).headSha).toBe(SHA_A)
     expect(fake.calls('ReadFile')).toHaveLength(2)
-    await expect(c.repo('r').write('f', 'x', { message: 'm' })).rejects.toBeInstanceOf(GithostedUnavailableError)
+    const err = await c.repo('r').write('f', 'x', { message: 'm' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(GithostedUnavailableError)
+    expect((err as Error).message).toMatch(/not in the history; nothing was written as far as can be seen/)
+    // Never more than one resend, and each unknown outcome was looked up first.
+    expect(fake.calls('WriteFile')).toHaveLength(2)
+    expect(fake.calls('Log')).toHaveLength(2)
+  })
+
+  it('a reset after the write landed is answered from the history: one commit, and it is ours', async () => {
+    let landed = false
+    const { c, fake } = client({
+      ReadFile: (body) => ok({ content: body.ref === SHA_B && landed ? Buffer.from('x').toString('base64') : '', headSha: SHA_A }),
+      WriteFile: () => {
+        landed = true
+        throw networkFailure('ECONNRESET')
+      },
+      Log: () => ok({ commits: landed ? [{ hash: SHA_B, subject: 'm', message: 'm\n\nDeploy-Id: 1\n' }, { hash: SHA_A, subject: 'base' }] : [] }),
+    })
+    await c.repo('r').read('f')
+    const res = await c.repo('r').write('f', 'x', { message: 'm\n\nDeploy-Id: 1', expectedHead: SHA_A })
+    expect(res.commit).toBe(SHA_B)
     expect(fake.calls('WriteFile')).toHaveLength(1)
   })
 
-  it('a reset mid-write is not retried without expectedHead, but is with it', async () => {
-    let guarded = 0
+  it('a commit with our message but other content is not taken for ours', async () => {
+    let writes = 0
     const { c, fake } = client({
-      // The server's first read shows it supports headSha, so no compat checks run.
-      ReadFile: () => ok({ content: '', headSha: SHA_A }),
+      ReadFile: () => ok({ content: Buffer.from('someone else').toString('base64'), headSha: SHA_A }),
+      WriteFile: () => {
+        if (writes++ === 0) throw networkFailure('ECONNRESET')
+        return ok({ branch: 'main', commit: 'c'.repeat(40) })
+      },
+      Log: () => ok({ commits: [{ hash: SHA_B, subject: 'm', message: 'm' }, { hash: SHA_A, subject: 'base' }] }),
+    })
+    await c.repo('r').read('f')
+    const res = await c.repo('r').write('f', 'x', { message: 'm', expectedHead: SHA_A })
+    expect(res.commit).toBe('c'.repeat(40))
+    expect(fake.calls('WriteFile')).toHaveLength(2)
+  })
+
+  it('learns that the server rejects expectedHead as an unknown field, writes without it and checks the parent', async () => {
+    const bodies: unknown[] = []
+    const { c, fake } = client({
+      ReadFile: () => ok({ content: '' }),
+      Log: (body) => ok({ commits: body.ref === SHA_B ? [{ hash: SHA_B, subject: 'm' }, { hash: SHA_A, subject: 'a' }] : [{ hash: SHA_A, subject: 'a' }] }),
       WriteFile: (body) => {
-        if (!body.expectedHead) throw networkFailure('ECONNRESET')
-        if (guarded++ === 0) throw networkFailure('ECONNRESET')
+        bodies.push(body)
+        if (body.expectedHead) return connectError(400, 'invalid_argument', 'cannot decode message githosted.v1.WriteFileRequest from JSON: key "expectedHead" is unknown')
         return ok({ branch: 'main', commit: SHA_B })
       },
     })
-    await c.repo('r').read('f')
-    await expect(c.repo('r').write('f', 'x', { message: 'm' })).rejects.toBeInstanceOf(GithostedNetworkError)
-    expect(fake.calls('WriteFile')).toHaveLength(1)
     const res = await c.repo('r').write('f', 'x', { message: 'm', expectedHead: SHA_A })
     expect(res.commit).toBe(SHA_B)
-    expect(fake.calls('WriteFile')).toHaveLength(3)
+    expect(bodies.map((b) => 'expectedHead' in (b as object))).toEqual([true, false])
+    expect(c.capabilities.expectedHead).toBe('rejected')
+    // Remembered per base URL: a new client for the same server does not try again.
+    const again = new Client({ token: TOKEN, baseUrl: 'http://githosted.test', fetch: fake.fetch })
+    await again.repo('r').write('f', 'x', { message: 'm', expectedHead: SHA_A })
+    expect(bodies).toHaveLength(3)
+    expect('expectedHead' in (bodies[2] as object)).toBe(false)
   })
 
   it('a refused connection is retried even for a plain write (it never left us)', async () => {

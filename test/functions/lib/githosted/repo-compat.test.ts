@@ -8,9 +8,11 @@ import {
   type ClientOptions,
 } from '../../../../functions/lib/githosted/index.js'
 import { virtualTime } from './fake-connect.js'
+import { forgetCapabilities } from '../../../../functions/lib/githosted/capabilities.js'
 import { FakeGit } from './fake-git.js'
 
 function setup(extensions: boolean, opts: Partial<ClientOptions> = {}) {
+  forgetCapabilities()
   const git = new FakeGit({ extensions })
   const client = new Client({
     token: 'test-token',
