@@ -268,13 +268,17 @@ export class Repo implements RepoHandle {
     const { kind, branch, expectedHead } = m
     const procedure = kind === 'write' ? WRITE_FILE : DELETE_FILE
     let resent = false
+    let sentWithoutExpectedHead = false
     for (;;) {
       try {
         return await this.send(m)
       } catch (err) {
         if (!(err instanceof GithostedError)) throw err
-        if (expectedHead !== '' && this.caps.expectedHead !== 'rejected' && isUnknownExpectedHead(err)) {
+        // Only a request that carried the field can be refused for it. Concurrent writes may all
+        // have carried it before the first refusal was learned: each resends once without it.
+        if (expectedHead !== '' && !sentWithoutExpectedHead && isUnknownExpectedHead(err)) {
           this.caps.expectedHead = 'rejected'
+          sentWithoutExpectedHead = true
           continue
         }
         if (err.connectCode === 'unimplemented' && kind === 'delete') {

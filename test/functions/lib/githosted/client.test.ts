@@ -417,6 +417,24 @@ describe('retries through the client', () => {
     expect('expectedHead' in (bodies[2] as object)).toBe(false)
   })
 
+  it('concurrent writes that all carried expectedHead before the refusal was learned each resend once without it', async () => {
+    const bodies: Array<Record<string, unknown>> = []
+    const { c } = client({
+      ReadFile: () => ok({ content: '' }),
+      Log: (body) => ok({ commits: typeof body.ref === 'string' && body.ref !== SHA_A ? [{ hash: body.ref, subject: 'm' }, { hash: SHA_A, subject: 'a' }] : [{ hash: SHA_A, subject: 'a' }] }),
+      WriteFile: (body) => {
+        bodies.push(body)
+        if (body.expectedHead) return connectError(400, 'invalid_argument', 'cannot decode message githosted.v1.WriteFileRequest from JSON: key "expectedHead" is unknown')
+        return ok({ branch: 'main', commit: String(body.path).padEnd(40, '0').slice(0, 40).replace(/[^0-9a-f]/g, 'e') })
+      },
+    })
+    const results = await Promise.all(['a', 'b', 'c'].map((p) => c.repo('r').write(p, 'x', { message: 'm', expectedHead: SHA_A })))
+    expect(results).toHaveLength(3)
+    // All three were sent with the field before any refusal came back, then once each without it.
+    expect(bodies.filter((b) => 'expectedHead' in b)).toHaveLength(3)
+    expect(bodies.filter((b) => !('expectedHead' in b))).toHaveLength(3)
+  })
+
   it('a refused connection is retried even for a plain write (it never left us)', async () => {
     let n = 0
     const { c, fake } = client({
