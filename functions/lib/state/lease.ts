@@ -69,35 +69,62 @@ export interface LeaseOptions {
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /**
+ * Where leases are kept: the shared table, or this process (unit tests).
+ * Each operation is one conditional step; the timing rules live in
+ * `leaseManager`, once.
+ */
+interface LeaseStore {
+  /** Takes the lease if it is free at `now` (expired or never taken); undefined if another holds it. */
+  tryTake(resource: string, holder: string, now: number, until: number): Promise<Lease | undefined>
+  /** Extends our lease to `until`; false if it is no longer ours. */
+  extend(lease: Lease, now: number, until: number): Promise<boolean>
+  /** Frees our lease; a no-op if it is no longer ours. */
+  free(lease: Lease): Promise<void>
+}
+
+/**
  * Polls with jittered backoff from 5 ms up to 100 ms until `deadline`. Only
  * one request per process polls for a resource (see `queuedLocally`), so a
  * burst costs the table a few polls per process, not one per request.
  */
-async function waitFor<T>(
-  tryOnce: () => Promise<T | undefined>,
-  options: AcquireOptions,
-  now: () => number,
-  sleep: (ms: number) => Promise<void>,
-  random: () => number,
-  resource: string,
-): Promise<T> {
-  let delay = 5
-  let waited = false
-  for (;;) {
-    const got = await tryOnce()
-    if (got !== undefined) return got
-    if (!waited) {
-      waited = true
-      options.onWait?.()
-    }
-    const left = options.deadline - now()
-    if (left <= 0) {
-      throw new LeaseBusyError(`Other deploys to ${resource} kept it busy until this request's deadline; nothing was written. Try again.`, 2)
-    }
-    await sleep(Math.min(left, delay * (0.5 + random())))
-    delay = Math.min(100, delay * 2)
+function leaseManager(store: LeaseStore, options: LeaseOptions, now: () => number): LeaseManager {
+  const durationMs = options.durationMs ?? 12_000
+  const sleep = options.sleep ?? defaultSleep
+  const random = options.random ?? Math.random
+  return {
+    durationMs,
+    async acquire(resource, acquireOptions) {
+      const holder = randomUUID()
+      let delay = 5
+      let waited = false
+      for (;;) {
+        const t = now()
+        const got = await store.tryTake(resource, holder, t, t + durationMs)
+        if (got) return got
+        if (!waited) {
+          waited = true
+          acquireOptions.onWait?.()
+        }
+        const left = acquireOptions.deadline - now()
+        if (left <= 0) throw busy(resource)
+        await sleep(Math.min(left, delay * (0.5 + random())))
+        delay = Math.min(100, delay * 2)
+      }
+    },
+    async ensure(lease, minRemainingMs) {
+      const t = now()
+      if (lease.until - t >= minRemainingMs) return lease
+      if (!(await store.extend(lease, t, t + durationMs))) {
+        throw new LeaseLostError(`The write lease on ${lease.resource} (fence ${lease.fence}) expired before this deploy could write; nothing more was written. Try again.`)
+      }
+      return { ...lease, until: t + durationMs }
+    },
+    release: (lease) => store.free(lease),
   }
 }
+
+const busy = (resource: string) =>
+  new LeaseBusyError(`Other deploys to ${resource} kept it busy until this request's deadline; nothing was written. Try again.`, 2)
 
 /**
  * Requests of one process for one resource queue here first, in arrival
@@ -131,7 +158,7 @@ export function queuedLocally(inner: LeaseManager): LeaseManager {
       if (!turn) {
         // Keep the queue moving: our turn passes on as soon as it comes.
         void previous.then(pass)
-        throw new LeaseBusyError(`Other deploys to ${resource} kept it busy until this request's deadline; nothing was written. Try again.`, 2)
+        throw busy(resource)
       }
       try {
         const lease = await inner.acquire(resource, options)
@@ -155,124 +182,96 @@ export function queuedLocally(inner: LeaseManager): LeaseManager {
 }
 
 export function createDynamoLeaseManager(table: StateTable, options: LeaseOptions = {}): LeaseManager {
-  return queuedLocally(dynamoLeases(table, options))
-}
-
-function dynamoLeases(table: StateTable, options: LeaseOptions): LeaseManager {
-  const durationMs = options.durationMs ?? 12_000
-  const sleep = options.sleep ?? defaultSleep
-  const random = options.random ?? Math.random
-  const now = () => table.clock().getTime()
-  const key = (resource: string) => ({ [PK]: S(PREFIX.lease + hashKey(resource)) })
-  // The counter outlives any one lease by far, so fences keep rising.
-  const itemTtl = () => N(epochSeconds(now()) + 30 * 24 * 3600)
-
-  return {
-    durationMs,
-    acquire(resource, acquireOptions) {
-      const holder = randomUUID()
-      return waitFor(
-        async () => {
-          const t = now()
-          try {
-            const out = await table.db.call<{ Attributes?: Item }>('UpdateItem', {
-              TableName: table.name,
-              Key: key(resource),
-              UpdateExpression: 'SET #holder = :holder, #until = :until, #ttl = :exp ADD #fence :one',
-              ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
-              ExpressionAttributeNames: { '#holder': 'holder', '#until': 'until', '#fence': 'fence', '#ttl': TTL },
-              ExpressionAttributeValues: { ':holder': S(holder), ':until': N(t + durationMs), ':now': N(t), ':one': N(1), ':exp': itemTtl() },
-              ReturnValues: 'ALL_NEW',
-            })
-            return { resource, holder, fence: num(out.Attributes, 'fence') ?? 0, until: t + durationMs }
-          } catch (err) {
-            if (err instanceof ConditionFailed) return undefined
-            throw err
-          }
-        },
-        acquireOptions,
-        now,
-        sleep,
-        random,
-        resource,
-      )
-    },
-    async ensure(lease, minRemainingMs) {
-      const t = now()
-      if (lease.until - t >= minRemainingMs) return lease
-      try {
-        await table.db.call('UpdateItem', {
-          TableName: table.name,
-          Key: key(lease.resource),
-          UpdateExpression: 'SET #until = :until',
-          ConditionExpression: '#holder = :holder AND #fence = :fence AND #until >= :now',
-          ExpressionAttributeNames: { '#holder': 'holder', '#until': 'until', '#fence': 'fence' },
-          ExpressionAttributeValues: { ':holder': S(lease.holder), ':fence': N(lease.fence), ':until': N(t + durationMs), ':now': N(t) },
-        })
-      } catch (err) {
-        if (err instanceof ConditionFailed) {
-          throw new LeaseLostError(`The write lease on ${lease.resource} (fence ${lease.fence}) expired before this deploy could write; nothing more was written. Try again.`)
-        }
-        throw err
-      }
-      return { ...lease, until: t + durationMs }
-    },
-    async release(lease) {
-      try {
-        await table.db.call('UpdateItem', {
-          TableName: table.name,
-          Key: key(lease.resource),
-          UpdateExpression: 'SET #until = :zero',
-          ConditionExpression: '#holder = :holder AND #fence = :fence',
-          ExpressionAttributeNames: { '#holder': 'holder', '#until': 'until', '#fence': 'fence' },
-          ExpressionAttributeValues: { ':holder': S(lease.holder), ':fence': N(lease.fence), ':zero': N(0) },
-        })
-      } catch (err) {
-        // Already taken over after expiry: nothing of ours to free.
-        if (!(err instanceof ConditionFailed)) throw err
-      }
-    },
-  }
+  return queuedLocally(leaseManager(dynamoLeaseStore(table), options, () => table.clock().getTime()))
 }
 
 /** In-process leases with the same semantics, for unit tests. */
 export function createMemoryLeaseManager(options: LeaseOptions & { clock?: () => Date } = {}): LeaseManager {
-  const durationMs = options.durationMs ?? 12_000
-  const sleep = options.sleep ?? defaultSleep
-  const random = options.random ?? Math.random
-  const now = () => (options.clock ? options.clock().getTime() : Date.now())
-  const held = new Map<string, { holder: string; fence: number; until: number }>()
+  return queuedLocally(leaseManager(memoryLeaseStore(), options, () => (options.clock ? options.clock().getTime() : Date.now())))
+}
+
+/** One item per resource: holder, fence (raised on every take) and held-until, all conditional on the holder. */
+function dynamoLeaseStore(table: StateTable): LeaseStore {
+  const key = (resource: string) => ({ [PK]: S(PREFIX.lease + hashKey(resource)) })
+  const names = { '#holder': 'holder', '#until': 'until', '#fence': 'fence' }
+  const mine = (lease: Lease) => ({ ':holder': S(lease.holder), ':fence': N(lease.fence) })
+  const conditional = async (request: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await request()
+      return true
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false
+      throw err
+    }
+  }
   return {
-    durationMs,
-    acquire(resource, acquireOptions) {
-      const holder = randomUUID()
-      return waitFor(
-        async () => {
-          const t = now()
-          const cur = held.get(resource)
-          if (cur && cur.until >= t) return undefined
-          const fence = (cur?.fence ?? 0) + 1
-          held.set(resource, { holder, fence, until: t + durationMs })
-          return { resource, holder, fence, until: t + durationMs }
-        },
-        acquireOptions,
-        now,
-        sleep,
-        random,
-        resource,
+    async tryTake(resource, holder, now, until) {
+      let fence = 0
+      const taken = await conditional(async () => {
+        const out = await table.db.call<{ Attributes?: Item }>('UpdateItem', {
+          TableName: table.name,
+          Key: key(resource),
+          UpdateExpression: 'SET #holder = :holder, #until = :until, #ttl = :exp ADD #fence :one',
+          ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
+          ExpressionAttributeNames: { ...names, '#ttl': TTL },
+          // The counter outlives any one lease by far, so fences keep rising.
+          ExpressionAttributeValues: { ':holder': S(holder), ':until': N(until), ':now': N(now), ':one': N(1), ':exp': N(epochSeconds(now) + 30 * 24 * 3600) },
+          ReturnValues: 'ALL_NEW',
+        })
+        fence = num(out.Attributes, 'fence') ?? 0
+      })
+      return taken ? { resource, holder, fence, until } : undefined
+    },
+    extend: (lease, now, until) =>
+      conditional(() =>
+        table.db.call('UpdateItem', {
+          TableName: table.name,
+          Key: key(lease.resource),
+          UpdateExpression: 'SET #until = :until',
+          ConditionExpression: '#holder = :holder AND #fence = :fence AND #until >= :now',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...mine(lease), ':until': N(until), ':now': N(now) },
+        }),
+      ),
+    async free(lease) {
+      // Already taken over after expiry: nothing of ours to free.
+      await conditional(() =>
+        table.db.call('UpdateItem', {
+          TableName: table.name,
+          Key: key(lease.resource),
+          UpdateExpression: 'SET #until = :zero',
+          ConditionExpression: '#holder = :holder AND #fence = :fence',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...mine(lease), ':zero': N(0) },
+        }),
       )
     },
-    async ensure(lease, minRemainingMs) {
-      const t = now()
-      if (lease.until - t >= minRemainingMs) return lease
-      const cur = held.get(lease.resource)
-      if (!cur || cur.holder !== lease.holder || cur.until < t) throw new LeaseLostError(`The write lease on ${lease.resource} expired.`)
-      cur.until = t + durationMs
-      return { ...lease, until: cur.until }
+  }
+}
+
+function memoryLeaseStore(): LeaseStore {
+  const held = new Map<string, { holder: string; fence: number; until: number }>()
+  const ours = (lease: Lease) => {
+    const cur = held.get(lease.resource)
+    return cur && cur.holder === lease.holder && cur.fence === lease.fence ? cur : undefined
+  }
+  return {
+    async tryTake(resource, holder, now, until) {
+      const cur = held.get(resource)
+      if (cur && cur.until >= now) return undefined
+      const fence = (cur?.fence ?? 0) + 1
+      held.set(resource, { holder, fence, until })
+      return { resource, holder, fence, until }
     },
-    async release(lease) {
-      const cur = held.get(lease.resource)
-      if (cur && cur.holder === lease.holder) cur.until = 0
+    async extend(lease, now, until) {
+      const cur = ours(lease)
+      if (!cur || cur.until < now) return false
+      cur.until = until
+      return true
+    },
+    async free(lease) {
+      const cur = ours(lease)
+      if (cur) cur.until = 0
     },
   }
 }
