@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net'
 import { createSharedState } from '../functions/lib/state/index.js'
 import { createLocalBroker } from './broker.js'
 import { remoteMint, type BrokerProcessConfig } from './instances.js'
-import { LOCAL_STATE_ENV } from './state.js'
+import { LOCAL_STATE_ENV, LOCAL_TIMEOUT_MS } from './state.js'
 
 const config = JSON.parse(process.env.LOCAL_BROKER_CONFIG ?? '') as BrokerProcessConfig
 const state = createSharedState(
-  { tableName: config.state.tableName, region: config.state.region, endpoint: config.state.endpoint },
+  { tableName: config.state.tableName, region: config.state.region, endpoint: config.state.endpoint, timeoutMs: LOCAL_TIMEOUT_MS },
   { env: LOCAL_STATE_ENV },
 )
 const broker = await createLocalBroker({

@@ -23,7 +23,7 @@ import { generateBrokerKey } from '../functions/lib/auth/broker-keys.js'
 import { createSharedState } from '../functions/lib/state/index.js'
 import { createLocalBroker, LOCAL_AUDIENCE, LOCAL_KEY_NAME } from './broker.js'
 import { spawnBrokerProcesses, startMintEndpoint, stopChild } from './instances.js'
-import { LOCAL_REGION, LOCAL_STATE_ENV, LOCAL_TABLE, ensureStateTable, startDynalite } from './state.js'
+import { LOCAL_REGION, LOCAL_STATE_ENV, LOCAL_TABLE, LOCAL_TIMEOUT_MS, ensureStateTable, startDynalite } from './state.js'
 import { DataDirLockedError, lockDataDir } from './data-lock.js'
 import { explainListenError } from './listen-errors.js'
 import { openLocalLogs } from './logs.js'
@@ -141,7 +141,7 @@ async function main() {
   let pids: number[]
   let dashboardUrl: string
   if (instances === 1) {
-    const state = createSharedState({ tableName, region: LOCAL_REGION, endpoint: stateEndpoint }, { env: LOCAL_STATE_ENV })
+    const state = createSharedState({ tableName, region: LOCAL_REGION, endpoint: stateEndpoint, timeoutMs: LOCAL_TIMEOUT_MS }, { env: LOCAL_STATE_ENV })
     closers.push(() => state.close())
     const broker = await createLocalBroker({
       githostedUrl: githosted.url,

@@ -12,6 +12,8 @@ export const LOCAL_TABLE = 'githosted-ci-broker-state'
 export const LOCAL_REGION = 'local-1'
 /** dynalite checks that requests are signed, not by whom. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
+/** dynalite runs in a Node process next to everything else: give it time on a loaded machine. */
+export const LOCAL_TIMEOUT_MS = 10_000
 export const LOCAL_STATE_ENV = { AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey }
 
 export interface LocalDynamo {
@@ -43,7 +45,7 @@ export async function startDynalite(options: { path?: string; port?: number } = 
 
 /** A client for a local endpoint. */
 export function localDynamoDb(endpoint: string): DynamoDb {
-  return createDynamoDb({ region: LOCAL_REGION, endpoint, credentials: () => LOCAL_CREDENTIALS })
+  return createDynamoDb({ region: LOCAL_REGION, endpoint, credentials: () => LOCAL_CREDENTIALS, timeoutMs: LOCAL_TIMEOUT_MS })
 }
 
 /** Creates the state table (pk, TTL on expiresAt) unless it exists. */

@@ -19,7 +19,7 @@ import { createSharedState } from '../../functions/lib/state/index.js'
 import { LOCAL_AUDIENCE, createLocalBroker } from '../../local/broker.js'
 import { startLocalGithosted } from '../../local/githosted/index.js'
 import { startLocalOidcIssuer } from '../../local/oidc/index.js'
-import { LOCAL_REGION, LOCAL_STATE_ENV, LOCAL_TABLE, ensureStateTable, startDynalite } from '../../local/state.js'
+import { LOCAL_REGION, LOCAL_STATE_ENV, LOCAL_TABLE, LOCAL_TIMEOUT_MS, ensureStateTable, startDynalite } from '../../local/state.js'
 import { startBrokerFleet } from '../../test/helpers/broker-fleet.js'
 import { OUT, ROOT, SHIPPED_EXTERNAL } from '../harness/bundles.js'
 import { interleave } from '../harness/rounds.js'
@@ -134,7 +134,7 @@ async function countCalls(endpoint: string): Promise<Array<{ what: string; calls
   const githosted = await startLocalGithosted({ seed: true })
   const oidc = await startLocalOidcIssuer({ audience: LOCAL_AUDIENCE })
   let calls = 0
-  const state = createSharedState({ tableName: LOCAL_TABLE, region: LOCAL_REGION, endpoint }, { env: LOCAL_STATE_ENV, onCall: () => calls++ })
+  const state = createSharedState({ tableName: LOCAL_TABLE, region: LOCAL_REGION, endpoint, timeoutMs: LOCAL_TIMEOUT_MS }, { env: LOCAL_STATE_ENV, onCall: () => calls++ })
   try {
     const broker = await createLocalBroker({
       githostedUrl: githosted.url,

@@ -89,6 +89,7 @@ export async function startLambdaBundles<Name extends FunctionName>(
       // The shared state table on dynalite, reached with the same (fake) credentials.
       STATE_TABLE_NAME: state.tableName,
       STATE_TABLE_ENDPOINT: state.endpoint,
+      STATE_TABLE_TIMEOUT_MS: state.env.STATE_TABLE_TIMEOUT_MS!,
       ...options.env(gh),
     }
     for (const name of [...Object.keys(env), ...(options.unset ?? [])]) saved[name] = process.env[name]

@@ -5,7 +5,7 @@
  * nothing.
  */
 import { createSharedState, type SharedState, type SharedStateOptions } from '../../functions/lib/state/index.js'
-import { LOCAL_REGION, LOCAL_STATE_ENV, LOCAL_TABLE, ensureStateTable, startDynalite } from '../../local/state.js'
+import { LOCAL_REGION, LOCAL_STATE_ENV, LOCAL_TABLE, LOCAL_TIMEOUT_MS, ensureStateTable, startDynalite } from '../../local/state.js'
 
 export interface TestState {
   endpoint: string
@@ -24,9 +24,9 @@ export async function startTestState(): Promise<TestState> {
   return {
     endpoint: dynamo.endpoint,
     tableName: LOCAL_TABLE,
-    env: { STATE_TABLE_NAME: LOCAL_TABLE, STATE_TABLE_ENDPOINT: dynamo.endpoint, AWS_REGION: LOCAL_REGION, ...LOCAL_STATE_ENV },
+    env: { STATE_TABLE_NAME: LOCAL_TABLE, STATE_TABLE_ENDPOINT: dynamo.endpoint, STATE_TABLE_TIMEOUT_MS: String(LOCAL_TIMEOUT_MS), AWS_REGION: LOCAL_REGION, ...LOCAL_STATE_ENV },
     state(options = {}) {
-      const s = createSharedState({ tableName: LOCAL_TABLE, region: LOCAL_REGION, endpoint: dynamo.endpoint }, { ...options, env: LOCAL_STATE_ENV })
+      const s = createSharedState({ tableName: LOCAL_TABLE, region: LOCAL_REGION, endpoint: dynamo.endpoint, timeoutMs: LOCAL_TIMEOUT_MS }, { ...options, env: LOCAL_STATE_ENV })
       clients.push(s)
       return s
     },

@@ -221,9 +221,7 @@ async function coordinated(
     const run = newRun()
     run.lease = lease
     const result = await run.run()
-    if (!result.skipped) {
-      for (const k of replayKeys) await c.idempotency.put(k, result)
-    }
+    if (!result.skipped) await afterLanding(logger, 'record the idempotency key', () => Promise.all(replayKeys.map((k) => c.idempotency.put(k, result))))
     return result
   } finally {
     try {
@@ -232,6 +230,19 @@ async function coordinated(
       // It expires on its own; the deploy's answer stands.
       logger.warn('could not release the repo write lease; it expires on its own', { code: (err as { code?: string }).code })
     }
+  }
+}
+
+/**
+ * Bookkeeping after the change is in the file: a failure here must not turn
+ * the answer into an error (a 5xx says nothing was applied). The Git
+ * trailers stay as the fallback for idempotency and ordering.
+ */
+async function afterLanding(logger: Logger, what: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn()
+  } catch (err) {
+    logger.warn(`deploy landed but could not ${what}; the commit trailers stand in for it`, { code: (err as { code?: string }).code })
   }
 }
 
@@ -352,8 +363,11 @@ class DeployRun {
     if (result.changed && eventMs !== undefined) {
       for (const a of this.assignments) this.recent.raiseMark(this.markKey(a.pointer), eventMs)
     }
-    if (result.changed && this.deps.coordination) {
-      await this.deps.coordination.watermarks.raise(this.deps.repoName, this.environment, this.assignments.map((a) => a.pointer), { ms: markMs, commit: result.commit })
+    const c = this.deps.coordination
+    if (result.changed && c) {
+      await afterLanding(this.logger, 'raise the event-order mark', () =>
+        c.watermarks.raise(this.deps.repoName, this.environment, this.assignments.map((a) => a.pointer), { ms: markMs, commit: result.commit }),
+      )
     }
     return result
   }

@@ -29,6 +29,8 @@ export interface StateConfig {
   region: string
   /** Only for DynamoDB-compatible endpoints off AWS (dynalite locally). */
   endpoint?: string
+  /** Per call (STATE_TABLE_TIMEOUT_MS). Default 2 s; a local dynalite on a loaded machine needs more. */
+  timeoutMs?: number
 }
 
 /** STATE_TABLE_NAME (required: guarantees across containers depend on it), AWS_REGION, STATE_TABLE_ENDPOINT. */
@@ -38,7 +40,11 @@ export function readStateConfig(vars: EnvVars): StateConfig {
   if (!region) throw new ConfigError('Missing environment variable AWS_REGION (the state table\'s region).')
   const endpoint = vars.optional('STATE_TABLE_ENDPOINT')
   if (endpoint && !URL.canParse(endpoint)) throw new ConfigError('STATE_TABLE_ENDPOINT is not a URL.')
-  return { tableName, region, ...(endpoint ? { endpoint } : {}) }
+  const timeout = vars.optional('STATE_TABLE_TIMEOUT_MS')
+  if (timeout !== undefined && (!/^\d+$/.test(timeout) || Number(timeout) < 100 || Number(timeout) > 20_000)) {
+    throw new ConfigError('STATE_TABLE_TIMEOUT_MS must be a whole number of milliseconds between 100 and 20000.')
+  }
+  return { tableName, region, ...(endpoint ? { endpoint } : {}), ...(timeout ? { timeoutMs: Number(timeout) } : {}) }
 }
 
 export interface SharedState {
@@ -68,6 +74,7 @@ export function createSharedState(config: StateConfig, options: SharedStateOptio
     createDynamoDb({
       region: config.region,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
       credentials: credentialsFromEnv(options.env ?? process.env),
       ...(options.onCall ? { onCall: options.onCall } : {}),
     })

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { DependencyUnavailableError } from '../errors.js'
-import { ConditionFailed, N, S, num, type Item } from './dynamodb.js'
+import { ConditionFailed, N, S, StateUnavailableError, num, type Item } from './dynamodb.js'
 import { PK, PREFIX, type StateTable, TTL, epochSeconds, hashKey } from './table.js'
 
 export interface Lease {
@@ -74,7 +74,7 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * `leaseManager`, once.
  */
 interface LeaseStore {
-  /** Takes the lease if it is free at `now` (expired or never taken); undefined if another holds it. */
+  /** Takes the lease if it is free at `now` (expired, never taken, or already `holder`'s); undefined if another holds it. */
   tryTake(resource: string, holder: string, now: number, until: number): Promise<Lease | undefined>
   /** Extends our lease to `until`; false if it is no longer ours. */
   extend(lease: Lease, now: number, until: number): Promise<boolean>
@@ -97,9 +97,19 @@ function leaseManager(store: LeaseStore, options: LeaseOptions, now: () => numbe
       const holder = randomUUID()
       let delay = 5
       let waited = false
+      let failures = 0
       for (;;) {
         const t = now()
-        const got = await store.tryTake(resource, holder, t, t + durationMs)
+        let got: Lease | undefined
+        try {
+          got = await store.tryTake(resource, holder, t, t + durationMs)
+          failures = 0
+        } catch (err) {
+          // A poll whose answer was lost may have taken the lease: the next poll, by the same
+          // holder, takes it again (tryTake accepts its own holder). A table that keeps failing
+          // fails the request closed.
+          if (!(err instanceof StateUnavailableError) || ++failures >= 3 || acquireOptions.deadline <= now()) throw err
+        }
         if (got) return got
         if (!waited) {
           waited = true
@@ -212,7 +222,7 @@ function dynamoLeaseStore(table: StateTable): LeaseStore {
           TableName: table.name,
           Key: key(resource),
           UpdateExpression: 'SET #holder = :holder, #until = :until, #ttl = :exp ADD #fence :one',
-          ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
+          ConditionExpression: 'attribute_not_exists(#until) OR #until < :now OR #holder = :holder',
           ExpressionAttributeNames: { ...names, '#ttl': TTL },
           // The counter outlives any one lease by far, so fences keep rising.
           ExpressionAttributeValues: { ':holder': S(holder), ':until': N(until), ':now': N(now), ':one': N(1), ':exp': N(epochSeconds(now) + 30 * 24 * 3600) },
@@ -258,7 +268,7 @@ function memoryLeaseStore(): LeaseStore {
   return {
     async tryTake(resource, holder, now, until) {
       const cur = held.get(resource)
-      if (cur && cur.until >= now) return undefined
+      if (cur && cur.until >= now && cur.holder !== holder) return undefined
       const fence = (cur?.fence ?? 0) + 1
       held.set(resource, { holder, fence, until })
       return { resource, holder, fence, until }
