@@ -5,7 +5,7 @@
  * the local OIDC issuer serving GitHub's token-request endpoint, and the
  * local broker and githosted server over real HTTP.
  */
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -99,6 +99,12 @@ describe('the GitHub Action (action.yml on the bundled entry)', () => {
     expect(Object.keys(spec.inputs)).toEqual(expect.arrayContaining(['broker-url', 'audience', 'repo', 'permission', 'ttl', 'environment', 'image', 'set', 'reason']))
     expect(Object.keys(spec.outputs).sort()).toEqual(['changed', 'commit', 'token', 'token-id'])
     expect(spec.runs).toMatchObject({ using: 'node20', main: 'dist/cli/action.mjs', post: 'dist/cli/action.mjs' })
+  })
+
+  it('runs the committed bundle, which is what a fresh build of cli/ makes (else: commit the rebuilt dist/cli/action.mjs)', async () => {
+    // Workflows run action.yml straight from a commit: the bundle in the commit must be current.
+    const committed = execFileSync('git', ['show', 'HEAD:dist/cli/action.mjs'], { cwd: root, maxBuffer: 16 * 1024 * 1024 })
+    expect(readFileSync(entry).equals(committed), 'dist/cli/action.mjs in HEAD is stale: run npm run build and commit it').toBe(true)
   })
 
   it('mints a token with its own OIDC request, masks it before anything else, writes the outputs, and the post step revokes it', async () => {
