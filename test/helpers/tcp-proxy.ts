@@ -18,8 +18,9 @@ export async function startTcpProxy(target: string): Promise<PausableProxy> {
   let server: net.Server | undefined
   let port = 0
   const listen = async () => {
-    const s = net.createServer((client) => {
-      const upstream = net.connect(Number(t.port), t.hostname)
+    // noDelay both ways, as the server itself: HTTP/2's small frames must not wait for Nagle.
+    const s = net.createServer({ noDelay: true }, (client) => {
+      const upstream = net.connect({ port: Number(t.port), host: t.hostname, noDelay: true })
       sockets.add(client).add(upstream)
       const drop = () => {
         client.destroy()
