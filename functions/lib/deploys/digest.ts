@@ -32,3 +32,17 @@ export function checkDigest(value: unknown, field = 'digest'): string {
   }
   return value
 }
+
+/**
+ * How a promotion writes the digest into the target (config/deploy-mapping.json
+ * `promotions`, per repo): `field` keeps the source's reference in the image key
+ * and writes the digest to its sibling key (`/imageDigest`); `reference` writes
+ * `name:tag@sha256:…` into the image key itself.
+ */
+export type DigestMode = 'field' | 'reference'
+
+export interface PromotionSettings {
+  digest: DigestMode
+}
+
+export const DEFAULT_PROMOTION_SETTINGS: PromotionSettings = { digest: 'field' }

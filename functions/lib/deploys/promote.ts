@@ -20,7 +20,7 @@ import type { RepoHandle } from '../githosted/types.js'
 import type { PromoteGrant } from '../policy/types.js'
 import { type ApplyDeps, type ApplyResult, applyConfigUpdate } from './apply.js'
 import { type ConfigLayout, DEFAULT_LAYOUT, environmentPath, validateEnvironmentName } from './change.js'
-import { DIGEST_RE, digestPointerFor, pinnedReference, splitImage } from './digest.js'
+import { DEFAULT_PROMOTION_SETTINGS, DIGEST_RE, type PromotionSettings, digestPointerFor, pinnedReference, splitImage } from './digest.js'
 import { isNotFound } from './errors.js'
 import { formatPointer, parsePointer } from './json-pointer.js'
 import { parseJsonText } from './json-text.js'
@@ -28,19 +28,7 @@ import { ABSENT, getAt } from './json-values.js'
 import { type ValueOrigin, valueOrigin } from './origin.js'
 import { readVerification } from './verify.js'
 
-/**
- * How a promotion writes the digest into the target (config/deploy-mapping.json
- * `promotions`, per repo): `field` keeps the source's reference in the image key
- * and writes the digest to its sibling key (`/imageDigest`); `reference` writes
- * `name:tag@sha256:…` into the image key itself.
- */
-export type DigestMode = 'field' | 'reference'
-
-export interface PromotionSettings {
-  digest: DigestMode
-}
-
-export const DEFAULT_PROMOTION_SETTINGS: PromotionSettings = { digest: 'field' }
+export { DEFAULT_PROMOTION_SETTINGS, type DigestMode, type PromotionSettings } from './digest.js'
 
 export interface PromotionInput {
   from: string

@@ -7,7 +7,7 @@
  * in the environment starts a new record: checks on an older commit do not
  * carry over.
  */
-import { CHECK_NAME_RE } from '../policy/load.js'
+import { CHECK_NAME_RE } from '../policy/check-name.js'
 import { ConflictError, NotFoundAppError, ValidationError } from '../errors.js'
 import type { RepoHandle } from '../githosted/types.js'
 import { DEFAULT_AUTHOR } from './apply.js'

@@ -11,6 +11,7 @@ import { isAcceptableJwksUri, isAcceptableMetadataUrl } from '../auth/jwks.js'
 import { PRESETS, type IdentityClaim, type IssuerConfig } from '../auth/presets.js'
 import { ConfigError } from '../errors.js'
 import type { Grant, PromoteGrant } from './types.js'
+import { CHECK_NAME_RE } from './check-name.js'
 import { parseDuration } from './duration.js'
 import { compileGlob, globProblem, type Glob } from './glob.js'
 import { PolicyDocumentSchema, type PolicyDocument, type RuleDocument } from './schema.js'
@@ -61,8 +62,6 @@ const RESERVED_CLAIMS = new Set(['iss', 'aud', 'exp', 'nbf', 'iat', 'jti'])
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const REPO_PATTERN_RE = /^[A-Za-z0-9_.*-]+$/
 const ENV_PATTERN_RE = /^[A-Za-z0-9_.*-]+$/
-/** A check name (POST /v1/deploys/verify): it ends up in a commit trailer and a file key. */
-export const CHECK_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/
 
 function fail(message: string): never {
   throw new ConfigError(`policy: ${message}`)
