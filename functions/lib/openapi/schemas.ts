@@ -77,6 +77,8 @@ export const DeployRequest = v.strictObject({
   environment: v.string(),
   image: v.optional(v.string()),
   set: v.optional(pointerMap),
+  /** With image: its digest (sha256:<64 hex>), written to <image key>Digest in the same commit. */
+  digest: v.optional(v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/))),
   ...deployOptions,
 })
 
@@ -89,6 +91,21 @@ export const RollbackRequest = v.strictObject({
 })
 
 export const HoldRequest = v.strictObject({ repo: slug, environment: v.string(), reason: v.string() })
+
+export const VerifyRequest = v.strictObject({ repo: slug, environment: v.string(), commit: v.optional(sha), check: v.string() })
+
+export const PromotionRequest = v.strictObject({
+  repo: slug,
+  from: v.string(),
+  to: v.string(),
+  /** JSON pointers to copy; default the image (with its digest). */
+  keys: v.optional(v.array(v.string())),
+  reason: v.optional(v.string()),
+  idempotencyKey: v.optional(v.string()),
+  /** Promote an image that has no digest in `from` (refused otherwise: PROMOTION_DIGEST_MISSING). */
+  allowTagOnly: v.optional(v.boolean()),
+  dryRun: v.optional(v.boolean()),
+})
 
 export const DeployResult = v.looseObject({
   commit: sha,
@@ -106,6 +123,24 @@ export const DeployResult = v.looseObject({
   repairCommit: v.optional(sha),
   rolledBackTo: v.optional(sha),
   attempts: v.optional(v.number()),
+})
+
+export const PromotionResult = v.looseObject({
+  ...DeployResult.entries,
+  /** What was promoted: the source environment, the commit that set the value there, and the digest. */
+  from: v.looseObject({ environment: v.string(), commit: sha, committedAt: v.nullable(v.string()), digest: v.optional(v.string()) }),
+})
+
+const CheckRecord = v.looseObject({ by: v.string(), at: v.string(), runUrl: v.optional(v.string()) })
+
+export const VerifyResult = v.looseObject({
+  repo: v.string(),
+  environment: v.string(),
+  path: v.string(),
+  /** The checks recorded for the commit that set the environment's value. */
+  verified: v.looseObject({ commit: sha, checks: v.record(v.string(), CheckRecord) }),
+  commit: sha,
+  changed: v.boolean(),
 })
 
 const HoldInfo = v.looseObject({ reason: v.optional(v.string()), by: v.optional(v.string()), at: v.optional(v.string()) })
@@ -187,7 +222,11 @@ export const SCHEMAS = {
   DeployRequest,
   RollbackRequest,
   HoldRequest,
+  VerifyRequest,
+  PromotionRequest,
   DeployResult,
+  PromotionResult,
+  VerifyResult,
   HoldResult,
   DeployRecord,
   StatusReport,
