@@ -29,7 +29,7 @@ import { DEFAULT_PROMOTION_SETTINGS, type PromotionSettings, digestPointerFor } 
 import { PromotionForbiddenError, promote } from '../lib/deploys/promote.js'
 import { recordVerification } from '../lib/deploys/verify.js'
 import type { DeployCoordination } from '../lib/deploys/coordination.js'
-import { planRollback } from '../lib/deploys/rollback.js'
+import { type RollbackPlan, planRollback } from '../lib/deploys/rollback.js'
 import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
 import { AppError, ForbiddenError, ValidationError } from '../lib/errors.js'
@@ -170,7 +170,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
           reason: [`rollback to ${plan.target.slice(0, 12)}`, body.reason].filter(Boolean).join('; '),
         },
       )
-      return { ...result, rolledBackTo: plan.target }
+      return { ...result, rolledBackTo: plan.target, ...(plan.origin ? { rolledBackToOrigin: plan.origin } : {}) }
     }, applySummary)
     return c.json(response(out), 200)
   })
@@ -382,7 +382,7 @@ function holdResponse(r: HoldOutcome) {
   }
 }
 
-function response(r: ApplyResult & { rolledBackTo?: string }) {
+function response(r: ApplyResult & { rolledBackTo?: string; rolledBackToOrigin?: RollbackPlan['origin'] }) {
   return {
     commit: r.commit,
     changed: r.changed,
@@ -396,6 +396,7 @@ function response(r: ApplyResult & { rolledBackTo?: string }) {
     ...(r.dryRun ? { dryRun: true, diff: r.diff } : {}),
     ...(r.repairCommit ? { repairCommit: r.repairCommit } : {}),
     ...(r.rolledBackTo ? { rolledBackTo: r.rolledBackTo } : {}),
+    ...(r.rolledBackToOrigin ? { rolledBackToOrigin: r.rolledBackToOrigin } : {}),
     attempts: r.attempts,
   }
 }

@@ -122,6 +122,8 @@ export const DeployResult = v.looseObject({
   diff: v.optional(v.string()),
   repairCommit: v.optional(sha),
   rolledBackTo: v.optional(sha),
+  /** The commit that had set the restored value, and how; a promotion names its source (`staging@<sha>`). */
+  rolledBackToOrigin: v.optional(v.looseObject({ commit: sha, source: v.optional(v.string()), promotedFrom: v.optional(v.string()) })),
   attempts: v.optional(v.number()),
 })
 
@@ -168,6 +170,9 @@ const CommitSummary = v.looseObject({
   trailers: v.nullable(v.looseObject({ environment: v.string(), source: v.string(), requester: v.optional(v.string()) })),
 })
 
+/** A promotion's source: the environment and the commit that set the value there. */
+const PromotedFrom = v.looseObject({ environment: v.string(), commit: sha, shortSha: v.string() })
+
 export const DeployRecord = v.looseObject({
   sha,
   shortSha: v.string(),
@@ -181,7 +186,19 @@ export const DeployRecord = v.looseObject({
   source: v.optional(v.string()),
   runUrl: v.optional(v.string()),
   reason: v.optional(v.string()),
+  promotedFrom: v.optional(PromotedFrom),
   basis: v.picklist(['trailers', 'content']),
+})
+
+/** Where an environment's image came from: the commit that set it, and how. */
+const Lineage = v.looseObject({
+  commit: sha,
+  shortSha: v.string(),
+  committedAt: v.nullable(v.string()),
+  source: v.string(),
+  by: v.optional(v.string()),
+  promotedFrom: v.optional(PromotedFrom),
+  digest: v.optional(v.string()),
 })
 
 const EnvironmentStatus = v.looseObject({
@@ -195,6 +212,7 @@ const EnvironmentStatus = v.looseObject({
   hold: v.nullable(HoldInfo),
   problem: v.optional(StatusProblem),
   history: v.optional(v.array(DeployRecord)),
+  lineage: v.optional(v.nullable(Lineage)),
 })
 
 export const StatusReport = v.looseObject({

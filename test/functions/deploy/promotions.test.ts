@@ -20,6 +20,9 @@ import { createTokenBucketLimiter } from '../../../functions/lib/http/rate-limit
 import { loadPolicy } from '../../../functions/lib/policy/index.js'
 import { staticSecret } from '../../../functions/lib/secrets/source.js'
 import { createDeployApp } from '../../../functions/deploy/app.js'
+import type { StatusReport } from '../../../functions/lib/status/types.js'
+import { createStatusApp } from '../../../functions/status/app.js'
+import { readClientFactory } from '../../../functions/status/deps.js'
 import { createEventsHandler } from '../../../functions/events/app.js'
 import { loadMapping } from '../../../functions/events/mapping.js'
 import { findSecrets } from '../../setup/secret-patterns.js'
@@ -284,6 +287,48 @@ describe('promotions', () => {
     expect([image.status, replicas.status, direct.status]).toEqual([200, 200, 200])
     expect(await fileOf('production')).toMatchObject({ image: 'ghcr.io/acme/app:5.0.0', imageDigest: A, replicas: 7, env: { LOG_LEVEL: 'warn' } })
     expect(await commitCount()).toBe(before + 3)
+  })
+
+  it('shows lineage in /v1/status and its history, and a rollback names what it goes back to', async () => {
+    const statusKey = generateBrokerKey()
+    const readToken = await gh.createToken({ kind: 'repo', permission: 'read', repoAllowlist: ['deploy-configs'], name: 'dashboard' })
+    const status = createStatusApp({
+      readToken: staticSecret(readToken),
+      githosted: readClientFactory(gh.url),
+      authenticator: createAuthenticator({ brokerKeys: () => [{ name: 'viewer', sha256: hashBrokerKey(statusKey) }], replayStore: new MemoryReplayStore() }),
+      repos: ['deploy-configs'],
+      logger: createLogger({ sink: () => {} }),
+    })
+    const servedStatus = await serveApp(status.fetch)
+    try {
+      const staged = await deploy(keys.promoter, { environment: 'staging', image: 'ghcr.io/acme/app:6.0.0', digest: B })
+      const promoted = await promote(keys.promoter, { from: 'staging', to: 'production' })
+      const res = await fetch(`${servedStatus.url}/v1/status?history=3`, { headers: { authorization: `Bearer ${statusKey}` } })
+      expect(res.status).toBe(200)
+      const report = (await res.json()) as StatusReport
+      const env = (name: string) => report.environments.find((e) => e.environment === name)!
+      expect(env('production').lineage).toMatchObject({
+        commit: promoted.body.commit,
+        source: 'promotion',
+        by: 'key:promoter',
+        digest: B,
+        promotedFrom: { environment: 'staging', commit: staged.body.commit, shortSha: staged.body.commit.slice(0, 7) },
+      })
+      expect(env('staging').lineage).toMatchObject({ commit: staged.body.commit, source: 'api', digest: B })
+      expect(env('staging').lineage!.promotedFrom).toBeUndefined()
+      expect(env('production').history![0]).toMatchObject({ sha: promoted.body.commit, source: 'promotion', promotedFrom: { environment: 'staging', commit: staged.body.commit } })
+
+      // Roll production back past this promotion: the answer names the promotion it goes back to.
+      const back = await deploy(keys.promoter, { environment: 'production', image: 'ghcr.io/acme/app:6.0.1' })
+      expect(back.status).toBe(200)
+      const rb = await call('/v1/deploys/rollback', keys.promoter, { repo: 'deploy-configs', environment: 'production' })
+      expect(rb.status).toBe(200)
+      expect(rb.body).toMatchObject({ rolledBackToOrigin: { commit: promoted.body.commit, source: 'promotion', promotedFrom: `staging@${staged.body.commit}` } })
+      const [tip] = await repo().log({ limit: 1 })
+      expect(plainSubject(tip!.subject)).toBe(`Roll back production to ghcr.io/acme/app:6.0.0 (promoted from staging@${staged.body.commit.slice(0, 12)})`)
+    } finally {
+      await servedStatus.close()
+    }
   })
 
   it('refuses bad input with the field named and writes nothing', async () => {
