@@ -10,7 +10,7 @@ import { formatPointer, parsePointer } from '../deploys/json-pointer.js'
 import { parseDeployTrailers } from '../deploys/trailers.js'
 import type { CommitInfo } from '../githosted/types.js'
 import { shortSha } from './commits.js'
-import type { ValueLineage } from './types.js'
+import type { EnvironmentStatus, ValueLineage } from './types.js'
 
 /** Commits of the file the status reads (one Log call) to find the image's last change. */
 export const LINEAGE_LOG_LIMIT = 20
@@ -40,4 +40,24 @@ export function lineageOf(commits: CommitInfo[], imagePointer: string): ValueLin
     }
   }
   return null
+}
+
+/**
+ * The promotion chain that ends in `env`, oldest first (`['dev', 'staging',
+ * 'production']`): each hop back is followed only while the source still runs
+ * the very commit it was promoted from, so the chain never claims more than
+ * the history shows.
+ */
+export function promotionChain(environments: EnvironmentStatus[], env: EnvironmentStatus): string[] {
+  const chain = [env.environment]
+  let cur = env
+  while (cur.lineage?.promotedFrom) {
+    const from = cur.lineage.promotedFrom
+    if (chain.includes(from.environment)) break
+    chain.unshift(from.environment)
+    const prev = environments.find((e) => e.environment === from.environment)
+    if (!prev || prev.lineage?.commit !== from.commit) break
+    cur = prev
+  }
+  return chain
 }
