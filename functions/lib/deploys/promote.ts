@@ -139,10 +139,12 @@ export async function planPromotion(repo: RepoHandle, input: PromotionInput): Pr
   await checkVerified(repo, origin, input, from, source.headSha)
 
   const committedAt = origin.commit.committedAt ? origin.commit.committedAt.toISOString() : null
-  const what = image ? splitImage(image).name : keys.join(', ')
+  // Like a deploy's subject, the image by name (its digest is in the trailers); keys when no image moves.
+  const listed = keys.join(', ')
+  const what = image ? splitImage(image).name : listed.length > 60 ? `${keys.length} keys` : listed
   return {
     set,
-    subject: `Promote ${what.length > 80 ? `${keys.length} keys` : what} from ${from} to ${to}`,
+    subject: `Promote ${what} from ${from} to ${to}`,
     source: { environment: from, commit: origin.commit.sha, committedAt, ...(digest ? { digest } : {}) },
     promotedFrom: `${from}@${origin.commit.sha}`,
   }
