@@ -217,7 +217,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
       // A check result is a claim about the environment: the same rights as deploying to it.
       const identity = await authorize(c, a, { ...body, overrideHold: false })
       const repo = await d.repos(body.repo, identity.subject)
-      return { repo: body.repo, ...(await recordVerification(repo, {
+      const outcome = await recordVerification(repo, {
         environment: body.environment,
         check: body.check,
         ...(body.commit ? { commit: body.commit } : {}),
@@ -225,7 +225,8 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
         runUrl: identity.ciRunUrl,
         now: (d.clock ?? (() => new Date()))(),
         ...(d.layout ? { layout: d.layout } : {}),
-      })) }
+      })
+      return { repo: body.repo, ...outcome }
     }, (out) => ({ reason: out.changed ? 'committed' : 'already recorded', extra: { commit: out.commit, changed: out.changed, verifiedCommit: out.verified.commit } }))
     return c.json(out, 200)
   })
