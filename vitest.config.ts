@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config'
 const PROFILE_SUITES = [
   'test/functions/deploy/app.test.ts',
   'test/functions/deploy/hold.test.ts',
+  'test/functions/deploy/promotions.test.ts',
   'test/functions/deploy/deadline.test.ts',
   'test/functions/token/e2e.test.ts',
   'test/functions/status/app.integration.test.ts',

@@ -6,7 +6,8 @@
  *
  * Main step: requests an ID token from ACTIONS_ID_TOKEN_REQUEST_URL for the
  * configured audience, then mints a token (when `permission` is set, or when
- * there is nothing to deploy) and/or deploys `image`/`set` through the broker.
+ * there is nothing to deploy) and/or deploys `image`/`set` through the broker,
+ * or promotes `promote-from` into `environment` (POST /v1/promotions).
  * Post step (`STATE_isPost`): revokes the minted token unless `revoke: false`.
  */
 import { appendFileSync } from 'node:fs'
@@ -57,11 +58,13 @@ async function main(env: Env, io: ActionIo): Promise<void> {
   const setLines = input(env, 'set').split('\n').map((l) => l.trim()).filter(Boolean)
   if (image && setLines.length > 0) throw new Error('Give image or set, not both.')
   const set = parseSets(setLines)
-  const deploying = image !== '' || set !== undefined
+  const promoteFrom = input(env, 'promote-from')
+  if (promoteFrom && (image || set)) throw new Error('Give promote-from, or image or set, not both.')
+  const deploying = image !== '' || set !== undefined || promoteFrom !== ''
   const permission = input(env, 'permission') || (deploying ? '' : 'read')
   if (permission !== '' && permission !== 'read' && permission !== 'write') throw new Error('permission must be read or write.')
   const environment = input(env, 'environment')
-  if (deploying && !environment) throw new Error('Input required and not supplied: environment (with image or set).')
+  if (deploying && !environment) throw new Error('Input required and not supplied: environment (with image, set or promote-from).')
 
   const target = (bearer: string): api.BrokerTarget => ({ broker, bearer, ...(io.fetch ? { fetch: io.fetch } : {}) })
   appendFileCommand(env.GITHUB_STATE, 'GITHUB_STATE', 'isPost', 'true')
@@ -76,7 +79,24 @@ async function main(env: Env, io: ActionIo): Promise<void> {
     appendFileCommand(env.GITHUB_STATE, 'GITHUB_STATE', 'token-id', minted.tokenId)
     io.out(`Minted a ${minted.permission} token ${minted.tokenId} for ${minted.repos.join(', ')}, expires ${minted.expiresAt}${minted.note ? ` (${minted.note})` : ''}`)
   }
-  if (deploying) {
+  if (promoteFrom) {
+    const reason = input(env, 'reason')
+    // Its own key: a deploy step to the same environment in this job has the plain one.
+    const jobKey = defaultIdempotencyKey(env, environment)
+    const idempotencyKey = jobKey && `${jobKey}:promote-from:${promoteFrom}`
+    const r = await api.promote(target(await idToken(env, audience, io)), {
+      repo,
+      from: promoteFrom,
+      to: environment,
+      ...(input(env, 'allow-tag-only').toLowerCase() === 'true' ? { allowTagOnly: true } : {}),
+      ...(reason ? { reason } : {}),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    })
+    appendFileCommand(env.GITHUB_OUTPUT, 'GITHUB_OUTPUT', 'commit', r.commit)
+    appendFileCommand(env.GITHUB_OUTPUT, 'GITHUB_OUTPUT', 'changed', String(r.changed))
+    appendFileCommand(env.GITHUB_OUTPUT, 'GITHUB_OUTPUT', 'promoted-from', `${r.from.environment}@${r.from.commit}`)
+    io.out(`${r.repo}/${r.environment}: ${r.changed ? `promoted ${r.from.environment}@${r.from.commit.slice(0, 12)} as ${r.commit.slice(0, 12)}` : 'already in place'}`)
+  } else if (deploying) {
     const reason = input(env, 'reason')
     const idempotencyKey = defaultIdempotencyKey(env, environment)
     const r = await api.deploy(target(await idToken(env, audience, io)), {

@@ -48,6 +48,20 @@ export interface DeployResult {
   attempts?: number
 }
 
+/** What POST /v1/promotions answers: a deploy result plus what was promoted. */
+export interface PromotionResult extends DeployResult {
+  from: { environment: string; commit: string; committedAt: string | null; digest?: string }
+}
+
+export interface VerifyResult {
+  repo: string
+  environment: string
+  path: string
+  verified: { commit: string; checks: Record<string, { by: string; at: string; runUrl?: string }> }
+  commit: string
+  changed: boolean
+}
+
 export interface HoldResult {
   held: boolean
   hold?: { reason: string; by?: string; at?: string }
@@ -90,6 +104,17 @@ export function rollback(
   body: { repo: string; environment: string; to?: string; keys?: string[] } & DeployOptions,
 ): Promise<DeployResult> {
   return callJson<DeployResult>(`${t.broker}/v1/deploys/rollback`, [200], { ...opts(t), method: 'POST', body })
+}
+
+export function promote(
+  t: BrokerTarget,
+  body: { repo: string; from: string; to: string; keys?: string[]; allowTagOnly?: boolean; idempotencyKey?: string; dryRun?: boolean; reason?: string },
+): Promise<PromotionResult> {
+  return callJson<PromotionResult>(`${t.broker}/v1/promotions`, [200], { ...opts(t), method: 'POST', body })
+}
+
+export function verify(t: BrokerTarget, body: { repo: string; environment: string; check: string; commit?: string }): Promise<VerifyResult> {
+  return callJson<VerifyResult>(`${t.broker}/v1/deploys/verify`, [200], { ...opts(t), method: 'POST', body })
 }
 
 export function hold(t: BrokerTarget, body: { repo: string; environment: string; reason: string }): Promise<HoldResult> {

@@ -1,8 +1,8 @@
 /**
  * `githosted-ci`: the broker from any CI job, as one dependency-free file
  * (build/cli.ts bundles it; package.json `bin`). deploy and rollback are
- * `npm run ci-deploy`'s code; token, revoke, hold, release and status call
- * the same broker API module.
+ * `npm run ci-deploy`'s code; token, revoke, hold, release, promote, verify
+ * and status call the same broker API module.
  */
 import { parseArgs } from 'node:util'
 import { ciDeploy, type Io } from '../scripts/ci-deploy.js'
@@ -35,6 +35,11 @@ Commands:
   rollback --repo SLUG --environment ENV [--to SHA] [--set /pointer=... (keys)] [--reason TEXT]
   hold     --repo SLUG --environment ENV --reason TEXT
   release  --repo SLUG --environment ENV [--reason TEXT]
+  promote  --repo SLUG --from ENV --to ENV [--key /pointer ...] [--allow-tag-only]
+           [--dry-run] [--reason TEXT] [--idempotency-key K]
+           copies what ENV runs (the image with its digest by default) into --to
+  verify   --repo SLUG --environment ENV --check NAME [--commit SHA]
+           records that a check passed against what ENV runs (a promotion gate)
   status   --repo SLUG [--history N]
 
 ${CREDENTIAL_HELP}`
@@ -122,6 +127,47 @@ const COMMANDS: Record<string, Command> = {
       return { json: r, text: `${r.repo}/${r.environment}: ${r.changed ? `released (commit ${r.commit.slice(0, 12)})` : 'was not held'}` }
     },
   },
+  promote: {
+    options: {
+      repo: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      key: { type: 'string', multiple: true },
+      'allow-tag-only': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      reason: { type: 'string' },
+      'idempotency-key': { type: 'string' },
+    },
+    async run(ctx) {
+      const v = ctx.values
+      const keys = v.key as string[] | undefined
+      const reason = str(v, 'reason')
+      const idempotencyKey = str(v, 'idempotency-key')
+      const body = {
+        repo: str(v, 'repo', true),
+        from: str(v, 'from', true),
+        to: str(v, 'to', true),
+        ...(keys && keys.length > 0 ? { keys } : {}),
+        ...(v['allow-tag-only'] ? { allowTagOnly: true } : {}),
+        ...(v['dry-run'] ? { dryRun: true } : {}),
+        ...(reason ? { reason } : {}),
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      }
+      const r = await api.promote(await target(ctx), body)
+      const source = `${r.from.environment}@${r.from.commit.slice(0, 12)}${r.from.digest ? ` (${r.from.digest.slice(0, 19)}…)` : ''}`
+      const outcome = r.dryRun ? `dry run, would promote ${source}\n${r.diff ?? ''}` : r.changed ? `promoted ${source} (commit ${r.commit.slice(0, 12)})` : `already runs ${source}`
+      return { json: r, text: `${r.repo}/${r.environment}: ${outcome}`.trimEnd() }
+    },
+  },
+  verify: {
+    options: { repo: { type: 'string' }, environment: { type: 'string' }, check: { type: 'string' }, commit: { type: 'string' } },
+    async run(ctx) {
+      const commit = str(ctx.values, 'commit')
+      const body = { repo: str(ctx.values, 'repo', true), environment: str(ctx.values, 'environment', true), check: str(ctx.values, 'check', true), ...(commit ? { commit } : {}) }
+      const r = await api.verify(await target(ctx), body)
+      return { json: r, text: `${r.repo}/${r.environment}: ${body.check} ${r.changed ? 'recorded' : 'already recorded'} for ${r.verified.commit.slice(0, 12)}` }
+    },
+  },
   status: {
     options: { repo: { type: 'string' }, history: { type: 'string' } },
     async run(ctx) {
@@ -132,7 +178,8 @@ const COMMANDS: Record<string, Command> = {
       const rows = r.environments.map((e) => {
         const who = e.lastCommit?.trailers?.requester ?? e.lastCommit?.authorName ?? ''
         const held = e.held ? `HELD${e.hold?.reason ? ` (${e.hold.reason})` : ''}` : ''
-        return [e.environment, e.image ?? '-', e.lastCommit?.shortSha ?? '-', who, held].join('\t').trimEnd()
+        const from = e.lineage?.promotedFrom ? `from ${e.lineage.promotedFrom.environment}@${e.lineage.promotedFrom.shortSha}` : ''
+        return [e.environment, e.image ?? '-', e.lastCommit?.shortSha ?? '-', who, held, from].join('\t').trimEnd()
       })
       return { json: r, text: [`${r.repo} at ${r.headSha?.slice(0, 12) ?? '(empty)'}`, ...rows].join('\n') }
     },

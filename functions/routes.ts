@@ -19,6 +19,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { path: '/v1/tokens/{proxy+}', methods: ['ANY'], fn: 'token' },
   { path: '/v1/deploys', methods: ['ANY'], fn: 'deploy' },
   { path: '/v1/deploys/{proxy+}', methods: ['ANY'], fn: 'deploy' },
+  { path: '/v1/promotions', methods: ['ANY'], fn: 'deploy' },
   { path: '/v1/status', methods: ['ANY'], fn: 'status' },
   { path: '/v1/status/{proxy+}', methods: ['ANY'], fn: 'status' },
   { path: '/', methods: ['GET'], fn: 'status' },

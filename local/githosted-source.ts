@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startLocalGithosted, type ProfileName } from './githosted/index.js'
+import { ensurePipeline } from './pipeline-seed.js'
 
 export interface GithostedSource {
   url: string
@@ -33,6 +34,7 @@ export async function openGithosted(o: GithostedSourceOptions): Promise<Githoste
     if (o.workspaceTokenFile !== undefined) throw new Error('--workspace-token-file goes with --githosted-url')
     const gh = await startLocalGithosted({ dataDir: join(o.dataDir, 'githosted'), port: o.port, seed: true, profile: o.profile })
     if (!gh.bootstrapToken) throw new Error('local githosted returned no bootstrap token')
+    await ensurePipeline(gh.url, gh.bootstrapToken)
     return { url: gh.url, workspaceToken: gh.bootstrapToken, where: `repos and tokens in ${join(o.dataDir, 'githosted')}`, kind: o.profile, close: () => gh.close() }
   }
   let url: URL

@@ -248,6 +248,11 @@ Broker key "${LOCAL_KEY_NAME}" (new on every start; the policy is ${policyFile})
 5. Status as JSON:
   curl -s -H "Authorization: Bearer $BROKER_KEY" '${url}/v1/status?repo=deploy-configs'
 
+6. Promote what dev runs, pinned by its digest, along the seed's dev → staging → production
+   (staging → production once the value has been in staging for a minute: local/policy.yaml):
+  curl -s -X POST -H "Authorization: Bearer $BROKER_KEY" -H 'content-type: application/json' \\
+    ${url}/v1/promotions -d '{"repo": "deploy-configs", "from": "dev", "to": "staging"}'
+
 Logs: ${logs.file}${args.verbose ? ' (and streamed to stderr)' : ' (--verbose streams them here)'}
 Ctrl-C stops everything; the repos stay in ${dataDir} (delete it to start over).
 `)

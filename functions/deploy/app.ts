@@ -5,6 +5,8 @@
  *   POST /v1/deploys           {repo, environment, image | set, idempotencyKey?, dryRun?, overrideHold?, reason?}
  *   POST /v1/deploys/rollback  {repo, environment, to?, keys?, idempotencyKey?, dryRun?, overrideHold?, reason?}
  *   POST /v1/deploys/hold      {repo, environment, reason}
+ *   POST /v1/deploys/verify    {repo, environment, commit?, check}
+ *   POST /v1/promotions        {repo, from, to, keys?, reason?, idempotencyKey?, allowTagOnly?, dryRun?}
  *   DELETE /v1/deploys/hold?repo=..&environment=..[&reason=..]
  *   GET  /healthz
  *
@@ -13,17 +15,21 @@
  * policy whether this identity may deploy to this repo/environment (and
  * override a hold), then run the deploy core with a gr_ token scoped to the
  * one repo. Every decision writes exactly one audit line. Holding and
- * releasing need the same deploy rights as deploying to the environment.
+ * releasing need the same deploy rights as deploying to the environment,
+ * and so does recording a check; promoting needs the policy's promote path.
  */
 import { Hono, type Context } from 'hono'
 import type { Auditor } from '../lib/audit/audit.js'
 import { createAuditor } from '../lib/audit/audit.js'
 import type { Logger } from '../lib/audit/logger.js'
 import type { Authenticator, CallerIdentity } from '../lib/auth/types.js'
-import { type ApplyResult, applyConfigUpdate } from '../lib/deploys/apply.js'
-import type { ConfigLayout } from '../lib/deploys/change.js'
+import { type ApplyDeps, type ApplyResult, applyConfigUpdate } from '../lib/deploys/apply.js'
+import { type ConfigChange, type ConfigLayout, DEFAULT_LAYOUT } from '../lib/deploys/change.js'
+import { DEFAULT_PROMOTION_SETTINGS, type PromotionSettings, digestPointerFor } from '../lib/deploys/digest.js'
+import { PromotionForbiddenError, promote } from '../lib/deploys/promote.js'
+import { recordVerification } from '../lib/deploys/verify.js'
 import type { DeployCoordination } from '../lib/deploys/coordination.js'
-import { planRollback } from '../lib/deploys/rollback.js'
+import { type RollbackPlan, planRollback } from '../lib/deploys/rollback.js'
 import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
 import { AppError, ForbiddenError, ValidationError } from '../lib/errors.js'
@@ -44,7 +50,7 @@ import {
 } from '../lib/http/rate-limit.js'
 import type { Decision, Policy } from '../lib/policy/types.js'
 import { type HoldOutcome, liftHold, putHold } from './hold.js'
-import { parseDeployBody, parseHoldBody, parseReleaseQuery, parseRollbackBody } from './request.js'
+import { type DeployBody, parseDeployBody, parseHoldBody, parsePromotionBody, parseReleaseQuery, parseRollbackBody, parseVerifyBody } from './request.js'
 
 export interface DeployAppDeps {
   authenticator: Authenticator
@@ -61,6 +67,8 @@ export interface DeployAppDeps {
   requestId?: () => string
   /** Lease, idempotency and event order shared across containers (DynamoDB). Default: this process only. */
   coordination?: DeployCoordination<ApplyResult>
+  /** How promotions in a repo write digests (config/deploy-mapping.json `promotions`). Default: DEFAULT_PROMOTION_SETTINGS. */
+  promotions?: (repo: string) => PromotionSettings
   /** Every retry of one request shares this budget (lib/deadline.ts). Default 20 s. */
   requestBudget?: { ms: number } & DeadlineOptions
 }
@@ -119,10 +127,10 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
       const identity = await authorize(c, a, body)
       const repo = await d.repos(body.repo, identity.subject)
       return applyConfigUpdate(
-        { repo, repoName: body.repo, logger: d.logger, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}), ...(d.coordination ? { coordination: d.coordination } : {}) },
+        applyDeps(d, repo, body.repo),
         {
           environment: body.environment,
-          change: body.change,
+          ...withDigest(body, d.layout ?? DEFAULT_LAYOUT),
           source: 'api',
           requester: identity.subject,
           runUrl: identity.ciRunUrl,
@@ -148,7 +156,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
       const plan = await planRollback(repo, { environment: body.environment, to: body.to, keys: body.keys, ...(d.layout ? { layout: d.layout } : {}) })
       a.extra = { rollbackTo: plan.target }
       const result = await applyConfigUpdate(
-        { repo, repoName: body.repo, logger: d.logger, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}), ...(d.coordination ? { coordination: d.coordination } : {}) },
+        applyDeps(d, repo, body.repo),
         {
           environment: body.environment,
           change: plan.change,
@@ -162,7 +170,7 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
           reason: [`rollback to ${plan.target.slice(0, 12)}`, body.reason].filter(Boolean).join('; '),
         },
       )
-      return { ...result, rolledBackTo: plan.target }
+      return { ...result, rolledBackTo: plan.target, ...(plan.origin ? { rolledBackToOrigin: plan.origin } : {}) }
     }, applySummary)
     return c.json(response(out), 200)
   })
@@ -200,8 +208,78 @@ export function createDeployApp(deps: DeployAppDeps | (() => DeployAppDeps)) {
     return c.json(holdResponse(out), 200)
   })
 
+  app.post('/v1/deploys/verify', async (c) => {
+    const d = c.get('deps')
+    const out = await audited(c, 'deploy.verify', async (a) => {
+      const body = parseVerifyBody(await readFields(c))
+      a.repo = body.repo
+      a.environment = body.environment
+      // A check result is a claim about the environment: the same rights as deploying to it.
+      const identity = await authorize(c, a, { ...body, overrideHold: false })
+      const repo = await d.repos(body.repo, identity.subject)
+      const outcome = await recordVerification(repo, {
+        environment: body.environment,
+        check: body.check,
+        ...(body.commit ? { commit: body.commit } : {}),
+        requester: identity.subject,
+        runUrl: identity.ciRunUrl,
+        now: (d.clock ?? (() => new Date()))(),
+        ...(d.layout ? { layout: d.layout } : {}),
+      })
+      return { repo: body.repo, ...outcome }
+    }, (out) => ({ reason: out.changed ? 'committed' : 'already recorded', extra: { commit: out.commit, changed: out.changed, verifiedCommit: out.verified.commit } }))
+    return c.json(out, 200)
+  })
+
+  app.post('/v1/promotions', async (c) => {
+    const d = c.get('deps')
+    const out = await audited(c, 'deploy.promote', async (a) => {
+      const body = parsePromotionBody(await readFields(c), c.req.header('idempotency-key'))
+      a.repo = body.repo
+      a.environment = body.to
+      a.extra = { from: body.from }
+      const identity = await identify(c, a)
+      const decision = d.policy.authorizePromote(identity, { repo: body.repo, from: body.from, to: body.to })
+      a.decision = decision
+      if (!decision.allowed || !decision.promote) throw new PromotionForbiddenError(decision.reason)
+      const repo = await d.repos(body.repo, identity.subject)
+      const result = await promote(applyDeps(d, repo, body.repo), {
+        from: body.from,
+        to: body.to,
+        ...(body.keys ? { keys: body.keys } : {}),
+        allowTagOnly: body.allowTagOnly,
+        gate: decision.promote,
+        settings: d.promotions?.(body.repo) ?? DEFAULT_PROMOTION_SETTINGS,
+        now: (d.clock ?? (() => new Date()))(),
+        requester: identity.subject,
+        runUrl: identity.ciRunUrl,
+        reason: body.reason,
+        idempotencyKey: body.idempotencyKey,
+        dryRun: body.dryRun,
+      })
+      a.extra = { ...a.extra, promotedFrom: `${result.promotedFrom.environment}@${result.promotedFrom.commit}` }
+      return result
+    }, applySummary)
+    return c.body(stringifyExact({ ...response(out), from: out.promotedFrom }), 200, { 'content-type': 'application/json' })
+  })
+
   app.onError((err, c) => problemResponse(c, err, c.get('requestId')))
   return app
+}
+
+function applyDeps(d: Vars['deps'], repo: RepoHandle, repoName: string): ApplyDeps {
+  return { repo, repoName, logger: d.logger, ...(d.clock ? { clock: d.clock } : {}), ...(d.layout ? { layout: d.layout } : {}), ...(d.coordination ? { coordination: d.coordination } : {}) }
+}
+
+/** An image with its digest becomes one commit setting both keys, so a promotion can copy the pin. */
+function withDigest(body: DeployBody, layout: ConfigLayout): { change: ConfigChange; imageDigest?: string; subject?: string } {
+  if (!body.digest || !('image' in body.change)) return { change: body.change }
+  const image = body.change.image
+  return {
+    change: { set: { [layout.imagePointer]: image, [digestPointerFor(layout.imagePointer)]: body.digest } },
+    imageDigest: body.digest,
+    subject: `Deploy ${image} to ${body.environment}`,
+  }
 }
 
 interface AuditContext {
@@ -212,11 +290,18 @@ interface AuditContext {
   extra?: Record<string, unknown>
 }
 
-async function authorize(c: C, a: AuditContext, body: { repo: string; environment: string; overrideHold: boolean }): Promise<CallerIdentity> {
+/** Who is calling (purpose 'deploy'), within the deploy rate limit. */
+async function identify(c: C, a: AuditContext): Promise<CallerIdentity> {
   const d = c.get('deps')
   const identity = await d.authenticator.authenticate(c.req.header('authorization'), 'deploy')
   a.identity = identity
   await enforceRateLimit(d.rateLimiter, rateLimitKey(identity), 'deploy requests')
+  return identity
+}
+
+async function authorize(c: C, a: AuditContext, body: { repo: string; environment: string; overrideHold: boolean }): Promise<CallerIdentity> {
+  const d = c.get('deps')
+  const identity = await identify(c, a)
   const decision = d.policy.authorizeDeploy(identity, { repo: body.repo, environment: body.environment, overrideHold: body.overrideHold })
   a.decision = decision
   if (!decision.allowed) throw new ForbiddenError(decision.reason)
@@ -298,7 +383,7 @@ function holdResponse(r: HoldOutcome) {
   }
 }
 
-function response(r: ApplyResult & { rolledBackTo?: string }) {
+function response(r: ApplyResult & { rolledBackTo?: string; rolledBackToOrigin?: RollbackPlan['origin'] }) {
   return {
     commit: r.commit,
     changed: r.changed,
@@ -312,6 +397,7 @@ function response(r: ApplyResult & { rolledBackTo?: string }) {
     ...(r.dryRun ? { dryRun: true, diff: r.diff } : {}),
     ...(r.repairCommit ? { repairCommit: r.repairCommit } : {}),
     ...(r.rolledBackTo ? { rolledBackTo: r.rolledBackTo } : {}),
+    ...(r.rolledBackToOrigin ? { rolledBackToOrigin: r.rolledBackToOrigin } : {}),
     attempts: r.attempts,
   }
 }

@@ -7,16 +7,17 @@
 import { handle } from 'hono/aws-lambda'
 import mappingDocument from '../../config/deploy-mapping.json' with { type: 'json' }
 import policyDocument from '../../config/policy.yaml'
-import { imagePointersOf, loadMapping } from '../events/mapping.js'
+import { imagePointersOf, loadMapping, promotionSettingsFor } from '../events/mapping.js'
 import { DEFAULT_LAYOUT } from '../lib/deploys/change.js'
 import { observed } from '../lib/observability/invocation.js'
 import { loadPolicy } from '../lib/policy/index.js'
 import { createDeployApp } from './app.js'
 import { buildDeployDeps } from './deps.js'
 
+const mapping = loadMapping(mappingDocument)
 // Keys the mapping fills with image references get the image check on `set` too.
-const layout = { ...DEFAULT_LAYOUT, imagePointers: imagePointersOf(loadMapping(mappingDocument)) }
+const layout = { ...DEFAULT_LAYOUT, imagePointers: imagePointersOf(mapping) }
 
-const app = createDeployApp(() => ({ ...buildDeployDeps(process.env, loadPolicy(policyDocument)), layout }))
+const app = createDeployApp(() => ({ ...buildDeployDeps(process.env, loadPolicy(policyDocument)), layout, promotions: (repo: string) => promotionSettingsFor(mapping, repo) }))
 
 export const handler = observed(handle(app))

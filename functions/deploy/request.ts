@@ -7,11 +7,15 @@ import { ValidationError } from '../lib/errors.js'
 import type { ConfigChange } from '../lib/deploys/change.js'
 import { validateEnvironmentName, validateRepoRef } from '../lib/deploys/change.js'
 import { rejectUnknownFields } from '../lib/http/body.js'
+import { checkDigest } from '../lib/deploys/digest.js'
+import { checkName } from '../lib/deploys/verify.js'
 
 export interface DeployBody {
   repo: string
   environment: string
   change: ConfigChange
+  /** With `image`: the image's digest, written next to it (lib/deploys/digest.ts). */
+  digest?: string
   idempotencyKey?: string
   dryRun: boolean
   overrideHold: boolean
@@ -69,17 +73,19 @@ function bool(v: unknown, field: string): boolean {
 
 /** `{repo, environment, image | set, idempotencyKey?, dryRun?, overrideHold?, reason?}` */
 export function parseDeployBody(fields: Record<string, unknown>, idempotencyHeader?: string): DeployBody {
-  rejectUnknownFields(fields, ['repo', 'environment', 'image', 'set', 'idempotencyKey', 'dryRun', 'overrideHold', 'reason'])
+  rejectUnknownFields(fields, ['repo', 'environment', 'image', 'set', 'digest', 'idempotencyKey', 'dryRun', 'overrideHold', 'reason'])
   const repo = validateRepoRef(fields.repo)
   const environment = validateEnvironmentName(fields.environment)
   const hasImage = fields.image !== undefined
   const hasSet = fields.set !== undefined
   if (hasImage === hasSet) throw new ValidationError('Give exactly one of image or set.', hasImage ? 'set' : 'image')
   const change = (hasImage ? { image: fields.image } : { set: fields.set }) as ConfigChange
+  if (fields.digest !== undefined && !hasImage) throw new ValidationError('digest goes with image (it pins that image).', 'digest')
   return {
     repo,
     environment,
     change,
+    ...(fields.digest !== undefined ? { digest: checkDigest(fields.digest) } : {}),
     idempotencyKey: idempotencyKey(fields.idempotencyKey, idempotencyHeader),
     dryRun: bool(fields.dryRun, 'dryRun'),
     overrideHold: bool(fields.overrideHold, 'overrideHold'),
@@ -94,13 +100,7 @@ export function parseRollbackBody(fields: Record<string, unknown>, idempotencyHe
   if (to !== undefined && to !== 'previous' && !/^[0-9a-f]{7,40}$/.test(to)) {
     throw new ValidationError('to must be a commit sha (7-40 hex characters) or "previous".', 'to')
   }
-  let keys: string[] | undefined
-  if (fields.keys !== undefined) {
-    if (!Array.isArray(fields.keys) || fields.keys.length === 0 || fields.keys.length > 32 || !fields.keys.every((k) => typeof k === 'string')) {
-      throw new ValidationError('keys must be a list of 1-32 JSON pointers.', 'keys')
-    }
-    keys = fields.keys as string[]
-  }
+  const keys = keyList(fields.keys)
   return {
     repo: validateRepoRef(fields.repo),
     environment: validateEnvironmentName(fields.environment),
@@ -111,6 +111,14 @@ export function parseRollbackBody(fields: Record<string, unknown>, idempotencyHe
     overrideHold: bool(fields.overrideHold, 'overrideHold'),
     reason: optionalString(fields.reason, 'reason', 500),
   }
+}
+
+function keyList(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || value.length === 0 || value.length > 32 || !value.every((k) => typeof k === 'string')) {
+    throw new ValidationError('keys must be a list of 1-32 JSON pointers.', 'keys')
+  }
+  return value as string[]
 }
 
 function idempotencyKey(body: unknown, header: string | undefined): string | undefined {
@@ -148,5 +156,55 @@ export function parseReleaseQuery(params: URLSearchParams): ReleaseQuery {
     repo: validateRepoRef(fields.repo),
     environment: validateEnvironmentName(fields.environment),
     ...(fields.reason !== undefined ? { reason: holdReason(fields.reason, 'reason') } : {}),
+  }
+}
+
+export interface PromotionBody {
+  repo: string
+  from: string
+  to: string
+  keys?: string[]
+  reason?: string
+  idempotencyKey?: string
+  allowTagOnly: boolean
+  dryRun: boolean
+}
+
+/** `{repo, from, to, keys?, reason?, idempotencyKey?, allowTagOnly?, dryRun?}` */
+export function parsePromotionBody(fields: Record<string, unknown>, idempotencyHeader?: string): PromotionBody {
+  rejectUnknownFields(fields, ['repo', 'from', 'to', 'keys', 'reason', 'idempotencyKey', 'allowTagOnly', 'dryRun'])
+  const from = validateEnvironmentName(fields.from, 'from')
+  const to = validateEnvironmentName(fields.to, 'to')
+  if (from === to) throw new ValidationError('from and to must be different environments.', 'to')
+  const keys = keyList(fields.keys)
+  return {
+    repo: validateRepoRef(fields.repo),
+    from,
+    to,
+    ...(keys ? { keys } : {}),
+    reason: optionalString(fields.reason, 'reason', 500),
+    idempotencyKey: idempotencyKey(fields.idempotencyKey, idempotencyHeader),
+    allowTagOnly: bool(fields.allowTagOnly, 'allowTagOnly'),
+    dryRun: bool(fields.dryRun, 'dryRun'),
+  }
+}
+
+export interface VerifyBody {
+  repo: string
+  environment: string
+  commit?: string
+  check: string
+}
+
+/** `POST /v1/deploys/verify {repo, environment, commit?, check}` */
+export function parseVerifyBody(fields: Record<string, unknown>): VerifyBody {
+  rejectUnknownFields(fields, ['repo', 'environment', 'commit', 'check'])
+  const commit = optionalString(fields.commit, 'commit', 40)
+  if (commit !== undefined && !/^[0-9a-f]{7,40}$/.test(commit)) throw new ValidationError('commit must be a commit sha (7-40 hex characters).', 'commit')
+  return {
+    repo: validateRepoRef(fields.repo),
+    environment: validateEnvironmentName(fields.environment),
+    ...(commit ? { commit } : {}),
+    check: checkName(fields.check),
   }
 }

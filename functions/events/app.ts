@@ -20,6 +20,7 @@ import { type ApplyResult, applyConfigUpdate } from '../lib/deploys/apply.js'
 import { type ConfigLayout, DEFAULT_LAYOUT } from '../lib/deploys/change.js'
 import type { RecentDeploys } from '../lib/deploys/recent.js'
 import type { DeployCoordination } from '../lib/deploys/coordination.js'
+import { digestPointerFor } from '../lib/deploys/digest.js'
 import { AppError } from '../lib/errors.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
 import { type DeployMapping, allowsDeployRequest, matchEcr } from './mapping.js'
@@ -61,6 +62,7 @@ interface Target {
   requester: string
   idempotencyKey?: string
   reason?: string
+  subject?: string
 }
 
 /** Errors that a retry cannot fix: bad values in the event, unknown environment, forbidden. */
@@ -101,10 +103,13 @@ export function createEventsHandler(deps: EventsDeps | (() => EventsDeps)) {
       }
       for (const { rule, image } of matches) {
         for (const environment of rule.environments) {
+          // writeDigest: the digest goes next to the image in the same commit, so a promotion can pin it.
+          const pointer = rule.pointer ?? layout.imagePointer
           targets.push({
             repo: rule.repo,
             environment,
-            change: { image },
+            change: rule.writeDigest ? { set: { [pointer]: image, [digestPointerFor(pointer)]: parsed.push.digest } } : { image },
+            ...(rule.writeDigest ? { subject: `Deploy ${image} to ${environment}` } : {}),
             layout: rule.pointer ? { ...layout, imagePointer: rule.pointer } : layout,
             imageDigest: parsed.push.digest,
             requester: `ecr:${parsed.push.account}/${parsed.push.region}/${parsed.push.repository}`,
@@ -148,6 +153,7 @@ export function createEventsHandler(deps: EventsDeps | (() => EventsDeps)) {
             imageDigest: t.imageDigest,
             idempotencyKey: t.idempotencyKey,
             reason: t.reason,
+            ...(t.subject ? { subject: t.subject } : {}),
           },
         )
         const outcome = r.replayed ? 'duplicate' : r.skipped ? 'skipped' : r.changed ? 'committed' : 'unchanged'

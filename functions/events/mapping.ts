@@ -10,19 +10,25 @@
  *       "repo": "deploy-configs",            config repo to update
  *       "environments": ["staging"],         environment files to update
  *       "pointer": "/image",                 key to set (default the layout's image pointer)
- *       "imageFormat": "{registry}/{repository}:{tag}"
+ *       "imageFormat": "{registry}/{repository}:{tag}",
+ *       "writeDigest": true                  also set <pointer>Digest to the pushed digest (default false)
  *     }],
- *     "deployRequests": [{ "repo": "deploy-configs", "environments": ["staging"] }]
+ *     "deployRequests": [{ "repo": "deploy-configs", "environments": ["staging"] }],
+ *     "promotions": [{ "repo": "deploy-configs", "digest": "field" }]
  *   }
  *
  * imageFormat placeholders: {registry} ({account}.dkr.ecr.{region}.amazonaws.com),
  * {account}, {region}, {repository}, {tag}, {digest}. A format without {tag}
  * (for example "{registry}/{repository}@{digest}") also maps untagged pushes.
  * `deployRequests` lists where custom "Deploy Requested" events may write.
+ * `promotions` says per config repo how a promotion writes the digest it
+ * copies (lib/deploys/promote.ts): "field" (default; `/image` as in the source
+ * plus `/imageDigest`) or "reference" (`/image` = `name:tag@sha256:…`).
  */
 import { validateEnvironmentName, validateRepoRef } from '../lib/deploys/change.js'
 import { parsePointer } from '../lib/deploys/json-pointer.js'
 import { ConfigError } from '../lib/errors.js'
+import { DEFAULT_PROMOTION_SETTINGS, type PromotionSettings } from '../lib/deploys/digest.js'
 
 export interface EcrRule {
   ecrRepository: string
@@ -31,6 +37,8 @@ export interface EcrRule {
   environments: string[]
   pointer?: string
   imageFormat: string
+  /** Also write the pushed digest to `<pointer>Digest` (lib/deploys/digest.ts). */
+  writeDigest: boolean
   matchRepository: (name: string) => boolean
   matchTag: (tag: string) => boolean
 }
@@ -38,6 +46,8 @@ export interface EcrRule {
 export interface DeployMapping {
   ecr: EcrRule[]
   deployRequests: Array<{ repo: string; environments: string[] }>
+  /** Per config repo; repos not listed get DEFAULT_PROMOTION_SETTINGS. */
+  promotions: Array<{ repo: string } & PromotionSettings>
 }
 
 const PLACEHOLDERS = new Set(['registry', 'account', 'region', 'repository', 'tag', 'digest'])
@@ -67,7 +77,7 @@ function stringList(v: unknown, where: string): string[] {
 export function loadMapping(doc: unknown): DeployMapping {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('', 'must be an object with "ecr" and "deployRequests"')
   const d = doc as Record<string, unknown>
-  for (const k of Object.keys(d)) if (k !== 'ecr' && k !== 'deployRequests' && k !== '$comment') fail('', `unknown key "${k}"`)
+  for (const k of Object.keys(d)) if (!['ecr', 'deployRequests', 'promotions', '$comment'].includes(k)) fail('', `unknown key "${k}"`)
   const ecrIn = d.ecr ?? []
   const reqIn = d.deployRequests ?? []
   if (!Array.isArray(ecrIn) || !Array.isArray(reqIn)) fail('', '"ecr" and "deployRequests" must be lists')
@@ -93,6 +103,7 @@ export function loadMapping(doc: unknown): DeployMapping {
     }
     const imageFormat = x.imageFormat ?? '{registry}/{repository}:{tag}'
     if (typeof imageFormat !== 'string') fail(where, 'imageFormat must be a string')
+    if (x.writeDigest !== undefined && typeof x.writeDigest !== 'boolean') fail(where, 'writeDigest must be true or false')
     for (const m of imageFormat.matchAll(/\{([^}]*)\}/g)) if (!PLACEHOLDERS.has(m[1]!)) fail(where, `unknown placeholder {${m[1]}} in imageFormat`)
     return {
       ecrRepository: x.ecrRepository,
@@ -101,6 +112,7 @@ export function loadMapping(doc: unknown): DeployMapping {
       environments: stringList(x.environments, where),
       ...(typeof x.pointer === 'string' ? { pointer: x.pointer } : {}),
       imageFormat,
+      writeDigest: x.writeDigest === true,
       matchRepository: compileSimpleGlob(x.ecrRepository),
       matchTag: compileSimpleGlob(tagPattern),
     }
@@ -117,7 +129,33 @@ export function loadMapping(doc: unknown): DeployMapping {
     }
     return { repo, environments: stringList(x.environments, where) }
   })
-  return { ecr, deployRequests }
+  const promotionsIn = d.promotions ?? []
+  if (!Array.isArray(promotionsIn)) fail('', '"promotions" must be a list')
+  const seen = new Set<string>()
+  const promotions = promotionsIn.map((r: unknown, i: number) => {
+    const where = `promotions[${i}]`
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) fail(where, 'must be an object')
+    const x = r as Record<string, unknown>
+    for (const k of Object.keys(x)) if (k !== 'repo' && k !== 'digest') fail(where, `unknown key "${k}"`)
+    let repo: string
+    try {
+      repo = validateRepoRef(x.repo)
+    } catch (err) {
+      fail(where, (err as Error).message)
+    }
+    if (seen.has(repo)) fail(where, `repo ${repo} is listed twice`)
+    seen.add(repo)
+    const digest = x.digest ?? DEFAULT_PROMOTION_SETTINGS.digest
+    if (digest !== 'field' && digest !== 'reference') fail(where, 'digest must be "field" or "reference"')
+    return { repo, digest: digest as PromotionSettings['digest'] }
+  })
+  return { ecr, deployRequests, promotions }
+}
+
+/** How promotions in `repo` write digests. */
+export function promotionSettingsFor(mapping: DeployMapping, repo: string): PromotionSettings {
+  const entry = mapping.promotions.find((p) => p.repo === repo)
+  return entry ? { digest: entry.digest } : DEFAULT_PROMOTION_SETTINGS
 }
 
 export interface EcrPush {

@@ -67,7 +67,7 @@ beforeAll(async () => {
       {
         name: 'browser-test',
         match: { brokerKey: 'browser-test' },
-        grant: { repos: [REPO], permission: 'write', maxTtl: '15m', environments: ['staging', 'production'] },
+        grant: { repos: [REPO], permission: 'write', maxTtl: '15m', environments: ['staging', 'production'], promote: [{ from: 'staging', to: 'preprod' }] },
       },
     ],
   })
@@ -192,5 +192,28 @@ describe('dashboard in Chromium', () => {
       await page.screenshot({ path: join(ARTIFACTS, `dashboard-long-identity-${name}.png`), fullPage: true })
       await context.close()
     }
+  })
+
+  it('shows where a promoted value came from, with the chain and the promotion marked in the history', async () => {
+    await writer.repo(REPO).write('environments/preprod.json', '{\n  "image": "ghcr.io/acme/app:1.0.0"\n}\n', { message: 'Add preprod' })
+    const res = await fetch(`${deployApi.url}/v1/promotions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${brokerKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ repo: REPO, from: 'staging', to: 'preprod' }),
+    })
+    expect(res.status, await res.clone().text()).toBe(200)
+    const promoted = (await res.json()) as { commit: string; from: { commit: string } }
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    await page.goto(`${served.url}/?key=${encodeURIComponent(viewer.credential)}`)
+    const preprod = card(page, 'preprod')
+    const origin = preprod.locator('dd.lineage [data-lineage="promotion"]')
+    await expect(origin.textContent()).resolves.toContain(`promoted from staging at ${promoted.from.commit.slice(0, 7)}`)
+    await expect(origin.locator('a[href="#env-staging"]').textContent()).resolves.toBe('staging')
+    await expect(origin.locator('.chain').textContent()).resolves.toBe(' (staging → preprod)')
+    await expect(preprod.locator('.history .promoted').first().textContent()).resolves.toBe(`promoted from staging@${promoted.from.commit.slice(0, 7)}`)
+    await expect(card(page, 'staging').locator('dd.lineage [data-lineage="api"]').isVisible()).resolves.toBe(true)
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-lineage.png'), fullPage: true })
+    await context.close()
   })
 })

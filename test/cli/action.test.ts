@@ -97,7 +97,8 @@ describe('the GitHub Action (action.yml on the bundled entry)', () => {
       runs: Record<string, string>
     }
     expect(Object.keys(spec.inputs)).toEqual(expect.arrayContaining(['broker-url', 'audience', 'repo', 'permission', 'ttl', 'environment', 'image', 'set', 'reason']))
-    expect(Object.keys(spec.outputs).sort()).toEqual(['changed', 'commit', 'token', 'token-id'])
+    expect(Object.keys(spec.inputs)).toEqual(expect.arrayContaining(['promote-from', 'allow-tag-only']))
+    expect(Object.keys(spec.outputs).sort()).toEqual(['changed', 'commit', 'promoted-from', 'token', 'token-id'])
     expect(spec.runs).toMatchObject({ using: 'node20', main: 'dist/cli/action.mjs', post: 'dist/cli/action.mjs' })
   })
 
@@ -153,6 +154,22 @@ describe('the GitHub Action (action.yml on the bundled entry)', () => {
     expect(r.code, r.lines.join('\n')).toBe(0)
     const file = await new Client({ token: gh.bootstrapToken, baseUrl: gh.url }).repo('deploy-configs').read('environments/staging.json')
     expect(JSON.parse(file.content)).toMatchObject({ replicas: 4, env: { LOG_LEVEL: 'debug' } })
+  })
+
+  it('promotes staging into production with promote-from; a tag-only source needs allow-tag-only', async () => {
+    const inputs = { 'broker-url': served.url, repo: 'deploy-configs', environment: 'production', 'promote-from': 'staging' }
+    const refused = await runStep(inputs)
+    expect(refused.code).toBe(1)
+    expect(refused.lines.at(-1)).toMatch(/^::error::POST http:\/\/127\.0\.0\.1:\d+\/v1\/promotions: HTTP 409 PROMOTION_DIGEST_MISSING/)
+
+    const r = await runStep({ ...inputs, 'allow-tag-only': 'true' })
+    expect(r.code, r.lines.join('\n')).toBe(0)
+    expect(r.outputs).toMatchObject({ changed: 'true' })
+    expect(r.outputs['promoted-from']).toMatch(/^staging@[0-9a-f]{40}$/)
+    const admin = new Client({ token: gh.bootstrapToken, baseUrl: gh.url }).repo('deploy-configs')
+    const [staging, production] = await Promise.all(['staging', 'production'].map(async (e) => JSON.parse((await admin.read(`environments/${e}.json`)).content)))
+    expect(production.image).toBe(staging.image)
+    expect(r.lines).toContain(`deploy-configs/production: promoted ${r.outputs['promoted-from']!.slice(0, 20)} as ${r.outputs.commit!.slice(0, 12)}`)
   })
 
   it('fails the step with ::error:: naming the cause, and leaks no credential', async () => {

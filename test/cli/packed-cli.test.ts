@@ -50,7 +50,8 @@ describe('the packed githosted-ci CLI in a fresh app repo', () => {
     const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'githosted-ci-broker', 'package.json'), 'utf8')) as Record<string, unknown>
     expect(pkg.dependencies ?? {}).toEqual({})
     const bundle = readFileSync(join(app, 'node_modules', 'githosted-ci-broker', 'dist', 'cli', 'githosted-ci.mjs'), 'utf8')
-    const specifiers = [...bundle.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]!)
+    // `from` not inside a string literal: the bundle also holds the word as data (the promote command's "from" flag).
+    const specifiers = [...bundle.matchAll(/(?:(?<!["'])\bfrom|\bimport)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]!)
     expect(specifiers.length).toBeGreaterThan(0)
     expect(specifiers.filter((x) => !x.startsWith('node:'))).toEqual([])
   })
@@ -119,6 +120,26 @@ describe('the packed githosted-ci CLI in a fresh app repo', () => {
     }
     const requester = status.environments.find((e) => e.environment === 'production')?.lastCommit.trailers?.requester
     expect(requester).toBe('gitlab:acme/app')
+  })
+
+  it('promotes along the seeded pipeline (dev → staging), records a check, and a gate refuses with exit 1 naming itself', async () => {
+    const promoted = await cli(['promote', '--broker', s.broker, '--repo', 'deploy-configs', '--from', 'dev', '--to', 'staging', '--reason', 'ship 1.1.0'])
+    expect(promoted.code, promoted.err).toBe(0)
+    expect(promoted.out.trim()).toMatch(/^deploy-configs\/staging: promoted dev@[0-9a-f]{12} \(sha256:5e5e5e5e5e5e…\) \(commit [0-9a-f]{12}\)$/)
+    const again = await cli(['promote', '--json', '--broker', s.broker, '--repo', 'deploy-configs', '--from', 'dev', '--to', 'staging'])
+    expect(JSON.parse(again.out)).toMatchObject({ changed: false, current: { '/image': 'ghcr.io/acme/app:1.1.0', '/imageDigest': `sha256:${'5e'.repeat(32)}` } })
+
+    const status = await cli(['status', '--broker', s.broker, '--repo', 'deploy-configs'])
+    expect(status.out).toMatch(/^staging\tghcr\.io\/acme\/app:1\.1\.0\t[0-9a-f]{7,}\tkey:local\t\tfrom dev@[0-9a-f]{7,}$/m)
+
+    const checked = await cli(['verify', '--broker', s.broker, '--repo', 'deploy-configs', '--environment', 'staging', '--check', 'smoke'])
+    expect(checked.code, checked.err).toBe(0)
+    expect(checked.out.trim()).toMatch(/^deploy-configs\/staging: smoke recorded for [0-9a-f]{12}$/)
+
+    // local/policy.yaml wants a minute in staging before production.
+    const early = await cli(['promote', '--broker', s.broker, '--repo', 'deploy-configs', '--from', 'staging', '--to', 'production'])
+    expect(early.code).toBe(1)
+    expect(early.err).toContain('PROMOTION_SOAK_PENDING')
   })
 
   it('exits 2 on usage errors, naming the problem, and never touches the network', async () => {

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { writeOpenApi } from '../../build/openapi.js'
 import type { LocalBroker } from '../../local/broker.js'
 import type { LocalOidcIssuer } from '../../local/oidc/index.js'
+import { ensurePipeline } from '../../local/pipeline-seed.js'
 import { startLocalBrokerWorld, type LocalBrokerWorld } from '../helpers/local-broker.js'
 import type { ServedApp } from '../helpers/serve-app.js'
 
@@ -161,6 +162,20 @@ describe('real responses validate against the document', () => {
     expect((await call('DELETE', '/v1/deploys/hold?repo=deploy-configs&environment=staging&reason=done', { auth: key })).status).toBe(200)
     await call('DELETE', '/v1/deploys/hold?repo=deploy-configs', { auth: key })
     await call('POST', '/v1/deploys', { body: { repo: 'deploy-configs', environment: 'staging', image: 'x:1' } })
+  })
+
+  it('promotion endpoints: promote, verify, and their refusals', async () => {
+    const key = broker.brokerKey
+    await ensurePipeline(world.gh.url, world.gh.bootstrapToken)
+    const promoted = await call('POST', '/v1/promotions', { auth: key, body: { repo: 'deploy-configs', from: 'dev', to: 'staging', reason: 'contract' } })
+    expect(promoted.status).toBe(200)
+    expect((await call('POST', '/v1/promotions', { auth: key, body: { repo: 'deploy-configs', from: 'dev', to: 'staging', dryRun: true } })).status).toBe(200)
+    expect((await call('POST', '/v1/deploys/verify', { auth: key, body: { repo: 'deploy-configs', environment: 'staging', check: 'contract' } })).status).toBe(200)
+    expect((await call('POST', '/v1/promotions', { auth: key, body: { repo: 'deploy-configs', from: 'staging', to: 'production' } })).status).toBe(409)
+    expect((await call('POST', '/v1/promotions', { auth: key, body: { repo: 'deploy-configs', from: 'production', to: 'dev' } })).status).toBe(403)
+    expect((await call('POST', '/v1/promotions', { auth: key, body: { repo: 'deploy-configs', from: 'dev' } })).status).toBe(400)
+    expect((await call('POST', '/v1/deploys', { auth: key, body: { repo: 'deploy-configs', environment: 'dev', image: 'ghcr.io/acme/app:1.2.0', digest: `sha256:${'1'.repeat(64)}` } })).status).toBe(200)
+    expect((await call('GET', '/v1/promotions')).status).toBe(405)
   })
 
   it('status endpoints and the dashboard', async () => {

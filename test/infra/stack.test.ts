@@ -238,6 +238,7 @@ describe('BrokerStack (default context)', () => {
         'ANY /v1/tokens/{proxy+}',
         'ANY /v1/deploys',
         'ANY /v1/deploys/{proxy+}',
+        'ANY /v1/promotions',
         'ANY /v1/status',
         'ANY /v1/status/{proxy+}',
         'GET /',

@@ -90,7 +90,7 @@ describe('npm start', () => {
     })
     expect(status.status).toBe(200)
     const body = (await status.json()) as { environments: Array<{ environment: string }> }
-    expect(body.environments.map((e) => e.environment).sort()).toEqual(['production', 'staging'])
+    expect(body.environments.map((e) => e.environment).sort()).toEqual(['dev', 'production', 'staging'])
   })
 
   it('answers a path with no route with 404, as API Gateway does', async () => {

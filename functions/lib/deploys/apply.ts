@@ -71,7 +71,7 @@ import { DEFAULT_LEASE_WAIT_MS, type DeployCoordination } from './coordination.j
 import type { Lease } from '../state/lease.js'
 import { type DeployTrailers, formatDeployMessage } from './trailers.js'
 
-export type DeploySource = 'api' | 'event' | 'rollback' | 'ci-job'
+export type DeploySource = 'api' | 'event' | 'rollback' | 'ci-job' | 'promotion'
 
 /**
  * What to apply. The who/why fields go verbatim into the commit trailers;
@@ -79,7 +79,7 @@ export type DeploySource = 'api' | 'event' | 'rollback' | 'ci-job'
  * `eventTime` the event's time (events) or the request's (defaults to now).
  */
 export interface ApplyRequest
-  extends Pick<DeployTrailers, 'requester' | 'runUrl' | 'eventId' | 'eventTime' | 'imageDigest' | 'idempotencyKey' | 'reason'> {
+  extends Pick<DeployTrailers, 'requester' | 'runUrl' | 'eventId' | 'eventTime' | 'imageDigest' | 'idempotencyKey' | 'reason' | 'promotedFrom'> {
   environment: string
   change: ConfigChange
   source: DeploySource
@@ -530,6 +530,7 @@ class DeployRun {
       imageDigest: r.imageDigest,
       idempotencyKey: r.idempotencyKey,
       reason: [r.reason, holdNote].filter(Boolean).join('; ') || undefined,
+      promotedFrom: r.promotedFrom,
       baseCommit,
     }
     return formatDeployMessage(this.withMarker(this.subject(), baseCommit), trailers)

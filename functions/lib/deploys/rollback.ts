@@ -13,12 +13,15 @@ import { HISTORY_LIMIT } from './history.js'
 import { formatPointer, parsePointer } from './json-pointer.js'
 import { parseJsonText } from './json-text.js'
 import { ABSENT, getAt, lookupEqual } from './json-values.js'
+import { valueOrigin } from './origin.js'
 
 export interface RollbackPlan {
   change: ConfigChange
   /** The commit whose values are restored. */
   target: string
   subject: string
+  /** The commit that had set the restored values, and how (a promotion names its source). */
+  origin?: { commit: string; source?: string; promotedFrom?: string }
 }
 
 export async function planRollback(
@@ -66,9 +69,20 @@ export async function planRollback(
   const imagePointer = formatPointer(parsePointer(layout.imagePointer))
   const only = Object.keys(set)
   const image = only.length === 1 && only[0] === imagePointer && typeof set[imagePointer] === 'string' ? (set[imagePointer] as string) : undefined
+  // Name what the restored value was: a promoted value says where it had come from.
+  const found = await valueOrigin(repo, { path, keys, current: targetDoc, ref: target })
+  const origin = found && { commit: found.commit.sha, ...(found.trailers ? { source: found.trailers.source } : {}), ...(found.trailers?.promotedFrom ? { promotedFrom: found.trailers.promotedFrom } : {}) }
+  const promoted = origin?.promotedFrom ? ` (promoted from ${shortRef(origin.promotedFrom)})` : ''
   return {
     change: image ? { image } : { set },
     target,
-    subject: `Roll back ${input.environment} to ${image ?? target.slice(0, 12)}`,
+    subject: `Roll back ${input.environment} to ${image ?? target.slice(0, 12)}${promoted}`,
+    ...(origin ? { origin } : {}),
   }
+}
+
+/** `staging@<40 hex>` → `staging@<12 hex>`, for a subject line. */
+function shortRef(promotedFrom: string): string {
+  const at = promotedFrom.lastIndexOf('@')
+  return at < 0 ? promotedFrom : `${promotedFrom.slice(0, at)}@${promotedFrom.slice(at + 1, at + 13)}`
 }

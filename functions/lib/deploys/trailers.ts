@@ -11,7 +11,7 @@ import { parseJsonText, stringifyExact } from './json-text.js'
 
 export interface DeployTrailers {
   environment: string
-  /** 'api' | 'event' | 'rollback' | 'ci-job' */
+  /** 'api' | 'event' | 'rollback' | 'ci-job' | 'promotion' | 'verify' (and 'repair', 'hold', 'release') */
   source: string
   /**
    * JSON pointer of each changed key with its before and after value, JSON-encoded.
@@ -26,6 +26,11 @@ export interface DeployTrailers {
   imageDigest?: string
   idempotencyKey?: string
   reason?: string
+  /** A promotion's source: `<environment>@<commit that set the value there>`. */
+  promotedFrom?: string
+  /** A check that passed against a deploy (POST /v1/deploys/verify), and the commit it verified. */
+  verifiedBy?: string
+  verifiedCommit?: string
   /**
    * The commit the change was computed on (the write's expectedHead). When it
    * is not the commit's parent, the server ignored expectedHead and the
@@ -46,6 +51,9 @@ const KEYS = {
   idempotencyKey: 'Deploy-Idempotency-Key',
   reason: 'Deploy-Reason',
   baseCommit: 'Deploy-Base',
+  promotedFrom: 'Deploy-Promoted-From',
+  verifiedBy: 'Verified-By',
+  verifiedCommit: 'Verified-Commit',
 } as const
 
 function clean(value: string): string {
@@ -68,6 +76,9 @@ export function formatTrailers(t: DeployTrailers): string {
     ['imageDigest', t.imageDigest],
     ['idempotencyKey', t.idempotencyKey],
     ['reason', t.reason],
+    ['promotedFrom', t.promotedFrom],
+    ['verifiedBy', t.verifiedBy],
+    ['verifiedCommit', t.verifiedCommit],
     ['baseCommit', t.baseCommit],
   ]
   for (const [k, v] of optional) if (v) lines.push(`${KEYS[k]}: ${clean(v)}`)
@@ -115,6 +126,9 @@ export function parseDeployTrailers(message: string | undefined): DeployTrailers
       case KEYS.idempotencyKey: out.idempotencyKey = value; break
       case KEYS.reason: out.reason = value; break
       case KEYS.baseCommit: out.baseCommit = value; break
+      case KEYS.promotedFrom: out.promotedFrom = value; break
+      case KEYS.verifiedBy: out.verifiedBy = value; break
+      case KEYS.verifiedCommit: out.verifiedCommit = value; break
       case KEYS.change:
         try {
           const c = parseJsonText(raw) as { pointer?: unknown; previous?: unknown; current?: unknown; removed?: unknown }

@@ -67,6 +67,19 @@ function paths(): Json {
         parameters: [query('repo', 'Repo slug', true), query('environment', 'Environment', true), query('reason', 'Why')],
       }),
     },
+    '/v1/deploys/verify': {
+      post: op('Record that a check passed against the value an environment runs (a promotion gate)', { 200: json('VerifyResult', 'Recorded, or already recorded') }, {
+        security: bearer,
+        requestBody: body('VerifyRequest'),
+      }),
+    },
+    '/v1/promotions': {
+      post: op('Promote what one environment runs (by digest) into another, through the policy gates', { 200: json('PromotionResult', 'Promoted, already in place, or dry run') }, {
+        security: bearer,
+        parameters: [{ name: 'idempotency-key', in: 'header', schema: { type: 'string' } }],
+        requestBody: body('PromotionRequest'),
+      }),
+    },
     '/v1/status': {
       get: op('Deployment state of every environment', { 200: json('StatusReport', 'State'), 304: { description: 'Not modified (ETag)' } }, {
         security: bearer,

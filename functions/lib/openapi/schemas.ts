@@ -77,6 +77,8 @@ export const DeployRequest = v.strictObject({
   environment: v.string(),
   image: v.optional(v.string()),
   set: v.optional(pointerMap),
+  /** With image: its digest (sha256:<64 hex>), written to <image key>Digest in the same commit. */
+  digest: v.optional(v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/))),
   ...deployOptions,
 })
 
@@ -89,6 +91,21 @@ export const RollbackRequest = v.strictObject({
 })
 
 export const HoldRequest = v.strictObject({ repo: slug, environment: v.string(), reason: v.string() })
+
+export const VerifyRequest = v.strictObject({ repo: slug, environment: v.string(), commit: v.optional(sha), check: v.string() })
+
+export const PromotionRequest = v.strictObject({
+  repo: slug,
+  from: v.string(),
+  to: v.string(),
+  /** JSON pointers to copy; default the image (with its digest). */
+  keys: v.optional(v.array(v.string())),
+  reason: v.optional(v.string()),
+  idempotencyKey: v.optional(v.string()),
+  /** Promote an image that has no digest in `from` (refused otherwise: PROMOTION_DIGEST_MISSING). */
+  allowTagOnly: v.optional(v.boolean()),
+  dryRun: v.optional(v.boolean()),
+})
 
 export const DeployResult = v.looseObject({
   commit: sha,
@@ -105,7 +122,27 @@ export const DeployResult = v.looseObject({
   diff: v.optional(v.string()),
   repairCommit: v.optional(sha),
   rolledBackTo: v.optional(sha),
+  /** The commit that had set the restored value, and how; a promotion names its source (`staging@<sha>`). */
+  rolledBackToOrigin: v.optional(v.looseObject({ commit: sha, source: v.optional(v.string()), promotedFrom: v.optional(v.string()) })),
   attempts: v.optional(v.number()),
+})
+
+export const PromotionResult = v.looseObject({
+  ...DeployResult.entries,
+  /** What was promoted: the source environment, the commit that set the value there, and the digest. */
+  from: v.looseObject({ environment: v.string(), commit: sha, committedAt: v.nullable(v.string()), digest: v.optional(v.string()) }),
+})
+
+const CheckRecord = v.looseObject({ by: v.string(), at: v.string(), runUrl: v.optional(v.string()) })
+
+export const VerifyResult = v.looseObject({
+  repo: v.string(),
+  environment: v.string(),
+  path: v.string(),
+  /** The checks recorded for the commit that set the environment's value. */
+  verified: v.looseObject({ commit: sha, checks: v.record(v.string(), CheckRecord) }),
+  commit: sha,
+  changed: v.boolean(),
 })
 
 const HoldInfo = v.looseObject({ reason: v.optional(v.string()), by: v.optional(v.string()), at: v.optional(v.string()) })
@@ -133,6 +170,9 @@ const CommitSummary = v.looseObject({
   trailers: v.nullable(v.looseObject({ environment: v.string(), source: v.string(), requester: v.optional(v.string()) })),
 })
 
+/** A promotion's source: the environment and the commit that set the value there. */
+const PromotedFrom = v.looseObject({ environment: v.string(), commit: sha, shortSha: v.string() })
+
 export const DeployRecord = v.looseObject({
   sha,
   shortSha: v.string(),
@@ -146,7 +186,19 @@ export const DeployRecord = v.looseObject({
   source: v.optional(v.string()),
   runUrl: v.optional(v.string()),
   reason: v.optional(v.string()),
+  promotedFrom: v.optional(PromotedFrom),
   basis: v.picklist(['trailers', 'content']),
+})
+
+/** Where an environment's image came from: the commit that set it, and how. */
+const Lineage = v.looseObject({
+  commit: sha,
+  shortSha: v.string(),
+  committedAt: v.nullable(v.string()),
+  source: v.string(),
+  by: v.optional(v.string()),
+  promotedFrom: v.optional(PromotedFrom),
+  digest: v.optional(v.string()),
 })
 
 const EnvironmentStatus = v.looseObject({
@@ -160,6 +212,7 @@ const EnvironmentStatus = v.looseObject({
   hold: v.nullable(HoldInfo),
   problem: v.optional(StatusProblem),
   history: v.optional(v.array(DeployRecord)),
+  lineage: v.optional(v.nullable(Lineage)),
 })
 
 export const StatusReport = v.looseObject({
@@ -187,7 +240,11 @@ export const SCHEMAS = {
   DeployRequest,
   RollbackRequest,
   HoldRequest,
+  VerifyRequest,
+  PromotionRequest,
   DeployResult,
+  PromotionResult,
+  VerifyResult,
   HoldResult,
   DeployRecord,
   StatusReport,

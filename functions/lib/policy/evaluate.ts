@@ -15,7 +15,7 @@ import type { CallerIdentity } from '../auth/types.js'
 import { formatDuration } from './duration.js'
 import type { Glob } from './glob.js'
 import type { CompiledPolicy, CompiledRule } from './load.js'
-import type { Decision, DeployRequest, MintRequest, RuleTrace } from './types.js'
+import type { Decision, DeployRequest, MintRequest, PromoteRequest, RuleTrace } from './types.js'
 
 function shownValue(value: unknown): string {
   let text: string
@@ -153,10 +153,11 @@ function decide(
       allowed: true,
       identified: true,
       rule: rule.name,
-      grant: { ...rule.grant, repos: [...rule.grant.repos], environments: [...rule.grant.environments] },
+      grant: { ...rule.grant, repos: [...rule.grant.repos], environments: [...rule.grant.environments], promote: rule.grant.promote.map((p) => ({ ...p, requireChecks: [...p.requireChecks] })) },
       reason: `allowed by rule ${rule.name}${extra.reason ? `; ${extra.reason}` : ''}`,
       trace,
       ...(extra.ttlSeconds !== undefined ? { ttlSeconds: extra.ttlSeconds, clamped: extra.clamped ?? false } : {}),
+      ...(extra.promote ? { promote: extra.promote } : {}),
     }
   }
   const identified = trace.some((t) => t.identified)
@@ -219,6 +220,22 @@ function deployCheck(request: DeployRequest): GrantCheck {
   }
 }
 
+/** A promotion needs its own grant: deploy rights to `to` alone do not let a caller copy from `from`. */
+function promoteCheck(request: PromoteRequest): GrantCheck {
+  return (rule) => {
+    if (rule.grant.permission !== 'write') return 'its grant is read-only; promoting needs write'
+    if (!covers(rule.repoGlobs, request.repo)) {
+      return `repo ${shownValue(request.repo)} is not in its grant (repos: ${rule.grant.repos.join(', ')})`
+    }
+    if (rule.promote.length === 0) return 'its grant allows no promotions (no promote)'
+    if (!rule.promote.some((p) => p.from === request.from && p.to === request.to)) {
+      const paths = rule.promote.map((p) => `${p.from} → ${p.to}`).join(', ')
+      return `promotion ${shownValue(request.from)} → ${shownValue(request.to)} is not in its grant (promote: ${paths})`
+    }
+    return undefined
+  }
+}
+
 function readCheck(repo: string): GrantCheck {
   return (rule) =>
     covers(rule.repoGlobs, repo)
@@ -234,5 +251,7 @@ export function evaluator(policy: CompiledPolicy) {
     authorizeDeploy: (identity: CallerIdentity, request: DeployRequest): Decision =>
       decide(policy, identity, deployCheck(request)),
     authorizeRead: (identity: CallerIdentity, repo: string): Decision => decide(policy, identity, readCheck(repo)),
+    authorizePromote: (identity: CallerIdentity, request: PromoteRequest): Decision =>
+      decide(policy, identity, promoteCheck(request), (rule) => ({ promote: rule.promote.find((p) => p.from === request.from && p.to === request.to)! })),
   }
 }

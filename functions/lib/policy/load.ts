@@ -10,7 +10,8 @@ import { isValidKeyName } from '../auth/broker-keys.js'
 import { isAcceptableJwksUri, isAcceptableMetadataUrl } from '../auth/jwks.js'
 import { PRESETS, type IdentityClaim, type IssuerConfig } from '../auth/presets.js'
 import { ConfigError } from '../errors.js'
-import type { Grant } from './types.js'
+import type { Grant, PromoteGrant } from './types.js'
+import { CHECK_NAME_RE } from './check-name.js'
 import { parseDuration } from './duration.js'
 import { compileGlob, globProblem, type Glob } from './glob.js'
 import { PolicyDocumentSchema, type PolicyDocument, type RuleDocument } from './schema.js'
@@ -38,6 +39,8 @@ export interface CompiledRule {
   grant: Grant
   repoGlobs: Glob[]
   environmentGlobs: Glob[]
+  /** Promotion paths, exact environment names (a glob here would be a path nobody reviewed). */
+  promote: PromoteGrant[]
 }
 
 export interface CompiledPolicy {
@@ -261,6 +264,23 @@ function compileRule(
   if (g.overrideHolds && environments.length === 0) {
     fail(`${label} grant.overrideHolds: needs environments to deploy to`)
   }
+  const promote = (g.promote ?? []).map((p, i): PromoteGrant => {
+    const where = `${label} grant.promote[${i}]`
+    for (const side of ['from', 'to'] as const) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(p[side]) || p[side].includes('..')) {
+        fail(`${where}.${side}: an environment name (letters, digits, . _ -; no globs)`)
+      }
+    }
+    if (p.from === p.to) fail(`${where}: from and to are the same environment`)
+    const minSoakSeconds = p.minSoak === undefined ? 0 : parseDuration(p.minSoak)
+    if (minSoakSeconds === undefined) fail(`${where}.minSoak: not a duration (use e.g. 30m, 1h, 1h30m)`)
+    const requireChecks = p.requireChecks ?? []
+    requireChecks.forEach((c, j) => {
+      if (!CHECK_NAME_RE.test(c)) fail(`${where}.requireChecks[${j}]: check names are 1-64 chars of A-Z a-z 0-9 . _ : / -`)
+    })
+    return { from: p.from, to: p.to, minSoakSeconds, requireChecks: [...requireChecks] }
+  })
+  if (promote.length > 0 && g.permission !== 'write') fail(`${label} grant.promote: promoting needs permission write`)
   const compiled: CompiledRule = {
     name: rule.name,
     index,
@@ -271,9 +291,11 @@ function compileRule(
       maxTtlSeconds,
       environments: [...environments],
       overrideHolds: g.overrideHolds ?? false,
+      promote,
     },
     repoGlobs,
     environmentGlobs,
+    promote,
   }
   if (issuer) compiled.issuer = issuer
   if (match.brokerKey !== undefined) compiled.brokerKey = match.brokerKey

@@ -26,12 +26,21 @@ export const MatchSchema = v.strictObject({
   claims: v.optional(v.record(v.string(), Patterns)),
 })
 
+/** One promotion path a grant allows, with the gates a promotion along it must pass. */
+export const PromoteSchema = v.strictObject({
+  from: v.string(),
+  to: v.string(),
+  minSoak: v.optional(v.union([v.string(), v.number()])),
+  requireChecks: v.optional(v.array(v.string())),
+})
+
 export const GrantSchema = v.strictObject({
   repos: v.array(v.string()),
   permission: v.picklist(['read', 'write']),
   maxTtl: v.union([v.string(), v.number()]),
   environments: v.optional(v.array(v.string())),
   overrideHolds: v.optional(v.boolean()),
+  promote: v.optional(v.array(PromoteSchema)),
 })
 
 export const RuleSchema = v.strictObject({

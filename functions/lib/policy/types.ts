@@ -13,6 +13,18 @@ export interface Grant {
   environments: string[]
   /** Whether explicit deploys may override a hold on an environment. */
   overrideHolds: boolean
+  /** Promotion paths (from → to) the caller may use through /v1/promotions; empty = none. */
+  promote: PromoteGrant[]
+}
+
+/** A promotion path with its gates (lib/deploys/promote.ts checks soak and checks). */
+export interface PromoteGrant {
+  from: string
+  to: string
+  /** Seconds the value must have been in `from`, counted from the commit that set it. */
+  minSoakSeconds: number
+  /** Checks (POST /v1/deploys/verify) recorded on that commit before it may move on. */
+  requireChecks: string[]
 }
 
 export interface RuleTrace {
@@ -42,6 +54,8 @@ export interface Decision {
   ttlSeconds?: number
   /** Mint only: true when the requested TTL was longer than the grant allows. */
   clamped?: boolean
+  /** Promote only: the path that allowed it, with its gates. */
+  promote?: PromoteGrant
 }
 
 export interface MintRequest {
@@ -56,8 +70,16 @@ export interface DeployRequest {
   overrideHold?: boolean
 }
 
+export interface PromoteRequest {
+  repo: string
+  from: string
+  to: string
+}
+
 export interface Policy {
   authorizeMint(identity: CallerIdentity, request: MintRequest): Decision
   authorizeDeploy(identity: CallerIdentity, request: DeployRequest): Decision
   authorizeRead(identity: CallerIdentity, repo: string): Decision
+  /** Allowed decisions carry the matching path as `promote` (its gates). */
+  authorizePromote(identity: CallerIdentity, request: PromoteRequest): Decision
 }

@@ -18,6 +18,7 @@ import type { CommitInfo, RepoHandle } from '../githosted/types.js'
 import { formatPointer } from '../deploys/json-pointer.js'
 import { parseDeployTrailers, type DeployTrailers } from '../deploys/trailers.js'
 import { shortSha } from './commits.js'
+import { parsePromotedFrom } from './lineage.js'
 import type { Limiter } from './limiter.js'
 import { isNotFound } from './not-found.js'
 import type { DeployRecord, KeyChange } from './types.js'
@@ -142,6 +143,8 @@ export async function buildDeployRecords(
     if (trailers?.source) record.source = trailers.source
     if (trailers?.runUrl) record.runUrl = trailers.runUrl
     if (trailers?.reason) record.reason = trailers.reason
+    const promotedFrom = parsePromotedFrom(trailers?.promotedFrom)
+    if (promotedFrom) record.promotedFrom = promotedFrom
     return record
   }
 

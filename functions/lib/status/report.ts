@@ -13,6 +13,7 @@ import { NotFoundAppError } from '../errors.js'
 import { shortSha, summarizeCommit } from './commits.js'
 import { parseEnvironmentFile } from './environment-file.js'
 import { buildDeployRecords, logLimitFor } from './history.js'
+import { LINEAGE_LOG_LIMIT, lineageOf } from './lineage.js'
 import { readHolds } from './holds.js'
 import {
   DEFAULT_LAYOUT,
@@ -123,7 +124,9 @@ async function readEnvironment(
 ): Promise<EnvironmentStatus> {
   const { layout, limit, historyLimit } = options
   const path = environmentPath(environment, layout)
-  const logLimit = historyLimit > 0 ? logLimitFor(historyLimit) : 1
+  const historyLog = historyLimit > 0 ? logLimitFor(historyLimit) : 1
+  // One Log call serves both the history and the lineage (the image's last change).
+  const logLimit = Math.max(historyLog, LINEAGE_LOG_LIMIT)
   const [file, commits, holds] = await Promise.all([
     limit(() => handle.read(path, { ref: head })),
     limit(() => handle.log({ ref: head, path, limit: logLimit })),
@@ -141,10 +144,11 @@ async function readEnvironment(
     lastCommit: last ? summarizeCommit(last) : null,
     held: hold !== null,
     hold,
+    lineage: lineageOf(commits, layout.imagePointer),
   }
   if (parsed.problem) status.problem = parsed.problem
   if (historyLimit > 0) {
-    status.history = await buildDeployRecords(handle, path, commits, historyLimit, limit, layout.imagePointer)
+    status.history = await buildDeployRecords(handle, path, commits.slice(0, historyLog), historyLimit, limit, layout.imagePointer)
   }
   return status
 }

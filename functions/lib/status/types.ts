@@ -58,6 +58,8 @@ export interface DeployRecord {
   source?: string
   runUrl?: string
   reason?: string
+  /** A promotion: the environment and commit its value came from (Deploy-Promoted-From). */
+  promotedFrom?: { environment: string; commit: string; shortSha: string }
   /**
    * How `from`/`to` were learned: `trailers` (the Deploy-Change trailer) or
    * `content` (by reading the file at this commit and at its predecessor,
@@ -83,6 +85,24 @@ export interface EnvironmentStatus {
   problem?: StatusProblem
   /** Recent deploys, newest first (only when asked for). */
   history?: DeployRecord[]
+  /**
+   * Where the image came from: the commit that last set it and how (a deploy,
+   * an event, a rollback, or a promotion from another environment's commit).
+   * Null when the recent history does not say (no full messages from the server).
+   */
+  lineage: ValueLineage | null
+}
+
+export interface ValueLineage {
+  commit: string
+  shortSha: string
+  committedAt: string | null
+  /** The Deploy-Source trailer: api, event, ci-job, rollback, promotion. */
+  source: string
+  by?: string
+  promotedFrom?: { environment: string; commit: string; shortSha: string }
+  /** The digest recorded with the image (Deploy-Image-Digest). */
+  digest?: string
 }
 
 export interface StatusReport {

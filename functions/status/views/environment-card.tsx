@@ -2,7 +2,7 @@
  * One environment as a card: image, commit, when, who, CI run, hold, any
  * problem, and its recent deploys as a small semantic table.
  */
-import type { DeployRecord, EnvironmentStatus } from '../../lib/status/types.js'
+import type { DeployRecord, EnvironmentStatus, ValueLineage } from '../../lib/status/types.js'
 import { formatRelativeTime } from '../../lib/status/relative-time.js'
 import { envId, runLabel, safeHttpUrl, shortIdentity } from './format.js'
 
@@ -58,6 +58,23 @@ function Change(props: { deploy: DeployRecord; imagePointer: string }) {
   )
 }
 
+/** Where the image came from: a promotion names its source environment and commit, and the chain behind it. */
+function Origin(props: { lineage: ValueLineage | null; chain: string[]; link?: CommitLinker | undefined }) {
+  const l = props.lineage
+  if (!l) return <span>not recorded</span>
+  const commit = <CommitId sha={l.commit} shortSha={l.shortSha} link={props.link} />
+  const digest = l.digest ? <span class="digest"> pinned <code title={l.digest}>{l.digest.slice(0, 19)}…</code></span> : ''
+  if (!l.promotedFrom) return <span data-lineage={l.source}>{l.source} deploy {commit}{digest}</span>
+  const from = l.promotedFrom
+  return (
+    <span data-lineage="promotion">
+      promoted from <a href={`#${envId(from.environment)}`}>{from.environment}</a> at <CommitId sha={from.commit} shortSha={from.shortSha} link={props.link} /> by {commit}
+      {digest}
+      {props.chain.length > 1 ? <span class="chain" aria-label={`promotion chain ${props.chain.join(' to ')}`}> ({props.chain.join(' → ')})</span> : ''}
+    </span>
+  )
+}
+
 function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined; imagePointer: string }) {
   const history = props.env.history ?? []
   if (history.length === 0) return <p>No deploys recorded yet.</p>
@@ -77,7 +94,10 @@ function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker
           <tr>
             <td data-label="When"><RelativeTime iso={d.committedAt} now={props.now} /></td>
             <td data-label="Who"><Who who={d.who} /></td>
-            <td data-label="Change"><Change deploy={d} imagePointer={props.imagePointer} /></td>
+            <td data-label="Change">
+              <Change deploy={d} imagePointer={props.imagePointer} />
+              {d.promotedFrom ? <span class="promoted" data-promoted-from={d.promotedFrom.environment}>promoted from {d.promotedFrom.environment}@{d.promotedFrom.shortSha}</span> : ''}
+            </td>
             <td data-label="Commit"><CommitId sha={d.sha} shortSha={d.shortSha} link={props.link} /></td>
           </tr>
         ))}
@@ -86,7 +106,7 @@ function History(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker
   )
 }
 
-export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined; imagePointer?: string | undefined }) {
+export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date; link?: CommitLinker | undefined; imagePointer?: string | undefined; chain?: string[] }) {
   const { env, now } = props
   const id = envId(env.environment)
   const last = env.lastCommit
@@ -128,6 +148,8 @@ export function EnvironmentCard(props: { env: EnvironmentStatus; now: Date; link
           <dd><Who who={who} /></dd>
           <dt>CI run</dt>
           <dd><RunLink runUrl={runUrl} source={source} /></dd>
+          <dt>Came from</dt>
+          <dd class="lineage"><Origin lineage={env.lineage ?? null} chain={props.chain ?? [env.environment]} link={props.link} /></dd>
         </dl>
         <History env={env} now={now} link={props.link} imagePointer={props.imagePointer ?? '/image'} />
       </article>

@@ -6,6 +6,7 @@
 import type { StatusProblem, StatusReport } from '../../lib/status/types.js'
 import { shortSha } from '../../lib/status/commits.js'
 import { EnvironmentCard } from './environment-card.js'
+import { promotionChain } from '../../lib/status/lineage.js'
 import { commitUrl } from './format.js'
 import { REFRESH_SCRIPT } from './refresh-script.js'
 import { STYLES } from './styles.js'
@@ -54,7 +55,7 @@ export function StatusFragment(props: StatusViewModel) {
       {count > 0 ? (
         <ul class="envs">
           {report.environments.map((env) => (
-            <EnvironmentCard env={env} now={now} imagePointer={props.imagePointer} link={(sha) => commitUrl(props.commitUrlTemplate, report.repo, sha)} />
+            <EnvironmentCard env={env} now={now} imagePointer={props.imagePointer} chain={promotionChain(report.environments, env)} link={(sha) => commitUrl(props.commitUrlTemplate, report.repo, sha)} />
           ))}
         </ul>
       ) : (

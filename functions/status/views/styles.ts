@@ -34,6 +34,7 @@ dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .who[title]{text-decoration:underline dotted;cursor:help}
 .problem{border-left:4px solid var(--bad-bg);padding:.25rem .75rem;margin:.75rem 0}
 .hold{border-left:4px solid var(--held-bg);padding:.25rem .75rem;margin:.75rem 0}
+.promoted{display:block;font-size:.85rem}
 table{width:100%;border-collapse:collapse;font-size:.9rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
 th,td{text-align:left;padding:.25rem .75rem .25rem 0;border-top:1px solid var(--border);vertical-align:top;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../functions/lib/errors.js'
-import { imagePointersOf, loadMapping, matchEcr } from '../../../functions/events/mapping.js'
+import { imagePointersOf, loadMapping, matchEcr, promotionSettingsFor } from '../../../functions/events/mapping.js'
 import { parseEvent } from '../../../functions/events/parse.js'
 
 const push = { account: '123456789012', region: 'eu-west-1', repository: 'acme/app', digest: `sha256:${'a'.repeat(64)}` }
@@ -67,5 +67,27 @@ describe('parseEvent', () => {
     expect(() => parseEvent({ ...base, source: 'evil' })).toThrow(/unknown source/)
     expect(() => parseEvent({ ...base, source: 'githosted-ci-broker', detail: { repo: 'r', environment: 'e', image: 'i', requestedBy: 'b', x: 1 } })).toThrow(/unknown detail field "x"/)
     expect(() => parseEvent({ ...base, source: 'githosted-ci-broker', time: 'yesterday' })).toThrow(/ISO 8601/)
+  })
+})
+
+describe('deploy mapping: digests and promotions', () => {
+  it('keeps old mappings valid: no digest written, promotions default to the digest field', () => {
+    const old = loadMapping({ ecr: [{ ecrRepository: 'acme/app', repo: 'deploy-configs', environments: ['staging'] }] })
+    expect(old.ecr[0]!.writeDigest).toBe(false)
+    expect(promotionSettingsFor(old, 'deploy-configs')).toEqual({ digest: 'field' })
+    const pinned = loadMapping({ promotions: [{ repo: 'deploy-configs', digest: 'reference' }] })
+    expect(promotionSettingsFor(pinned, 'deploy-configs')).toEqual({ digest: 'reference' })
+    expect(promotionSettingsFor(pinned, 'other')).toEqual({ digest: 'field' })
+  })
+
+  it.each([
+    [{ promotions: [{ repo: 'deploy-configs', digest: 'tag' }] }, 'promotions[0]: digest must be "field" or "reference"'],
+    [{ promotions: [{ repo: 'deploy-configs' }, { repo: 'deploy-configs' }] }, 'promotions[1]: repo deploy-configs is listed twice'],
+    [{ promotions: [{ repo: 'deploy-configs', mode: 'x' }] }, 'promotions[0]: unknown key "mode"'],
+    [{ promotions: {} }, '"promotions" must be a list'],
+    [{ ecr: [{ ecrRepository: 'a', repo: 'r', environments: ['s'], writeDigest: 'yes' }] }, 'ecr[0]: writeDigest must be true or false'],
+  ])('refuses %j', (doc, message) => {
+    expect(() => loadMapping(doc)).toThrow(ConfigError)
+    expect(() => loadMapping(doc)).toThrow(message)
   })
 })

@@ -161,6 +161,7 @@ export function fakePolicy(rules: FakeRule[]): Policy {
         maxTtlSeconds: 3600,
         environments: [],
         overrideHolds: false,
+        promote: [],
         ...rule.grant,
       }
       if (rule.subject !== identity.subject) {
@@ -183,7 +184,7 @@ export function fakePolicy(rules: FakeRule[]): Policy {
     return { allowed: false, identified, reason: identified ? `no rule allows this: ${trace.filter((t) => t.identified).map((t) => t.reason).join('; ')}` : 'denied: no policy rule applies to this caller', trace }
   }
   const deny = (): Decision => ({ allowed: false, identified: false, reason: 'not used', trace: [] })
-  return { authorizeMint, authorizeDeploy: deny, authorizeRead: deny }
+  return { authorizeMint, authorizeDeploy: deny, authorizeRead: deny, authorizePromote: deny }
 }
 
 export function keyIdentity(name: string): CallerIdentity {

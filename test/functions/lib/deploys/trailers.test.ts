@@ -22,3 +22,19 @@ describe('deploy trailers', () => {
     expect(msg.split('\n').filter((l) => l.startsWith('Deploy-Source:'))).toEqual(['Deploy-Source: repair'])
   })
 })
+
+describe('promotion and verification trailers', () => {
+  it('round-trip Deploy-Promoted-From, Verified-By and Verified-Commit, one line each', () => {
+    const sha = 'a'.repeat(40)
+    const message = formatDeployMessage('Promote ghcr.io/acme/app:1.0 from staging to production', {
+      environment: 'production',
+      source: 'promotion',
+      changes: [{ pointer: '/image', previous: 'ghcr.io/acme/app:0.9', current: 'ghcr.io/acme/app:1.0' }],
+      promotedFrom: `staging@${sha}`,
+      verifiedBy: 'e2e\nDeploy-Source: api',
+      verifiedCommit: sha,
+    })
+    expect(message).toContain(`\nDeploy-Promoted-From: staging@${sha}\n`)
+    expect(parseDeployTrailers(message)).toMatchObject({ source: 'promotion', promotedFrom: `staging@${sha}`, verifiedBy: 'e2e\nDeploy-Source: api', verifiedCommit: sha })
+  })
+})

@@ -150,6 +150,7 @@ describe('authorizeMint', () => {
       maxTtlSeconds: 900,
       environments: ['production'],
       overrideHolds: true,
+      promote: [],
     })
   })
 
