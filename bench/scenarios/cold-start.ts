@@ -409,8 +409,8 @@ function initWhy(
     const oursTop = oursItems.slice(0, 3).map((x) => `${x.o.replace('(ours) ', '')} ${fmtMs(x.d)}`).join(', ')
     const libs = diff.filter((x) => !x.o.startsWith('(') && !x.o.startsWith('node internals') && !x.o.startsWith('native')).slice(0, 3)
     parts.push(
-      `By the first-request profile, the token spends ${fmtMs(sumOf(prof.token) - sumOf(prof.floor))} more CPU than floor (b) ` +
-        `floor: ${fmtMs(node)} in Node itself (the one node:http client stack of its outbound calls — OIDC discovery, ` +
+      `By the first-request profile, the token spends ${fmtMs(sumOf(prof.token) - sumOf(prof.floor))} more CPU than floor ` +
+        `(b): ${fmtMs(node)} in Node itself (the one node:http client stack of its outbound calls — OIDC discovery, ` +
         `JWKS, the extension and githosted, lib/http/node-get.ts — with socket setup; counted as the function's time, ` +
         `since upstream is server-timed), ${fmtMs(ours)} in our own code (${oursTop}), and ${libs.map((x) => `${x.o} ${fmtMs(x.d)}`).join(', ')}.`,
     )
