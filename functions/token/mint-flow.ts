@@ -99,6 +99,9 @@ async function authenticateMint(d: ResolvedDeps, call: TokenCall, a: AuditContex
     return await d.authenticator.authenticate(call.authorization, 'mint', {
       alongside: async (id) => {
         a.identity = id
+        // Authenticated callers only: the workspace token is read while the table answers the claim
+        // and the limits, instead of after them (the mint awaits the same in-flight read).
+        d.workspaceToken.get().catch(() => undefined)
         await Promise.all([call.ipChecked(), enforceRateLimit(d.rateLimiter, rateLimitKey(id), 'token requests')])
       },
     })
