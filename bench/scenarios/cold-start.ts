@@ -416,13 +416,13 @@ function initWhy(
     )
   }
   parts.push(
-    'The githosted transport already loads node:https and node:zlib only when a URL or a response needs them. ' +
-      'Fix (next steps): keep work off the first request that a build step can do — loadPolicy spends ~1 ms in ' +
-      'valibot and ~0.5 ms compiling globs of the first rules; compiling globs per rule on first match, or a ' +
-      'build-time marker that the document was validated by the same code version, would take most of the ' +
-      'policy share off (the runtime must still refuse an invalid document); load jose only on the OIDC path ' +
-      '(helps broker-key requests, not this OIDC figure). Every outbound call already goes through one ' +
-      "node:http client stack (lib/http/node-get.ts), so undici's fetch client never starts on this path.",
+    'jose already loads only on the OIDC path (a lazy chunk) and the githosted transport loads node:https and ' +
+      'node:zlib only when a URL or a response needs them. What remains over floor (b) is mostly the calls floor (b) ' +
+      'does not make: OIDC discovery and JWKS, the secrets extension, and the state table (single-use claim, two rate ' +
+      'limits, the ownership record), each paying its client side and its first connection on the first request. ' +
+      'Next steps (not done, see BENCHMARKS.md "Issue 16: what each change gained"): the policy validated at build ' +
+      'time with a version marker (loadPolicy is ~3 ms of the first request), and connections opened at INIT (no ' +
+      'gain on loopback, where connecting is cheap; a real one against TLS endpoints).',
   )
   return parts.filter(Boolean).join(' ')
 }

@@ -235,12 +235,12 @@ function overheadWhy(r: LambdaResult, shares: CpuShare[] | undefined): string {
     )
   }
   parts.push(
-    'The githosted call already goes through a keep-alive node:http transport ' +
-      '(functions/lib/githosted/node-transport.ts), and with upstream counted as the server saw it, all of that ' +
-      'client work is overhead. Next steps (to verify with this benchmark): keep the audit line to one small ' +
-      'write, and trim per-request allocations in the token path (the profile rows above say where). The ' +
-      'figure is also inflated by the shared machine (see the load average in the header): rerun on an idle ' +
-      'machine before concluding.',
+    'A mint makes five outbound calls (the single-use claim and two rate limits in parallel, ExchangeToken, the ' +
+      'ownership record), all over one keep-alive node:http stack, with SigV4 by aws4 on node:crypto; with upstream ' +
+      'counted as the servers saw it, all client work of those calls (request writing, the HTTP parser, loopback ' +
+      'socket writes, which on one machine also run the receiving side in the kernel) is overhead, and so is any ' +
+      "wait for the bench process's event loop to pick a request up. The figure is inflated by the shared machine " +
+      '(see the load average in the header).',
   )
   return parts.join(' ')
 }
