@@ -9,6 +9,7 @@
  * batch with 16 requests in flight (what the process actually served).
  */
 import { runInFreshProcess } from '../harness/lambda-runner.js'
+import { many } from '../harness/rounds.js'
 import { reps, section, type Scenario } from '../harness/scenario.js'
 import { fmtInt, fmtMs, fmtRatio } from '../harness/stats.js'
 import { startWorld, type World } from '../harness/world.js'
@@ -16,11 +17,6 @@ import { expressToken, token, withSecrets, type Target } from './targets.js'
 
 const CONCURRENCY = 16
 
-async function many(n: number, f: () => Promise<unknown>): Promise<unknown[]> {
-  const out: unknown[] = []
-  for (let i = 0; i < n; i++) out.push(await f())
-  return out
-}
 
 interface Row {
   cpuPer: number

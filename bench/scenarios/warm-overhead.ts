@@ -11,6 +11,7 @@
  */
 import { buildReadable, profileJob, type CpuShare } from '../harness/cpu-profile.js'
 import { runInFreshProcess } from '../harness/lambda-runner.js'
+import { many } from '../harness/rounds.js'
 import { localOidcEntry } from '../harness/local-oidc-entry.js'
 import type { LambdaResult } from '../harness/lambda-child.js'
 import { reps, section, type Scenario, type Section } from '../harness/scenario.js'
@@ -47,11 +48,6 @@ const CASES: Case[] = [
   },
 ]
 
-async function many(n: number, f: (i: number) => Promise<unknown>): Promise<unknown[]> {
-  const out: unknown[] = []
-  for (let i = 0; i < n; i++) out.push(await f(i))
-  return out
-}
 
 export const warmOverhead: Scenario = {
   name: 'warm-overhead',
