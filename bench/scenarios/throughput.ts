@@ -37,9 +37,9 @@ export const throughput: Scenario = {
         `then a batch with ${CONCURRENCY} in flight (what the process served, upstream servers sharing the machine's ` +
         'other core). Subjects alternate, two rounds each; figures are the better round (noise only ever slows a round).',
     )
-    const warmup = reps(ctx, 50, 10)
-    const n = reps(ctx, 400, 80)
-    const batch = reps(ctx, 400, 80)
+    const warmup = reps(ctx, 30, 10)
+    const n = reps(ctx, 200, 80)
+    const batch = reps(ctx, 200, 80)
     const subjects: Target[] = [withSecrets(token, 'extension'), withSecrets(expressToken, 'extension')]
     const world: World = await startWorld()
     const rows = new Map<string, Row[]>()

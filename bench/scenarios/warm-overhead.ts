@@ -224,9 +224,9 @@ function overheadWhy(r: LambdaResult, shares: CpuShare[] | undefined): string {
     const ours = pct((o) => o.startsWith('(ours)'))
     const deps = shares.filter((x) => !x.owner.startsWith('(') && !x.owner.startsWith('node') && !x.owner.startsWith('native'))
     parts.push(
-      `By the profile, ${node.toFixed(0)}% is Node itself — the node:http client of the one githosted call per mint ` +
-        `(keep-alive transport: request and header serialization, the HTTP parser, socket writes) and the audit ` +
-        `line written to stdout — ${ours.toFixed(0)}% is our own code, and ` +
+      `By the profile, ${node.toFixed(0)}% is Node itself — the node:http client of the outbound calls of a mint ` +
+        `(request and header serialization, the HTTP parser, socket writes) and the audit line written to stdout — ` +
+        `${ours.toFixed(0)}% is our own code, and ` +
         `libraries take ${deps.slice(0, 3).map((x) => `${x.owner} ${(x.share * 100).toFixed(0)}%`).join(', ')}.`,
     )
   }
