@@ -11,7 +11,8 @@
  * single-use OIDC token), authenticate, rate-limit, ask the policy, mint,
  * record ownership, audit. If no token gets minted after authenticating, the
  * OIDC token's single use is released. Every decision writes exactly one
- * audit line.
+ * audit line. That flow lives in mint-flow.ts, free of Hono; this file maps
+ * HTTP onto it.
  */
 import { Hono, type Context } from 'hono'
 import type { Auditor } from '../lib/audit/audit.js'
