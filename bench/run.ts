@@ -24,6 +24,7 @@ import { section, type Scenario, type Section } from './harness/scenario.js'
 export const SCENARIOS: Array<{ name: string; load(): Promise<Scenario> }> = [
   { name: 'cold-start', load: async () => (await import('./scenarios/cold-start.js')).coldStart },
   { name: 'warm-overhead', load: async () => (await import('./scenarios/warm-overhead.js')).warmOverhead },
+  { name: 'throughput', load: async () => (await import('./scenarios/throughput.js')).throughput },
   { name: 'caches', load: async () => (await import('./scenarios/caches.js')).caches },
   { name: 'jwt-verify', load: async () => (await import('./scenarios/jwt-verify.js')).jwtVerification },
   { name: 'contention', load: async () => (await import('./scenarios/contention.js')).contention },

@@ -10,6 +10,8 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 
 export interface BenchIssuer {
   url: string
+  /** The public signing key (for floor (b), which verifies against a JWK held in memory). */
+  jwk: JWK
   jwksFetches(): number
   discoveryFetches(): number
   reset(): void
@@ -53,6 +55,7 @@ export async function startBenchIssuer(options: BenchIssuerOptions): Promise<Ben
 
   return {
     url,
+    jwk,
     jwksFetches: () => jwks,
     discoveryFetches: () => discovery,
     reset: () => {

@@ -14,3 +14,10 @@ export async function interleave<T>(
     }
   }
 }
+
+/** `n` values made one after another (events carry fresh credentials; order matters for some). */
+export async function many<T>(n: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = []
+  for (let i = 0; i < n; i++) out.push(await make(i))
+  return out
+}

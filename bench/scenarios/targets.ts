@@ -158,6 +158,21 @@ export const helloHono: Target = {
   ok: [200],
 }
 
+/**
+ * Floor (b): hello-world Hono plus the work no broker can avoid (one RS256 JWT verified against an
+ * in-memory JWK, one keep-alive node:http call to githosted). Bench-only environment: the issuer's
+ * public JWK and the workspace token it calls githosted with.
+ */
+export const floorNecessary: Target = {
+  name: 'floor-necessary',
+  kind: 'peer',
+  missing: () => null,
+  build: () => buildPeer('floor-necessary'),
+  event: (w) => tokenRequest(w),
+  ok: [201],
+  env: (w) => ({ BENCH_FLOOR_JWK: JSON.stringify(w.issuer.jwk), BENCH_FLOOR_GITHOSTED_TOKEN: w.githosted.bootstrapToken ?? '' }),
+}
+
 export const expressToken: Target = {
   name: 'express-token',
   kind: 'peer',
@@ -171,4 +186,4 @@ export const expressToken: Target = {
 }
 
 export const FUNCTION_TARGETS = [token, tokenShipped, deploy, events, status]
-export const PEER_TARGETS = [helloHono, expressToken]
+export const PEER_TARGETS = [helloHono, floorNecessary, expressToken]

@@ -11,6 +11,7 @@
  */
 import { buildReadable, profileJob, type CpuShare } from '../harness/cpu-profile.js'
 import { runInFreshProcess } from '../harness/lambda-runner.js'
+import { many } from '../harness/rounds.js'
 import { localOidcEntry } from '../harness/local-oidc-entry.js'
 import type { LambdaResult } from '../harness/lambda-child.js'
 import { reps, section, type Scenario, type Section } from '../harness/scenario.js'
@@ -47,11 +48,6 @@ const CASES: Case[] = [
   },
 ]
 
-async function many(n: number, f: (i: number) => Promise<unknown>): Promise<unknown[]> {
-  const out: unknown[] = []
-  for (let i = 0; i < n; i++) out.push(await f(i))
-  return out
-}
 
 export const warmOverhead: Scenario = {
   name: 'warm-overhead',
@@ -195,21 +191,26 @@ async function profileTokens(s: Section, world: World, n: number, log: (m: strin
 }
 
 function budget(s: Section, results: Map<string, LambdaResult>, shares: CpuShare[] | undefined) {
-  const r = results.get('token')
-  if (!r) {
-    s.budgets.push({ budget: 'Warm overhead p50, /v1/tokens (cached JWKS)', limit: `≤ ${TOKEN_OVERHEAD_BUDGET_MS} ms`, measured: 'not measured', pass: null, why: 'the token function could not be measured (see the warm overhead notes)' })
-    return
+  for (const [target, label] of [
+    [token, 'Warm overhead p50, /v1/tokens (cached JWKS)'],
+    [deploy, 'Warm overhead p50, /v1/deploys (githosted and DynamoDB time as measured at those servers excluded)'],
+  ] as const) {
+    const r = results.get(target.name)
+    if (!r) {
+      s.budgets.push({ budget: label, limit: `≤ ${TOKEN_OVERHEAD_BUDGET_MS} ms`, measured: 'not measured', pass: null, why: `the ${target.name} function could not be measured (see the warm overhead notes)` })
+      continue
+    }
+    const over = r.samples.filter((x) => target.ok.includes(x.status)).map((x) => x.ms - x.upstreamMs)
+    const p50 = percentile(over, 50)
+    const pass = p50 <= TOKEN_OVERHEAD_BUDGET_MS
+    s.budgets.push({
+      budget: label,
+      limit: `≤ ${TOKEN_OVERHEAD_BUDGET_MS} ms`,
+      measured: fmtMs(p50),
+      pass,
+      ...(pass ? {} : { why: target === token ? overheadWhy(r, shares) : `each deploy costs ${fmtMs((r.cpuMs ?? Number.NaN) / r.samples.length)} of CPU (sequential phase), over several githosted and DynamoDB calls whose client side is all overhead.` }),
+    })
   }
-  const over = r.samples.filter((x) => token.ok.includes(x.status)).map((x) => x.ms - x.upstreamMs)
-  const p50 = percentile(over, 50)
-  const pass = p50 <= TOKEN_OVERHEAD_BUDGET_MS
-  s.budgets.push({
-    budget: 'Warm overhead p50, /v1/tokens (cached JWKS)',
-    limit: `≤ ${TOKEN_OVERHEAD_BUDGET_MS} ms`,
-    measured: fmtMs(p50),
-    pass,
-    ...(pass ? {} : { why: overheadWhy(r, shares) }),
-  })
 }
 
 /** Why warm overhead is over budget, from the CPU profile, and what would bring it down. */
@@ -223,19 +224,19 @@ function overheadWhy(r: LambdaResult, shares: CpuShare[] | undefined): string {
     const ours = pct((o) => o.startsWith('(ours)'))
     const deps = shares.filter((x) => !x.owner.startsWith('(') && !x.owner.startsWith('node') && !x.owner.startsWith('native'))
     parts.push(
-      `By the profile, ${node.toFixed(0)}% is Node itself — the node:http client of the one githosted call per mint ` +
-        `(keep-alive transport: request and header serialization, the HTTP parser, socket writes) and the audit ` +
-        `line written to stdout — ${ours.toFixed(0)}% is our own code, and ` +
+      `By the profile, ${node.toFixed(0)}% is Node itself — the node:http client of the outbound calls of a mint ` +
+        `(request and header serialization, the HTTP parser, socket writes) and the audit line written to stdout — ` +
+        `${ours.toFixed(0)}% is our own code, and ` +
         `libraries take ${deps.slice(0, 3).map((x) => `${x.owner} ${(x.share * 100).toFixed(0)}%`).join(', ')}.`,
     )
   }
   parts.push(
-    'The githosted call already goes through a keep-alive node:http transport ' +
-      '(functions/lib/githosted/node-transport.ts), and with upstream counted as the server saw it, all of that ' +
-      'client work is overhead. Next steps (to verify with this benchmark): keep the audit line to one small ' +
-      'write, and trim per-request allocations in the token path (the profile rows above say where). The ' +
-      'figure is also inflated by the shared machine (see the load average in the header): rerun on an idle ' +
-      'machine before concluding.',
+    'A mint makes five outbound calls (the single-use claim and two rate limits in parallel, ExchangeToken, the ' +
+      'ownership record), all over one keep-alive node:http stack, with SigV4 by aws4 on node:crypto; with upstream ' +
+      'counted as the servers saw it, all client work of those calls (request writing, the HTTP parser, loopback ' +
+      'socket writes, which on one machine also run the receiving side in the kernel) is overhead, and so is any ' +
+      "wait for the bench process's event loop to pick a request up. The figure is inflated by the shared machine " +
+      '(see the load average in the header).',
   )
   return parts.join(' ')
 }

@@ -11,13 +11,13 @@
  * single-use OIDC token), authenticate, rate-limit, ask the policy, mint,
  * record ownership, audit. If no token gets minted after authenticating, the
  * OIDC token's single use is released. Every decision writes exactly one
- * audit line.
+ * audit line. That flow lives in mint-flow.ts, free of Hono; this file maps
+ * HTTP onto it.
  */
 import { Hono, type Context } from 'hono'
 import type { Auditor } from '../lib/audit/audit.js'
-import { createAuditor, fingerprint } from '../lib/audit/audit.js'
 import type { Logger } from '../lib/audit/logger.js'
-import type { Authenticator, CallerIdentity } from '../lib/auth/types.js'
+import type { Authenticator } from '../lib/auth/types.js'
 import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../lib/errors.js'
 import type { GithostedClientFactory } from '../lib/githosted/types.js'
 import { DEFAULT_MAX_BODY_BYTES, limitBody, readFields } from '../lib/http/body.js'
@@ -25,21 +25,12 @@ import { formatDuration } from '../lib/http/duration.js'
 import { installRouteFallbacks } from '../lib/edge/fallbacks.js'
 import { MethodNotAllowedError } from '../lib/http/errors.js'
 import { problemResponse } from '../lib/http/problem.js'
-import {
-  createTokenBucketLimiter,
-  enforceRateLimit,
-  rateLimitKey,
-  SOURCE_IP_LIMIT,
-  ipChecked,
-  startSourceIpCheck,
-  sourceIpOf,
-  type RateLimiter,
-} from '../lib/http/rate-limit.js'
+import { enforceRateLimit, rateLimitKey, ipChecked, startSourceIpCheck, sourceIpOf, type RateLimiter } from '../lib/http/rate-limit.js'
 import { callerTrace } from '../lib/policy/evaluate.js'
 import type { Decision, MintRequest, Policy } from '../lib/policy/types.js'
 import type { SecretSource } from '../lib/secrets/source.js'
-import { createMinter, type MintedToken } from '../lib/tokens/mint.js'
-import { createMemoryOwnershipStore, ownerKey, type OwnershipStore } from './ownership.js'
+import { audited, mintAudited, resolveTokenDeps, type ResolvedDeps, type TokenCall } from './mint-flow.js'
+import { ownerKey, type OwnershipStore } from './ownership.js'
 import { parseApiTokenRequest, parseCiTokenRequest } from './request.js'
 
 export interface TokenAppDeps {
@@ -80,15 +71,6 @@ interface Vars {
 type AppEnv = { Bindings: TokenAppBindings; Variables: Vars }
 type C = Context<AppEnv>
 
-interface ResolvedDeps extends TokenAppDeps {
-  clock: () => Date
-  rateLimiter: RateLimiter
-  ipRateLimiter: RateLimiter
-  ownership: OwnershipStore
-  auditor: Auditor
-  minter: ReturnType<typeof createMinter>
-}
-
 const CI_TOKEN_PATH = '/ci/token'
 const TOKEN_ID_RE = /^[A-Za-z0-9_-]{1,128}$/
 
@@ -101,17 +83,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
   let resolved: ResolvedDeps | undefined
   const resolve = (): ResolvedDeps => {
     if (resolved) return resolved
-    const d = typeof deps === 'function' ? deps() : deps
-    const clock = d.clock ?? (() => new Date())
-    resolved = {
-      ...d,
-      clock,
-      rateLimiter: d.rateLimiter ?? createTokenBucketLimiter({ clock }),
-      ipRateLimiter: d.ipRateLimiter ?? createTokenBucketLimiter({ ...SOURCE_IP_LIMIT, clock }),
-      ownership: d.ownership ?? createMemoryOwnershipStore({ clock }),
-      auditor: d.auditor ?? createAuditor(d.logger),
-      minter: createMinter({ workspaceToken: d.workspaceToken, githosted: d.githosted, clock }),
-    }
+    resolved = resolveTokenDeps(typeof deps === 'function' ? deps() : deps)
     return resolved
   }
   const newRequestId = () => {
@@ -144,11 +116,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
 
   app.post(CI_TOKEN_PATH, async (c) => {
     const d = c.get('deps')
-    const minted = await audited(c, 'token.mint', async (a) => {
-      const request = parseCiTokenRequest(await readFields(c, { allowForm: true }))
-      a.request = request
-      return mintFor(c, d, a, request)
-    })
+    const minted = await mintAudited(d, callOf(c), async () => parseCiTokenRequest(await readFields(c, { allowForm: true })))
     c.header('cache-control', 'no-store')
     c.header('x-token-id', minted.record.id)
     c.header('x-token-expires-at', minted.expiresAt.toISOString())
@@ -160,7 +128,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
     const d = c.get('deps')
     const dryRun = ['true', '1'].includes(c.req.query('dryRun') ?? '')
     if (dryRun) {
-      const out = await audited(c, 'token.explain', async (a) => {
+      const out = await audited(d, callOf(c), 'token.explain', async (a) => {
         const request = parseApiTokenRequest(await readFields(c))
         a.request = request
         await ipChecked(c)
@@ -174,11 +142,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
       })
       return c.json(out, 200)
     }
-    const minted = await audited(c, 'token.mint', async (a) => {
-      const request = parseApiTokenRequest(await readFields(c))
-      a.request = request
-      return mintFor(c, d, a, request)
-    })
+    const minted = await mintAudited(d, callOf(c), async () => parseApiTokenRequest(await readFields(c)))
     const requested = minted.requestedTtlSeconds
     const clamped = minted.ttlSeconds < requested
     c.header('cache-control', 'no-store')
@@ -208,7 +172,7 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
   app.delete('/v1/tokens/:id', async (c) => {
     const d = c.get('deps')
     const id = c.req.param('id')
-    await audited(c, 'token.revoke', async (a) => {
+    await audited(d, callOf(c), 'token.revoke', async (a) => {
       if (!TOKEN_ID_RE.test(id)) throw new ValidationError('Token id has an invalid format.', 'id')
       a.tokenId = id
       await ipChecked(c)
@@ -235,98 +199,6 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
   return app
 }
 
-/** Per-request audit context, filled as the request progresses. */
-interface AuditContext {
-  identity?: CallerIdentity
-  request?: MintRequest
-  decision?: Decision
-  tokenId?: string
-  reason?: string
-  explainOnly?: boolean
-  minted?: MintedToken & { clamped: boolean }
-}
-
-interface MintOutcome extends MintedToken {
-  repos: string[]
-  permission: MintRequest['permission']
-  rule: string
-  requestedTtlSeconds: number
-}
-
-async function mintFor(c: C, d: ResolvedDeps, a: AuditContext, request: MintRequest): Promise<MintOutcome> {
-  const identity = await authenticateMint(c, d, a)
-  try {
-    return await mintAs(d, a, identity, request)
-  } catch (err) {
-    // Only a minted token makes the single use final: anything else (429, 403,
-    // githosted down) gives the OIDC token back so the job can retry with it.
-    if (!a.minted) await releaseMint(c, d, identity)
-    throw err
-  }
-}
-
-/**
- * Authenticates for a mint. The single-use claim, the identity's limit and
- * the source address's limit go out together; a request refused by
- * authentication from an address over its limit is answered 429, so a
- * flood of forged tokens meets the limit like any other.
- */
-async function authenticateMint(c: C, d: ResolvedDeps, a: AuditContext): Promise<CallerIdentity> {
-  try {
-    return await d.authenticator.authenticate(c.req.header('authorization'), 'mint', {
-      alongside: async (id) => {
-        a.identity = id
-        await Promise.all([ipChecked(c), enforceRateLimit(d.rateLimiter, rateLimitKey(id), 'token requests')])
-      },
-    })
-  } catch (err) {
-    if (err instanceof AppError && err.status === 401) await ipChecked(c)
-    throw err
-  }
-}
-
-/** Releases a mint claim; a failure is logged and never changes the response. */
-async function releaseMint(c: C, d: ResolvedDeps, identity: CallerIdentity): Promise<void> {
-  if (!d.authenticator.releaseMint) return
-  try {
-    await d.authenticator.releaseMint(identity)
-  } catch (err) {
-    d.logger.warn('could not release the OIDC token after a failed mint; it stays used until it expires', {
-      requestId: c.get('requestId'),
-      code: err instanceof AppError ? err.code : 'INTERNAL',
-    })
-  }
-}
-
-async function mintAs(
-  d: ResolvedDeps,
-  a: AuditContext,
-  identity: CallerIdentity,
-  request: MintRequest,
-): Promise<MintOutcome> {
-  const decision = d.policy.authorizeMint(identity, request)
-  a.decision = decision
-  if (!decision.allowed || !decision.grant) throw new ForbiddenError(decision.reason)
-  const maxTtl = decision.grant.maxTtlSeconds
-  const ttlSeconds = Math.min(request.ttlSeconds, maxTtl)
-  const minted = await d.minter.mint({
-    repos: request.repos,
-    permission: request.permission,
-    ttlSeconds,
-    maxTtlSeconds: maxTtl,
-    subject: identity.subject,
-  })
-  a.minted = { ...minted, clamped: ttlSeconds < request.ttlSeconds }
-  await d.ownership.put({ tokenId: minted.record.id, owner: ownerKey(identity), expiresAt: minted.expiresAt })
-  return {
-    ...minted,
-    repos: request.repos,
-    permission: request.permission,
-    rule: decision.rule ?? '',
-    requestedTtlSeconds: request.ttlSeconds,
-  }
-}
-
 function explain(decision: Decision, request: MintRequest) {
   // A caller no rule is meant for learns nothing about the policy (the audit line has the trace).
   if (!decision.identified) return { dryRun: true, allowed: false, reason: decision.reason, request }
@@ -344,50 +216,13 @@ function explain(decision: Decision, request: MintRequest) {
   }
 }
 
-/** Runs one decision and writes its audit line, whatever the outcome. */
-async function audited<T>(c: C, event: string, fn: (a: AuditContext) => Promise<T>): Promise<T> {
-  const d = c.get('deps')
-  const a: AuditContext = {}
-  const base = () => ({
-    event,
+/** The request as the framework-free mint flow sees it. */
+function callOf(c: C): TokenCall {
+  return {
     requestId: c.get('requestId'),
-    identity: a.identity,
-    rule: a.decision?.rule,
-    repos: a.request?.repos,
-    permission: a.request?.permission,
+    authorization: c.req.header('authorization'),
     sourceIp: sourceIp(c),
-  })
-  try {
-    const out = await fn(a)
-    d.auditor.record({
-      ...base(),
-      outcome: 'allowed',
-      code: 'OK',
-      reason: a.reason ?? (a.explainOnly ? `explained: ${a.decision?.reason ?? ''}` : a.decision?.reason ?? 'allowed'),
-      ttlSeconds: a.minted?.ttlSeconds ?? a.request?.ttlSeconds,
-      tokenId: a.minted?.record.id ?? a.tokenId,
-      tokenFingerprint: a.minted ? fingerprint(a.minted.token) : undefined,
-      extra: a.minted
-        ? { method: a.minted.method, clamped: a.minted.clamped, expiresAt: a.minted.expiresAt.toISOString() }
-        : a.explainOnly
-          ? { dryRun: true, wouldAllow: a.decision?.allowed ?? false, trace: a.decision?.trace }
-          : undefined,
-    })
-    return out
-  } catch (err) {
-    const app = err instanceof AppError ? err : undefined
-    d.auditor.record({
-      ...base(),
-      outcome: app && app.status < 500 ? 'denied' : 'error',
-      code: app?.code ?? 'INTERNAL',
-      reason: app?.message ?? 'internal error',
-      ttlSeconds: a.request?.ttlSeconds,
-      tokenId: a.tokenId,
-      // The full trace (every rule, with required values) is for operators only.
-      extra: a.decision ? { trace: a.decision.trace } : undefined,
-    })
-    if (!app) d.logger.error('unhandled error', { requestId: c.get('requestId'), err })
-    throw err
+    ipChecked: () => ipChecked(c),
   }
 }
 

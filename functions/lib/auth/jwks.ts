@@ -8,7 +8,8 @@
  * (lib/http/node-get.ts), the client stack the githosted transport uses
  * anyway, so a container initializes one HTTP client rather than two.
  */
-import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose'
+import type { JWTVerifyGetKey } from 'jose'
+import { loadJose } from './jose.js'
 import { nodeFetch } from '../http/node-get.js'
 import { boundedFetch, MAX_METADATA_BYTES } from './bounded-fetch.js'
 import { JwksUnavailableError } from './errors.js'
@@ -136,6 +137,7 @@ export function issuerKeys(
     if (!isAcceptableJwksUri(jwksUri, issuer.url)) {
       throw new JwksUnavailableError(`JWKS URL for ${issuer.url} must be https`)
     }
+    const { createRemoteJWKSet, customFetch } = await loadJose()
     const getKey = createRemoteJWKSet(new URL(jwksUri), {
       cooldownDuration: options.cooldownMs ?? 30_000,
       cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,

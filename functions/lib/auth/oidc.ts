@@ -5,11 +5,12 @@
  * against that issuer's JWKS with the issuer, audience, algorithms and clock
  * pinned.
  */
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
+import type { JWTPayload, ProtectedHeaderParameters } from 'jose'
 import { redact } from '../audit/logger.js'
 import { AppError, ConfigError } from '../errors.js'
 import { parseDuration } from '../policy/duration.js'
 import { AuthFailedError, JwksUnavailableError } from './errors.js'
+import { loadJose, type Jose } from './jose.js'
 import {
   defaultJwksCache,
   issuerBackoff,
@@ -82,7 +83,7 @@ function shown(value: unknown): string {
   return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean
 }
 
-function mapJoseError(err: unknown, issuer: IssuerConfig): AppError {
+function mapJoseError(err: unknown, issuer: IssuerConfig, errors: Jose['errors']): AppError {
   if (err instanceof AppError) return err
   if (err instanceof errors.JWTExpired) {
     if (err.claim === 'iat') {
@@ -149,11 +150,12 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
       if (!signature) {
         throw new AuthFailedError('OIDC_MALFORMED', 'OIDC token is not a well-formed JWT (three canonical base64url segments)')
       }
-      let header: ReturnType<typeof decodeProtectedHeader>
+      const jose = await loadJose()
+      let header: ProtectedHeaderParameters
       let unverified: JWTPayload
       try {
-        header = decodeProtectedHeader(token)
-        unverified = decodeJwt(token)
+        header = jose.decodeProtectedHeader(token)
+        unverified = jose.decodeJwt(token)
       } catch {
         throw new AuthFailedError('OIDC_MALFORMED', 'OIDC token is not a well-formed JWT')
       }
@@ -185,7 +187,7 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
       }
       let payload: JWTPayload
       try {
-        const result = await jwtVerify(token, keys.getKey, {
+        const result = await jose.jwtVerify(token, keys.getKey, {
           issuer: issuer.url,
           audience: options.audience,
           algorithms: [...allowed],
@@ -197,7 +199,7 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
         payload = result.payload
         noteIssuerSuccess(cache, issuer.url)
       } catch (err) {
-        const mapped = mapJoseError(err, issuer)
+        const mapped = mapJoseError(err, issuer, jose.errors)
         if (mapped instanceof JwksUnavailableError) noteIssuerFailure(cache, issuer.url, clock().getTime(), options.jwks)
         throw mapped
       }

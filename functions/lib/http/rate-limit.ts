@@ -141,19 +141,23 @@ export function sourceIpLimit(limiter: () => RateLimiter): MiddlewareHandler<{ B
  */
 export function startSourceIpCheck(limiter: () => RateLimiter): MiddlewareHandler<{ Bindings: SourceAddressBindings; Variables: { ipCheck?: Promise<void> } }> {
   return async (c, next) => {
-    const ip = sourceIpOf(c.env)
-    if (ip !== undefined) {
-      const check = limiter()
-        .take(`ip:${ip}`)
-        .then((r) => {
-          if (!r.allowed) throw new RateLimitedError(`Too many requests from this address; retry in ${r.retryAfterSeconds} s.`, r.retryAfterSeconds)
-        })
-      // Awaited by the route; never an unhandled rejection if the route fails first.
-      check.catch(() => undefined)
-      c.set('ipCheck', check)
-    }
+    const check = beginSourceIpCheck(limiter, sourceIpOf(c.env))
+    if (check) c.set('ipCheck', check)
     await next()
   }
+}
+
+/** The per-IP check as a pending answer (undefined without an address), for any framework. */
+export function beginSourceIpCheck(limiter: () => RateLimiter, ip: string | undefined): Promise<void> | undefined {
+  if (ip === undefined) return undefined
+  const check = limiter()
+    .take(`ip:${ip}`)
+    .then((r) => {
+      if (!r.allowed) throw new RateLimitedError(`Too many requests from this address; retry in ${r.retryAfterSeconds} s.`, r.retryAfterSeconds)
+    })
+  // Awaited by the route; never an unhandled rejection if the route fails first.
+  check.catch(() => undefined)
+  return check
 }
 
 /** Waits for the check `startSourceIpCheck` started (a no-op when none was). */

@@ -1,11 +1,15 @@
 /**
  * A small DynamoDB client: the JSON protocol (`X-Amz-Target:
- * DynamoDB_20120810.<Op>`), SigV4 by aws4fetch's signer, sent over the
+ * DynamoDB_20120810.<Op>`), SigV4 by the `aws4` signer, sent over the
  * function's one node:http keep-alive stack (lib/http/node-get.ts). Chosen
  * over `@aws-sdk/client-dynamodb` by measurement (BENCHMARKS.md, "DynamoDB
  * client"): the state table sits on the first request of every function, and
  * the SDK's module graph and first-call set-up cost more than the whole of
- * this module plus its signer.
+ * this module plus its signer. `aws4` signs synchronously with node:crypto
+ * and caches the derived signing key per day; aws4fetch (the signer before
+ * it) went through WebCrypto, whose per-call job dispatch made SigV4 about
+ * 7 ms of CPU per token mint (four signed calls) and built undici Request
+ * objects on the first call (BENCHMARKS.md, "What each change gained").
  *
  * Only the single-item operations the state stores use are exposed. Errors
  * are sorted into two kinds the stores act on: a failed condition (an answer,
@@ -13,7 +17,7 @@
  * means the table could not be asked (throttled, 5xx, network, deadline):
  * callers fail closed with a StateUnavailableError (503).
  */
-import { AwsV4Signer } from 'aws4fetch'
+import aws4 from 'aws4'
 import { DependencyUnavailableError } from '../errors.js'
 import { createPools, exchange, type Pools } from '../http/node-get.js'
 
@@ -99,27 +103,28 @@ export function credentialsFromEnv(env: Record<string, string | undefined>): () 
 
 export function createDynamoDb(options: DynamoDbOptions): DynamoDb {
   const endpoint = options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`
-  const url = new URL('/', endpoint).toString()
+  const target = new URL('/', endpoint)
+  const url = target.toString()
   const timeoutMs = options.timeoutMs ?? 2_000
   const retryDelayMs = options.retryDelayMs ?? 25
   let pools: Pools | undefined
 
   async function once(op: Operation, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
     const creds = options.credentials()
-    const signer = new AwsV4Signer({
-      url,
-      method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': TARGET_PREFIX + op },
-      body,
-      service: 'dynamodb',
-      region: options.region,
-      accessKeyId: creds.accessKeyId,
-      secretAccessKey: creds.secretAccessKey,
-      ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
-    })
-    const signed = await signer.sign()
-    const headers: Record<string, string> = {}
-    signed.headers.forEach((v, k) => (headers[k] = v))
+    const signed = aws4.sign(
+      {
+        host: target.hostname,
+        ...(target.port ? { port: Number(target.port) } : {}),
+        path: '/',
+        method: 'POST',
+        service: 'dynamodb',
+        region: options.region,
+        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': TARGET_PREFIX + op },
+        body,
+      },
+      creds,
+    )
+    const headers = signed.headers as Record<string, string>
     pools ??= createPools({ maxSockets: 16, maxFreeSockets: 4, idleTimeoutMs: 4_000 })
     options.onCall?.(op)
     const res = await exchange(
