@@ -50,6 +50,8 @@ export interface BrokerConfig {
   stateTable: boolean
   /** Accounts (12 digits) and IAM principal ARNs allowed to put deploy requests on the stage's bus. */
   eventSenders: string[]
+  /** EventBridge schedule expression for the mapping's autoPromote paths; unset = no schedule (the default). */
+  autoPromoteSchedule?: string
   /** Customer managed KMS key for the secrets (created ones are encrypted with it; functions get Decrypt). */
   secretsKmsKeyArn?: string
   /** Termination protection on the stack and deletion protection on the table. */
@@ -271,6 +273,10 @@ export function parseConfig(rawGet: Lookup, defaults: { region?: string } = {}):
   }
 
   const eventSenders = readSenders(get('eventSenders'), problems)
+  const autoPromoteSchedule = str('autoPromoteSchedule')
+  if (autoPromoteSchedule !== undefined && !/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$/.test(autoPromoteSchedule)) {
+    problems.push(`autoPromoteSchedule: an EventBridge schedule expression such as "rate(5 minutes)" or "cron(0/10 * * * ? *)", got ${JSON.stringify(autoPromoteSchedule)}`)
+  }
   const tags = readTags(get('tags'), problems)
 
   const logRetentionDays = int('logRetentionDays', 365, 1, 3653)
@@ -290,6 +296,7 @@ export function parseConfig(rawGet: Lookup, defaults: { region?: string } = {}):
     architecture: architecture as Architecture,
     stateTable,
     eventSenders,
+    ...(autoPromoteSchedule ? { autoPromoteSchedule } : {}),
     protect,
     tags,
     oidcAudience: oidcAudience ?? '',

@@ -48,6 +48,8 @@ export interface BrokerEventRulesProps {
   namePrefix: string
   /** Accounts and IAM principal ARNs allowed to put deploy requests (config eventSenders). */
   senders: string[]
+  /** Schedule for the mapping's autoPromote paths (config autoPromoteSchedule); unset = no rule. */
+  autoPromoteSchedule?: string
 }
 
 /** Rules, targets, async config and the dead-letter queue of the events function. */
@@ -56,6 +58,7 @@ export class BrokerEventRules extends Construct {
   readonly ecrRule?: events.Rule
   readonly ecrUntaggedRule?: events.Rule
   readonly deployRequestRule: events.Rule
+  readonly autoPromoteRule?: events.Rule
   readonly bus: events.EventBus
 
   constructor(scope: Construct, id: string, props: BrokerEventRulesProps) {
@@ -131,6 +134,15 @@ export class BrokerEventRules extends Construct {
       },
       targets: [target],
     })
+
+    // Off unless configured: promotions then only happen on request (POST /v1/promotions).
+    if (props.autoPromoteSchedule) {
+      this.autoPromoteRule = new events.Rule(this, 'AutoPromoteRule', {
+        description: "Runs config/deploy-mapping.json's autoPromote paths once their gates pass",
+        schedule: events.Schedule.expression(props.autoPromoteSchedule),
+        targets: [target],
+      })
+    }
 
     props.handler.configureAsyncInvoke({
       retryAttempts: RETRY.functionRetries,

@@ -171,6 +171,7 @@ export class BrokerStack extends Stack {
       ecr: readEcrFilters(mappingPath) ?? contextEcrFilters(config.ecrRepositories),
       namePrefix: prefix,
       senders: config.eventSenders,
+      ...(config.autoPromoteSchedule ? { autoPromoteSchedule: config.autoPromoteSchedule } : {}),
     })
 
     const fns = Object.fromEntries(Object.entries(this.functions).map(([n, f]) => [n, f.fn])) as Record<FunctionName, BrokerFunction['fn']>

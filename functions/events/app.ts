@@ -23,7 +23,9 @@ import type { DeployCoordination } from '../lib/deploys/coordination.js'
 import { digestPointerFor } from '../lib/deploys/digest.js'
 import { AppError } from '../lib/errors.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
-import { type DeployMapping, allowsDeployRequest, matchEcr } from './mapping.js'
+import { EnvironmentHeldError } from '../lib/deploys/errors.js'
+import { PromotionGateError, promote } from '../lib/deploys/promote.js'
+import { type DeployMapping, allowsDeployRequest, matchEcr, promotionSettingsFor } from './mapping.js'
 import { MalformedEventError, parseEvent } from './parse.js'
 
 export interface EventsDeps {
@@ -93,6 +95,7 @@ export function createEventsHandler(deps: EventsDeps | (() => EventsDeps)) {
     }
 
     const layout = d.layout ?? DEFAULT_LAYOUT
+    if (parsed.kind === 'schedule') return runAutoPromotions(d, parsed.id, layout, elog)
     const targets: Target[] = []
     if (parsed.kind === 'ecr-push') {
       const matches = matchEcr(d.mapping, parsed.push)
@@ -177,4 +180,46 @@ export function createEventsHandler(deps: EventsDeps | (() => EventsDeps)) {
     }
     return { eventId: parsed.id, status: results.every((r) => r.outcome === 'rejected') ? 'rejected' : 'processed', targets: results }
   }
+}
+
+/**
+ * The auto-promotion schedule: each `autoPromote` path of the mapping runs
+ * through the same promotion code as POST /v1/promotions (lease,
+ * idempotency, holds, trailers), with the gates the mapping gives it. A gate
+ * that has not passed yet (soak, checks), a hold, or a value already in
+ * place is a logged skip, not a failure: the next tick tries again, and a
+ * source value promoted once is not promoted twice (it is already in place).
+ */
+async function runAutoPromotions(d: EventsDeps, id: string, layout: ConfigLayout, log: Logger): Promise<EventsResult> {
+  const results: EventTargetResult[] = []
+  const retryable: unknown[] = []
+  for (const { repo: repoName, gate } of d.mapping.autoPromote) {
+    const tlog = log.child({ repo: repoName, from: gate.from, to: gate.to })
+    try {
+      const repo = await d.repos(repoName, 'schedule:auto-promote')
+      const r = await promote(
+        { repo, repoName, logger: tlog, layout, ...(d.clock ? { clock: d.clock } : {}), ...(d.coordination ? { coordination: d.coordination } : {}) },
+        { from: gate.from, to: gate.to, gate, settings: promotionSettingsFor(d.mapping, repoName), now: (d.clock ?? (() => new Date()))(), requester: 'schedule:auto-promote', reason: `scheduled promotion ${gate.from} -> ${gate.to}` },
+      )
+      const outcome = r.replayed ? 'duplicate' : r.changed ? 'committed' : 'unchanged'
+      results.push({ repo: repoName, environment: gate.to, outcome, commit: r.commit })
+      tlog.info('auto-promotion', { outcome, commit: r.commit, from: r.promotedFrom.commit })
+    } catch (err) {
+      if (err instanceof PromotionGateError || err instanceof EnvironmentHeldError) {
+        results.push({ repo: repoName, environment: gate.to, outcome: 'skipped', reason: err.message })
+        tlog.info('auto-promotion skipped', { code: err.code, reason: err.message })
+      } else if (permanent(err)) {
+        results.push({ repo: repoName, environment: gate.to, outcome: 'rejected', reason: (err as AppError).message })
+        tlog.error('auto-promotion rejected (not retried)', { code: (err as AppError).code, reason: (err as AppError).message })
+      } else {
+        tlog.error('auto-promotion failed; the next tick tries again', { error: err })
+        retryable.push(err)
+      }
+    }
+  }
+  if (retryable.length > 0) {
+    const first = retryable[0]
+    throw new Error(`schedule ${id}: ${retryable.length} of ${d.mapping.autoPromote.length} promotion(s) failed; first: ${first instanceof Error ? first.message : String(first)}`, { cause: first })
+  }
+  return { eventId: id, status: 'processed', targets: results }
 }

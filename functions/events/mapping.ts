@@ -14,7 +14,8 @@
  *       "writeDigest": true                  also set <pointer>Digest to the pushed digest (default false)
  *     }],
  *     "deployRequests": [{ "repo": "deploy-configs", "environments": ["staging"] }],
- *     "promotions": [{ "repo": "deploy-configs", "digest": "field" }]
+ *     "promotions": [{ "repo": "deploy-configs", "digest": "field" }],
+ *     "autoPromote": [{ "repo": "deploy-configs", "from": "staging", "to": "production", "minSoak": "30m" }]
  *   }
  *
  * imageFormat placeholders: {registry} ({account}.dkr.ecr.{region}.amazonaws.com),
@@ -29,6 +30,9 @@ import { validateEnvironmentName, validateRepoRef } from '../lib/deploys/change.
 import { parsePointer } from '../lib/deploys/json-pointer.js'
 import { ConfigError } from '../lib/errors.js'
 import { DEFAULT_PROMOTION_SETTINGS, type PromotionSettings } from '../lib/deploys/digest.js'
+import { CHECK_NAME_RE } from '../lib/policy/check-name.js'
+import { parseDuration } from '../lib/policy/duration.js'
+import type { PromoteGrant } from '../lib/policy/types.js'
 
 export interface EcrRule {
   ecrRepository: string
@@ -48,6 +52,14 @@ export interface DeployMapping {
   deployRequests: Array<{ repo: string; environments: string[] }>
   /** Per config repo; repos not listed get DEFAULT_PROMOTION_SETTINGS. */
   promotions: Array<{ repo: string } & PromotionSettings>
+  /** Promotions the schedule runs once their gates pass (infra: the schedule is off unless enabled). */
+  autoPromote: AutoPromotion[]
+}
+
+export interface AutoPromotion {
+  repo: string
+  /** The path and its gates, as a policy promote grant would give them. */
+  gate: PromoteGrant
 }
 
 const PLACEHOLDERS = new Set(['registry', 'account', 'region', 'repository', 'tag', 'digest'])
@@ -77,7 +89,7 @@ function stringList(v: unknown, where: string): string[] {
 export function loadMapping(doc: unknown): DeployMapping {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('', 'must be an object with "ecr" and "deployRequests"')
   const d = doc as Record<string, unknown>
-  for (const k of Object.keys(d)) if (!['ecr', 'deployRequests', 'promotions', '$comment'].includes(k)) fail('', `unknown key "${k}"`)
+  for (const k of Object.keys(d)) if (!['ecr', 'deployRequests', 'promotions', 'autoPromote', '$comment'].includes(k)) fail('', `unknown key "${k}"`)
   const ecrIn = d.ecr ?? []
   const reqIn = d.deployRequests ?? []
   if (!Array.isArray(ecrIn) || !Array.isArray(reqIn)) fail('', '"ecr" and "deployRequests" must be lists')
@@ -149,7 +161,40 @@ export function loadMapping(doc: unknown): DeployMapping {
     if (digest !== 'field' && digest !== 'reference') fail(where, 'digest must be "field" or "reference"')
     return { repo, digest: digest as PromotionSettings['digest'] }
   })
-  return { ecr, deployRequests, promotions }
+  return { ecr, deployRequests, promotions, autoPromote: loadAutoPromote(d.autoPromote ?? []) }
+}
+
+/** `autoPromote: [{repo, from, to, minSoak?: "30m", requireChecks?: [..]}]`, each path once. */
+function loadAutoPromote(input: unknown): AutoPromotion[] {
+  if (!Array.isArray(input)) fail('', '"autoPromote" must be a list')
+  const seen = new Set<string>()
+  return input.map((r: unknown, i: number) => {
+    const where = `autoPromote[${i}]`
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) fail(where, 'must be an object')
+    const x = r as Record<string, unknown>
+    for (const k of Object.keys(x)) if (!['repo', 'from', 'to', 'minSoak', 'requireChecks'].includes(k)) fail(where, `unknown key "${k}"`)
+    let repo: string
+    let from: string
+    let to: string
+    try {
+      repo = validateRepoRef(x.repo)
+      from = validateEnvironmentName(x.from as string)
+      to = validateEnvironmentName(x.to as string)
+    } catch (err) {
+      fail(where, (err as Error).message)
+    }
+    if (from === to) fail(where, 'from and to must differ')
+    const key = `${repo}\u0000${from}\u0000${to}`
+    if (seen.has(key)) fail(where, `${repo} ${from} -> ${to} is listed twice`)
+    seen.add(key)
+    const minSoakSeconds = x.minSoak === undefined ? 0 : parseDuration(x.minSoak as string)
+    if (minSoakSeconds === undefined) fail(where, 'minSoak must be a duration such as "30m"')
+    const checks = x.requireChecks ?? []
+    if (!Array.isArray(checks) || !checks.every((c) => typeof c === 'string' && CHECK_NAME_RE.test(c))) {
+      fail(where, 'requireChecks must be a list of check names')
+    }
+    return { repo, gate: { from, to, minSoakSeconds, requireChecks: checks as string[] } }
+  })
 }
 
 /** How promotions in `repo` write digests. */

@@ -46,6 +46,8 @@ export type ParsedEvent =
       idempotencyKey?: string
       reason?: string
     }
+  /** The auto-promotion schedule (an EventBridge scheduled rule, off by default). */
+  | { kind: 'schedule'; id: string; time: string }
   | { kind: 'ignored'; id: string; reason: string }
 
 const bad = (reason: string): never => {
@@ -80,6 +82,10 @@ export function parseEvent(event: unknown): ParsedEvent {
   const time = isoTime(e, 'time')
   const detail = obj(e.detail, '"detail"')
 
+  if (source === 'aws.events') {
+    if (detailType !== 'Scheduled Event') return { kind: 'ignored', id, reason: `"${detailType}" from aws.events is not a trigger` }
+    return { kind: 'schedule', id, time }
+  }
   if (source === 'aws.ecr') {
     if (detailType !== 'ECR Image Action') return { kind: 'ignored', id, reason: `ECR "${detailType}" events are not deploy triggers` }
     const result = str(detail, 'result', /^(SUCCESS|FAILURE)$/)

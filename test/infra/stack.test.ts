@@ -607,7 +607,7 @@ describe('BrokerStack (stage staging, explicit layer ARN) next to prod', () => {
   let staging: Synthesized
   let prod: Synthesized
   beforeAll(() => {
-    staging = synth({ stage: 'staging', region: 'eu-west-1', paramsSecretsLayerArn: LAYER })
+    staging = synth({ stage: 'staging', region: 'eu-west-1', paramsSecretsLayerArn: LAYER, autoPromoteSchedule: 'rate(5 minutes)' })
     prod = synth({ stage: 'prod', region: 'eu-west-1' })
   })
   afterAll(() => {
@@ -620,6 +620,16 @@ describe('BrokerStack (stage staging, explicit layer ARN) next to prod', () => {
       expect(fn.Properties!.Layers).toEqual([LAYER])
       expect(fn.Properties!.Environment.Variables.SECRETS_SOURCE).toBe('extension')
     }
+  })
+
+  it('schedules auto-promotion only where configured (off by default), targeting the events function', () => {
+    const scheduled = (t: Template) => Object.values(resourcesOf(t, 'AWS::Events::Rule')).filter((r) => r.Properties?.ScheduleExpression !== undefined)
+    const [rule] = scheduled(staging.template)
+    expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' })
+    const eventsFn = Object.entries(resourcesOf(staging.template, 'AWS::Lambda::Function')).find(([id]) => id.startsWith('EventsFunction'))![0]
+    expect(JSON.stringify(rule!.Properties!.Targets)).toContain(eventsFn)
+    expect(scheduled(prod.template)).toEqual([])
+    expect(() => synth({ autoPromoteSchedule: 'every 5 minutes' })).toThrow(/autoPromoteSchedule/)
   })
 
   it('shares no physical name with another stage in the same account and region', () => {
