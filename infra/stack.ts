@@ -31,7 +31,7 @@ export interface BrokerStackProps extends StackProps {
 
 /**
  * Which secrets each function may read, and under which environment variable
- * the ARN is passed (docs: /work/notes/ENV-CONTRACT.md). The status function
+ * the ARN is passed (docs: docs/env-contract.md). The status function
  * never sees the workspace token.
  */
 export const SECRET_ACCESS: Record<FunctionName, Partial<Record<SecretKey, string>>> = {

@@ -1,6 +1,6 @@
 /**
  * Builds the deploy app's dependencies from the Lambda environment
- * (notes/ENV-CONTRACT.md: the same variables as the token function).
+ * (docs/env-contract.md: the same variables as the token function).
  * Nothing here touches the network: secrets and JWKS are fetched on first
  * use. A missing variable is a ConfigError naming it (a 500 problem).
  */
@@ -21,7 +21,7 @@ import type { DeployAppDeps } from './app.js'
 export type { BuildOptions } from '../lib/lambda/build-options.js'
 
 export function buildDeployDeps(env: Env, policy: LoadedPolicy, options: BuildOptions = {}): DeployAppDeps {
-  // Same variables and checks as the token function (ENV-CONTRACT.md lists them together).
+  // Same variables and checks as the token function (docs/env-contract.md lists them together).
   const config = readTokenConfig(env, policy)
   const { logger, auditor } = functionLoggers('deploy', options)
   const cached = secretSources(config.secretCacheTtlMs, options.secretsManager, env)

@@ -1,7 +1,7 @@
 /**
  * Builds the events function's dependencies from the Lambda environment:
  * WORKSPACE_TOKEN_SECRET_ARN, SECRET_CACHE_TTL_SECONDS, GITHOSTED_URL
- * (notes/ENV-CONTRACT.md). Nothing touches the network here.
+ * (docs/env-contract.md). Nothing touches the network here.
  */
 import { createLogger } from '../lib/audit/logger.js'
 import { createScopedRepoProvider } from '../lib/deploys/scoped-repo.js'

@@ -1,6 +1,6 @@
 /**
  * Builds the status app's dependencies from the Lambda environment
- * (notes/ENV-CONTRACT.md, "status"). Nothing here touches the network:
+ * (docs/env-contract.md, "status"). Nothing here touches the network:
  * secrets are read on first use. A missing or malformed variable is a
  * ConfigError naming it, which the handler answers as a 500 problem.
  */

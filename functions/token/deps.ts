@@ -1,6 +1,6 @@
 /**
  * Builds the token app's dependencies from the Lambda environment
- * (notes/ENV-CONTRACT.md). Nothing here touches the network: secrets, JWKS
+ * (docs/env-contract.md). Nothing here touches the network: secrets, JWKS
  * and DynamoDB are reached on first use. A missing or malformed variable is
  * a ConfigError naming it, which the app answers as a 500 problem.
  */

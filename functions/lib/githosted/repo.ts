@@ -1,6 +1,6 @@
 /**
  * The data-plane handle for one repo: files, history, branches. It works
- * against both kinds of server (design §3):
+ * against both kinds of server (docs/githosted-compatibility.md):
  *
  * - A server with our concurrency extensions returns `headSha`/`sha` on reads
  *   and refuses a write whose `expectedHead` is stale (StaleHeadError).

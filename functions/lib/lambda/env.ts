@@ -1,5 +1,5 @@
 /**
- * Reading the Lambda environment (notes/ENV-CONTRACT.md). Values are
+ * Reading the Lambda environment (docs/env-contract.md). Values are
  * trimmed and a blank value counts as unset, so a variable left empty by a
  * template behaves like a missing one. Errors are ConfigErrors (500) that
  * name the variable and never echo its value: ARNs and URLs stay out of
