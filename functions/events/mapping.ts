@@ -31,7 +31,7 @@ import { parsePointer } from '../lib/deploys/json-pointer.js'
 import { ConfigError } from '../lib/errors.js'
 import { DEFAULT_PROMOTION_SETTINGS, type PromotionSettings } from '../lib/deploys/digest.js'
 import { CHECK_NAME_RE } from '../lib/policy/check-name.js'
-import { parseDuration } from '../lib/policy/duration.js'
+import { parseDuration } from '../lib/duration.js'
 import type { PromoteGrant } from '../lib/policy/types.js'
 
 export interface EcrRule {

@@ -8,7 +8,7 @@
 import { ValidationError } from '../lib/errors.js'
 import type { Permission } from '../lib/githosted/types.js'
 import { rejectUnknownFields } from '../lib/http/body.js'
-import { checkSeconds, parseDuration } from '../lib/http/duration.js'
+import { checkSeconds, parseRequestDuration as parseDuration } from '../lib/duration.js'
 import type { MintRequest } from '../lib/policy/types.js'
 
 /** githosted clamps ExchangeToken TTLs to 24 h; asking for more is a mistake worth reporting. */

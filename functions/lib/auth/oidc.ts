@@ -8,7 +8,7 @@
 import type { JWTPayload, ProtectedHeaderParameters } from 'jose'
 import { redact } from '../audit/logger.js'
 import { AppError, ConfigError } from '../errors.js'
-import { parseDuration } from '../policy/duration.js'
+import { parseDuration } from '../duration.js'
 import { AuthFailedError, JwksUnavailableError } from './errors.js'
 import { loadJose, type Jose } from './jose.js'
 import {

@@ -12,7 +12,7 @@
  */
 import { redact } from '../audit/logger.js'
 import type { CallerIdentity } from '../auth/types.js'
-import { formatDuration } from './duration.js'
+import { formatDuration } from '../duration.js'
 import type { Glob } from './glob.js'
 import type { CompiledPolicy, CompiledRule } from './load.js'
 import type { Decision, DeployRequest, MintRequest, PromoteRequest, RuleTrace } from './types.js'

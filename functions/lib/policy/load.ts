@@ -12,7 +12,7 @@ import { PRESETS, type IdentityClaim, type IssuerConfig } from '../auth/presets.
 import { ConfigError } from '../errors.js'
 import type { Grant, PromoteGrant } from './types.js'
 import { CHECK_NAME_RE } from './check-name.js'
-import { parseDuration } from './duration.js'
+import { parseDuration } from '../duration.js'
 import { compileGlob, globProblem, type Glob } from './glob.js'
 import { PolicyDocumentSchema, type PolicyDocument, type RuleDocument } from './schema.js'
 

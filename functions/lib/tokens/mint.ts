@@ -9,7 +9,7 @@
 import { ForbiddenError } from '../errors.js'
 import type { GithostedClient, GithostedClientFactory, Permission, TokenRecord } from '../githosted/types.js'
 import { connectCodeOf } from '../http/connect-code.js'
-import { formatDuration } from '../http/duration.js'
+import { formatDuration } from '../duration.js'
 import { UpstreamError } from '../http/errors.js'
 import type { SecretSource } from '../secrets/source.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ValidationError } from '../../../../functions/lib/errors.js'
-import { checkSeconds, formatDuration, parseDuration } from '../../../../functions/lib/http/duration.js'
+import { ValidationError } from '../../../functions/lib/errors.js'
+import { checkSeconds, formatDuration, parseRequestDuration as parseDuration } from '../../../functions/lib/duration.js'
 
 describe('parseDuration', () => {
   it.each([
@@ -54,5 +54,18 @@ describe('parseDuration', () => {
     expect(formatDuration(5400)).toBe('1h30m')
     expect(formatDuration(90)).toBe('1m30s')
     expect(formatDuration(0)).toBe('0s')
+  })
+})
+
+describe('one grammar for requests and configuration', () => {
+  it('takes bare seconds only in configuration', async () => {
+    const { parseDuration: configured, durationSeconds } = await import('../../../functions/lib/duration.js')
+    expect(configured('60')).toBe(60)
+    expect(configured(60)).toBe(60)
+    expect(configured('1H30m')).toBe(5400)
+    expect(configured('1m1h')).toBeUndefined()
+    expect(durationSeconds('60')).toBeUndefined()
+    expect(() => parseDuration('60', 'ttl')).toThrow(ValidationError)
+    expect(parseDuration('1m', 'ttl')).toBe(configured('60'))
   })
 })
