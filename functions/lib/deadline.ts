@@ -11,7 +11,7 @@
  * 503 and a Retry-After instead.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { DependencyUnavailableError } from './errors.js'
+import { RetryLaterError } from './errors.js'
 
 /** Ends well before API Gateway's 30 s integration timeout, leaving room for the answer. */
 export const DEFAULT_REQUEST_BUDGET_MS = 20_000
@@ -29,18 +29,18 @@ export interface DeadlineOptions {
 }
 
 /** The request ran out of its budget while the upstream stayed busy or kept conflicting. */
-export class RequestDeadlineError extends DependencyUnavailableError {
+export class RequestDeadlineError extends RetryLaterError {
   override readonly code = 'REQUEST_DEADLINE'
   constructor(
     message: string,
-    readonly retryAfterSeconds: number,
+    retryAfterSeconds: number,
     readonly pauses: number,
   ) {
-    super(message)
+    super(message, retryAfterSeconds)
   }
 
   override details() {
-    return { retryAfterSeconds: this.retryAfterSeconds, retries: this.pauses }
+    return { ...super.details(), retries: this.pauses }
   }
 }
 

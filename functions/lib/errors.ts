@@ -80,6 +80,24 @@ export class DependencyUnavailableError extends AppError {
   readonly status = 503
 }
 
+/**
+ * A dependency is busy or unavailable and the caller should simply try again
+ * after `retryAfterSeconds` (answered with a Retry-After header). Nothing was
+ * applied.
+ */
+export class RetryLaterError extends DependencyUnavailableError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+  override details(): Record<string, unknown> {
+    return { retryAfterSeconds: this.retryAfterSeconds }
+  }
+}
+
 /** Misconfiguration detected at load time (bad policy, missing env). Fails closed. */
 export class ConfigError extends AppError {
   readonly code: string = 'CONFIG_INVALID'

@@ -18,7 +18,7 @@
  * callers fail closed with a StateUnavailableError (503).
  */
 import aws4 from 'aws4'
-import { DependencyUnavailableError } from '../errors.js'
+import { RetryLaterError } from '../errors.js'
 import { createPools, exchange, type Pools } from '../http/node-get.js'
 
 /** DynamoDB's typed attribute values, as far as the stores use them. */
@@ -35,11 +35,11 @@ export type Item = Record<string, AttributeValue>
 export type Operation = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'CreateTable' | 'DescribeTable' | 'UpdateTimeToLive'
 
 /** The table could not answer: throttled, unavailable, unreachable, or too slow. Fail closed. */
-export class StateUnavailableError extends DependencyUnavailableError {
+export class StateUnavailableError extends RetryLaterError {
   static readonly CODE = 'STATE_UNAVAILABLE'
   override readonly code = StateUnavailableError.CODE
-  override details() {
-    return { retryAfterSeconds: 1 }
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 1, options)
   }
 }
 

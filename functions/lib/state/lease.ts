@@ -10,7 +10,7 @@
  * holder whose lease lapsed can neither extend nor free its successor's.
  */
 import { randomUUID } from 'node:crypto'
-import { DependencyUnavailableError } from '../errors.js'
+import { DependencyUnavailableError, RetryLaterError } from '../errors.js'
 import { ConditionFailed, N, S, StateUnavailableError, num, type Item } from './dynamodb.js'
 import { PK, PREFIX, type StateTable, TTL, epochSeconds, hashKey } from './table.js'
 
@@ -39,18 +39,9 @@ export interface LeaseManager {
 }
 
 /** Another writer held the repo until our deadline. Nothing was written. */
-export class LeaseBusyError extends DependencyUnavailableError {
+export class LeaseBusyError extends RetryLaterError {
   static readonly CODE = 'WRITE_LEASE_BUSY'
   override readonly code = LeaseBusyError.CODE
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(message)
-  }
-  override details() {
-    return { retryAfterSeconds: this.retryAfterSeconds }
-  }
 }
 
 /** Our lease expired and another writer took it before we wrote. Nothing more of ours is written. */
