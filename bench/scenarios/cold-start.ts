@@ -411,7 +411,7 @@ function initWhy(
     parts.push(
       `By the first-request profile, the token spends ${fmtMs(sumOf(prof.token) - sumOf(prof.floor))} more CPU than floor ` +
         `(b): ${fmtMs(node)} in Node itself (the one node:http client stack of its outbound calls — OIDC discovery, ` +
-        `JWKS, the extension and githosted, lib/http/node-get.ts — with socket setup; counted as the function's time, ` +
+        `JWKS, the extension and githosted, lib/net/http-client.ts — with socket setup; counted as the function's time, ` +
         `since upstream is server-timed), ${fmtMs(ours)} in our own code (${oursTop}), and ${libs.map((x) => `${x.o} ${fmtMs(x.d)}`).join(', ')}.`,
     )
   }

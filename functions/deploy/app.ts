@@ -34,10 +34,10 @@ import type { ScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { RepoHandle } from '../lib/githosted/types.js'
 import { AppError, ForbiddenError, ValidationError } from '../lib/errors.js'
 import { installRouteFallbacks } from '../lib/edge/fallbacks.js'
-import { limitBody, readFields } from '../lib/http/body.js'
+import { limitBody, readFields } from '../lib/edge/body.js'
 import { parseJsonText, stringifyExact } from '../lib/deploys/json-text.js'
 import { DEFAULT_REQUEST_BUDGET_MS, Deadline, type DeadlineOptions, withDeadline } from '../lib/deadline.js'
-import { problemResponse } from '../lib/http/problem.js'
+import { problemResponse } from '../lib/edge/problem.js'
 import {
   createTokenBucketLimiter,
   enforceRateLimit,
@@ -47,7 +47,7 @@ import {
   sourceIpOf,
   type RateLimiter,
   type SourceAddressBindings,
-} from '../lib/http/rate-limit.js'
+} from '../lib/edge/rate-limit.js'
 import type { Decision, Policy } from '../lib/policy/types.js'
 import { type HoldOutcome, liftHold, putHold } from './hold.js'
 import { type DeployBody, parseDeployBody, parseHoldBody, parsePromotionBody, parseReleaseQuery, parseRollbackBody, parseVerifyBody } from './request.js'

@@ -6,7 +6,7 @@
 import { ValidationError } from '../lib/errors.js'
 import type { ConfigChange } from '../lib/deploys/change.js'
 import { validateEnvironmentName, validateRepoRef } from '../lib/deploys/change.js'
-import { rejectUnknownFields } from '../lib/http/body.js'
+import { rejectUnknownFields } from '../lib/edge/body.js'
 import { checkDigest } from '../lib/deploys/digest.js'
 import { checkName } from '../lib/deploys/verify.js'
 

@@ -18,8 +18,8 @@ import type { Authenticator, CallerIdentity } from '../lib/auth/types.js'
 import { AppError, ForbiddenError, NotFoundAppError, RateLimitedError, ValidationError } from '../lib/errors.js'
 import type { GithostedClient, GithostedClientFactory, RepoHandle } from '../lib/githosted/types.js'
 import { installRouteFallbacks } from '../lib/edge/fallbacks.js'
-import { MethodNotAllowedError } from '../lib/http/errors.js'
-import { problemResponse } from '../lib/http/problem.js'
+import { MethodNotAllowedError } from '../lib/edge/errors.js'
+import { problemResponse } from '../lib/edge/problem.js'
 import {
   createTokenBucketLimiter,
   enforceRateLimit,
@@ -28,7 +28,7 @@ import {
   sourceIpLimit,
   type RateLimiter,
   type SourceAddressBindings,
-} from '../lib/http/rate-limit.js'
+} from '../lib/edge/rate-limit.js'
 import type { Policy } from '../lib/policy/types.js'
 import type { SecretSource } from '../lib/secrets/index.js'
 import { etagFor, ifNoneMatchMatches } from '../lib/status/etag.js'

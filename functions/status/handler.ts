@@ -8,7 +8,7 @@
 import { Hono } from 'hono'
 import { handle } from 'hono/aws-lambda'
 import policyDocument from '../../config/policy.yaml'
-import { problemResponse } from '../lib/http/problem.js'
+import { problemResponse } from '../lib/edge/problem.js'
 import { observed } from '../lib/observability/invocation.js'
 import { loadPolicy } from '../lib/policy/index.js'
 import { createStatusApp } from './app.js'

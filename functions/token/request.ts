@@ -7,7 +7,7 @@
  */
 import { ValidationError } from '../lib/errors.js'
 import type { Permission } from '../lib/githosted/types.js'
-import { rejectUnknownFields } from '../lib/http/body.js'
+import { rejectUnknownFields } from '../lib/edge/body.js'
 import { checkSeconds, parseRequestDuration as parseDuration } from '../lib/duration.js'
 import type { MintRequest } from '../lib/policy/types.js'
 

@@ -4,12 +4,12 @@
  * discovery at 100 KiB for the same reason).
  */
 
-import { ResponseTooLargeError } from '../http/node-get.js'
+import { ResponseTooLargeError } from '../net/http-client.js'
 
 /** Default cap for discovery documents and JWKS. */
 export const MAX_METADATA_BYTES = 100 * 1024
 
-export { ResponseTooLargeError } from '../http/node-get.js'
+export { ResponseTooLargeError } from '../net/http-client.js'
 
 /** Returns a fetch that reads at most `maxBytes` of each body and re-wraps it. */
 export function boundedFetch(fetchImpl: typeof fetch, maxBytes = MAX_METADATA_BYTES): typeof fetch {

@@ -5,12 +5,12 @@
  * default, is module-level: one fetch per issuer per Lambda container.
  *
  * Unless a fetch is injected, both reads go over node:http(s)
- * (lib/http/node-get.ts), the client stack the githosted transport uses
+ * (lib/net/http-client.ts), the client stack the githosted transport uses
  * anyway, so a container initializes one HTTP client rather than two.
  */
 import type { JWTVerifyGetKey } from 'jose'
 import { loadJose } from './jose.js'
-import { nodeFetch } from '../http/node-get.js'
+import { nodeFetch } from '../net/http-client.js'
 import { boundedFetch, MAX_METADATA_BYTES } from './bounded-fetch.js'
 import { JwksUnavailableError } from './errors.js'
 import type { IssuerConfig } from './presets.js'

@@ -31,7 +31,7 @@ export interface OidcVerifierOptions {
   audience: string | string[]
   /**
    * Injected for tests and instrumentation (wrapped with the size cap); by default discovery and
-   * JWKS go over node:http(s) (lib/http/node-get.ts).
+   * JWKS go over node:http(s) (lib/net/http-client.ts).
    */
   fetch?: typeof fetch
   clock?: () => Date

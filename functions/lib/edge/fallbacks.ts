@@ -8,7 +8,7 @@
 import type { Context, Env, Hono } from 'hono'
 import { methodNotAllowed } from 'hono/method-not-allowed'
 import { NotFoundAppError } from '../errors.js'
-import { MethodNotAllowedError } from '../http/errors.js'
+import { MethodNotAllowedError } from './errors.js'
 
 export type ErrorRenderer<E extends Env> = (c: Context<E>, err: unknown) => Response
 

@@ -1,6 +1,6 @@
 /**
  * The default Transport: node:http / node:https over keep-alive agents, through
- * the function's one node:http client stack (lib/http/node-get.ts: pools,
+ * the function's one node:http client stack (lib/net/http-client.ts: pools,
  * deadline, size caps, stale-socket retry). WHATWG `fetch` spends much of a
  * call's CPU in its own machinery (Headers, Request/Response objects, web
  * streams); this path does the same exchange with plain sockets and Buffers.
@@ -11,7 +11,7 @@
  * We never ask for compression; a proxy that compresses anyway is decoded
  * (node:zlib loaded then), within the same size cap.
  */
-import { closePools, createPools, exchange, type ExchangeErrors, type Pools } from '../http/node-get.js'
+import { closePools, createPools, exchange, type ExchangeErrors, type Pools } from '../net/http-client.js'
 import { createH2Sessions, h2Post, speaksH2, type H2Sessions } from './h2-transport.js'
 import {
   ResponseTooLargeError,

@@ -2,14 +2,14 @@
  * Reads a secret through the AWS Parameters and Secrets Lambda Extension: a
  * plain HTTP GET to the extension's local port, which calls GetSecretValue
  * with the function's own role. No AWS SDK is loaded, and the call goes over
- * node:http (lib/http/node-get.ts), the client stack the githosted transport
+ * node:http (lib/net/http-client.ts), the client stack the githosted transport
  * uses anyway, so the first secret read initializes no second HTTP client.
  *
  * The extension answers only during INVOKE, never during INIT; fetchers are
  * called lazily from requests, so that holds.
  */
 import { ConfigError, DependencyUnavailableError } from '../errors.js'
-import { nodeGet } from '../http/node-get.js'
+import { nodeGet } from '../net/http-client.js'
 import { secretValue } from './secret-value.js'
 import type { SecretFetcher } from './source.js'
 

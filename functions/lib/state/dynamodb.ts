@@ -1,7 +1,7 @@
 /**
  * A small DynamoDB client: the JSON protocol (`X-Amz-Target:
  * DynamoDB_20120810.<Op>`), SigV4 by the `aws4` signer, sent over the
- * function's one node:http keep-alive stack (lib/http/node-get.ts). Chosen
+ * function's one node:http keep-alive stack (lib/net/http-client.ts). Chosen
  * over `@aws-sdk/client-dynamodb` by measurement (BENCHMARKS.md, "DynamoDB
  * client"): the state table sits on the first request of every function, and
  * the SDK's module graph and first-call set-up cost more than the whole of
@@ -19,7 +19,7 @@
  */
 import aws4 from 'aws4'
 import { RetryLaterError } from '../errors.js'
-import { createPools, exchange, type Pools } from '../http/node-get.js'
+import { createPools, exchange, type Pools } from '../net/http-client.js'
 
 /** DynamoDB's typed attribute values, as far as the stores use them. */
 export type AttributeValue =

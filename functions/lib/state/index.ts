@@ -6,7 +6,7 @@
  */
 import type { ReplayStore } from '../auth/replay.js'
 import { ConfigError } from '../errors.js'
-import type { RateLimiter } from '../http/rate-limit.js'
+import type { RateLimiter } from '../edge/rate-limit.js'
 import type { EnvVars } from '../lambda/env.js'
 import type { OwnershipStore } from '../../token/ownership.js'
 import { createDynamoDb, credentialsFromEnv, type DynamoDb, type Operation } from './dynamodb.js'

@@ -8,9 +8,9 @@
  */
 import { ForbiddenError } from '../errors.js'
 import type { GithostedClient, GithostedClientFactory, Permission, TokenRecord } from '../githosted/types.js'
-import { connectCodeOf } from '../http/connect-code.js'
+import { connectCodeOf } from '../githosted/connect-code.js'
 import { formatDuration } from '../duration.js'
-import { UpstreamError } from '../http/errors.js'
+import { UpstreamError } from '../edge/errors.js'
 import type { SecretSource } from '../secrets/source.js'
 
 export interface MintInput {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { connectCodeOf } from '../../../../functions/lib/http/connect-code.js'
+import { connectCodeOf } from '../../../../functions/lib/githosted/connect-code.js'
 
 describe('connectCodeOf', () => {
   it('reads string codes, connect-es numeric codes and wrapped causes', () => {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { limitBody, readFields, rejectUnknownFields } from '../../../../functions/lib/http/body.js'
-import { problemResponse } from '../../../../functions/lib/http/problem.js'
+import { limitBody, readFields, rejectUnknownFields } from '../../../../functions/lib/edge/body.js'
+import { problemResponse } from '../../../../functions/lib/edge/problem.js'
 
 function app(allowForm: boolean) {
   const a = new Hono()

@@ -4,7 +4,7 @@
  * `code`), a client error with a string `code` or `connectCode`, or either
  * one wrapped as `cause`.
  */
-import { CONNECT_CODE_NAMES } from '../githosted/errors.js'
+import { CONNECT_CODE_NAMES } from './errors.js'
 
 // Index = numeric Connect code (0 is 'ok', which no error carries but a string code may name).
 const NAMES = ['ok', ...CONNECT_CODE_NAMES] as const

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { nodeFetch, nodeGet, ResponseTooLargeError } from '../../../../functions/lib/http/node-get.js'
+import { nodeFetch, nodeGet, ResponseTooLargeError } from '../../../../functions/lib/net/http-client.js'
 
 let server: Server
 let base: string
