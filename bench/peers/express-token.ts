@@ -16,7 +16,7 @@ import { toProblem } from '../../functions/lib/edge/problem.js'
 import { beginSourceIpCheck } from '../../functions/lib/edge/rate-limit.js'
 import { loadPolicy } from '../../functions/lib/policy/index.js'
 import { buildTokenDeps } from '../../functions/token/deps.js'
-import { mintAudited, resolveTokenDeps, type ResolvedDeps } from '../../functions/token/mint-flow.js'
+import { mintAudited, resolveTokenDeps, type ResolvedDeps } from '../../functions/lib/tokens/service.js'
 import { parseApiTokenRequest } from '../../functions/token/request.js'
 
 const policy = loadPolicy(policyDocument, { issuerUrls: JSON.parse(process.env.BENCH_OIDC_ISSUER_URLS ?? '{}') })

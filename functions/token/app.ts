@@ -29,8 +29,8 @@ import { enforceRateLimit, rateLimitKey, ipChecked, startSourceIpCheck, sourceIp
 import { callerTrace } from '../lib/policy/evaluate.js'
 import type { Decision, MintRequest, Policy } from '../lib/policy/types.js'
 import type { SecretSource } from '../lib/secrets/source.js'
-import { audited, mintAudited, resolveTokenDeps, type ResolvedDeps, type TokenCall } from './mint-flow.js'
-import { ownerKey, type OwnershipStore } from './ownership.js'
+import { audited, mintAudited, resolveTokenDeps, type ResolvedDeps, type TokenCall } from '../lib/tokens/service.js'
+import { ownerKey, type OwnershipStore } from '../lib/tokens/ownership.js'
 import { parseApiTokenRequest, parseCiTokenRequest } from './request.js'
 
 export interface TokenAppDeps {

@@ -2,7 +2,7 @@
  * Who minted which token, in the shared table, so that a revoke reaching any
  * container finds the record. The record dies with the token (TTL = expiry).
  */
-import type { OwnershipStore } from '../../token/ownership.js'
+import type { OwnershipStore } from '../tokens/ownership.js'
 import { N, S, num, str, type Item } from './dynamodb.js'
 import { PK, PREFIX, type StateTable, TTL, epochSeconds, hashKey } from './table.js'
 

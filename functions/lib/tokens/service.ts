@@ -7,14 +7,14 @@
  * benchmarks compare it with, so the comparison is framework against
  * framework over one implementation.
  */
-import type { Auditor } from '../lib/audit/audit.js'
-import { createAuditor, fingerprint } from '../lib/audit/audit.js'
-import type { CallerIdentity } from '../lib/auth/types.js'
-import { AppError, ForbiddenError } from '../lib/errors.js'
-import { createTokenBucketLimiter, enforceRateLimit, rateLimitKey, SOURCE_IP_LIMIT, type RateLimiter } from '../lib/edge/rate-limit.js'
-import type { Decision, MintRequest } from '../lib/policy/types.js'
-import { createMinter, type MintedToken } from '../lib/tokens/mint.js'
-import type { TokenAppDeps } from './app.js'
+import type { Auditor } from '../audit/audit.js'
+import { createAuditor, fingerprint } from '../audit/audit.js'
+import type { CallerIdentity } from '../auth/types.js'
+import { AppError, ForbiddenError } from '../errors.js'
+import { createTokenBucketLimiter, enforceRateLimit, rateLimitKey, SOURCE_IP_LIMIT, type RateLimiter } from '../edge/rate-limit.js'
+import type { Decision, MintRequest } from '../policy/types.js'
+import { createMinter, type MintedToken } from './mint.js'
+import type { TokenAppDeps } from '../../token/app.js'
 import { createMemoryOwnershipStore, ownerKey, type OwnershipStore } from './ownership.js'
 
 export interface ResolvedDeps extends TokenAppDeps {

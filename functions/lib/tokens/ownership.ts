@@ -10,8 +10,8 @@
  * DynamoDB-backed store (conditional put, TTL attribute = expiry) can
  * implement the same interface to make revocation work across containers.
  */
-import type { CallerIdentity } from '../lib/auth/types.js'
-import { hashKey } from '../lib/state/table.js'
+import type { CallerIdentity } from '../auth/types.js'
+import { hashKey } from '../state/table.js'
 
 export interface OwnershipRecord {
   tokenId: string
