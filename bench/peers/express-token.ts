@@ -16,14 +16,14 @@ import { toProblem } from '../../functions/lib/edge/problem.js'
 import { beginSourceIpCheck } from '../../functions/lib/edge/rate-limit.js'
 import { loadPolicy } from '../../functions/lib/policy/index.js'
 import { buildTokenDeps } from '../../functions/token/deps.js'
-import { mintAudited, resolveTokenDeps, type ResolvedDeps } from '../../functions/lib/tokens/service.js'
+import { createTokenService, type TokenService } from '../../functions/lib/tokens/service.js'
 import { parseApiTokenRequest } from '../../functions/token/request.js'
 
 const policy = loadPolicy(policyDocument, { issuerUrls: JSON.parse(process.env.BENCH_OIDC_ISSUER_URLS ?? '{}') })
 
 // Built on the first request, as the Hono app does, so INIT stays free of configuration work.
-let deps: ResolvedDeps | undefined
-const getDeps = () => (deps ??= resolveTokenDeps(buildTokenDeps(process.env, policy)))
+let service: TokenService | undefined
+const getService = () => (service ??= createTokenService(buildTokenDeps(process.env, policy)))
 
 type LambdaRequest = Request & { requestContext?: { requestId?: string; http?: { sourceIp?: string } } }
 
@@ -33,16 +33,15 @@ app.use(express.json({ limit: '16kb' }))
 
 app.post('/v1/tokens', async (req: LambdaRequest, res: Response, next: NextFunction) => {
   try {
-    const d = getDeps()
+    const tokens = getService()
     // serverless-http exposes the API Gateway request context on the request.
     const sourceIp = req.requestContext?.http?.sourceIp
-    const ipCheck = beginSourceIpCheck(() => d.ipRateLimiter, sourceIp)
-    const minted = await mintAudited(
-      d,
+    const ipCheck = beginSourceIpCheck(() => tokens.ipRateLimiter, sourceIp)
+    const minted = await tokens.mint(
       {
         requestId: req.requestContext?.requestId ?? crypto.randomUUID(),
         authorization: req.get('authorization'),
-        sourceIp,
+        ...(sourceIp ? { sourceIp } : {}),
         ipChecked: async () => ipCheck,
       },
       () => parseApiTokenRequest((req.body ?? {}) as Record<string, unknown>),

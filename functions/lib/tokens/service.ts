@@ -1,89 +1,215 @@
 /**
- * The token endpoints' decision flow, free of any web framework: resolving
- * the dependencies' defaults, authenticating a mint (single-use claim,
- * identity limit and source-address limit together), asking the policy,
- * minting, recording ownership, and writing exactly one audit line per
- * decision. The Hono app (app.ts) calls it, and so does the Express peer the
- * benchmarks compare it with, so the comparison is framework against
- * framework over one implementation.
+ * The token use cases, free of any web framework: mint, explain (a dry run
+ * of the policy) and revoke. Each authenticates, rate-limits, asks the
+ * policy, acts, and writes exactly one audit line (audit/audited.ts). The
+ * Hono app (functions/token/app.ts) maps HTTP onto it, and so does the
+ * Express peer the benchmarks compare it with, so the two run one
+ * implementation and cannot drift.
+ *
+ * Order inside a mint: the body is parsed first (a bad request burns no
+ * single-use OIDC token); the single-use claim, the identity's limit and the
+ * source address's limit go out together; then the policy, the mint and the
+ * ownership record. When no token is minted after authenticating, the OIDC
+ * token's single use is released so the job can retry with it.
  */
-import type { Auditor } from '../audit/audit.js'
-import { createAuditor, fingerprint } from '../audit/audit.js'
-import type { CallerIdentity } from '../auth/types.js'
-import { AppError, ForbiddenError } from '../errors.js'
+import { audited, type AuditScope, type CallContext } from '../audit/audited.js'
+import { createAuditor, fingerprint, type Auditor } from '../audit/audit.js'
+import type { Logger } from '../audit/logger.js'
+import type { Authenticator, CallerIdentity } from '../auth/types.js'
 import { createTokenBucketLimiter, enforceRateLimit, rateLimitKey, SOURCE_IP_LIMIT, type RateLimiter } from '../edge/rate-limit.js'
-import type { Decision, MintRequest } from '../policy/types.js'
-import { createMinter, type MintedToken } from './mint.js'
-import type { TokenAppDeps } from '../../token/app.js'
+import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../errors.js'
+import type { GithostedClientFactory, Permission } from '../githosted/types.js'
+import { callerTrace } from '../policy/evaluate.js'
+import type { Decision, Grant, MintRequest, Policy, RuleTrace } from '../policy/types.js'
+import type { SecretSource } from '../secrets/source.js'
+import { createMinter, type Minter, type MintedToken } from './mint.js'
 import { createMemoryOwnershipStore, ownerKey, type OwnershipStore } from './ownership.js'
 
-export interface ResolvedDeps extends TokenAppDeps {
-  clock: () => Date
-  rateLimiter: RateLimiter
-  ipRateLimiter: RateLimiter
-  ownership: OwnershipStore
-  auditor: Auditor
-  minter: ReturnType<typeof createMinter>
+export interface TokenServiceDeps {
+  authenticator: Authenticator
+  policy: Policy
+  /** The workspace (gw_) token; read on first mint, cached by the source. */
+  workspaceToken: SecretSource
+  githosted: GithostedClientFactory
+  logger: Logger
+  clock?: () => Date
+  /** Per-identity limiter (keyed by rateLimitKey). Default: token bucket, burst 10, 30 per minute. */
+  rateLimiter?: RateLimiter
+  /** Pre-authentication limiter per source IP. Default: token bucket, SOURCE_IP_LIMIT. */
+  ipRateLimiter?: RateLimiter
+  /** Who minted what (for revoke). Default: in memory, per container. */
+  ownership?: OwnershipStore
+  /** Where audit records go. Default: `logger` (give one that LOG_LEVEL cannot silence). */
+  auditor?: Auditor
 }
 
-/** The injected dependencies with every default filled in. */
-export function resolveTokenDeps(d: TokenAppDeps): ResolvedDeps {
-  const clock = d.clock ?? (() => new Date())
-  return {
-    ...d,
-    clock,
-    rateLimiter: d.rateLimiter ?? createTokenBucketLimiter({ clock }),
-    ipRateLimiter: d.ipRateLimiter ?? createTokenBucketLimiter({ ...SOURCE_IP_LIMIT, clock }),
-    ownership: d.ownership ?? createMemoryOwnershipStore({ clock }),
-    auditor: d.auditor ?? createAuditor(d.logger),
-    minter: createMinter({ workspaceToken: d.workspaceToken, githosted: d.githosted, clock }),
-  }
-}
-
-/** What the flow needs to know about one HTTP request, whatever framework received it. */
-export interface TokenCall {
-  requestId: string
+/** One call as the service sees it, whatever framework received it. */
+export interface TokenCall extends CallContext {
   authorization: string | undefined
-  sourceIp: string | undefined
   /** Waits for the per-address check started when the request arrived; rejects with its 429. */
   ipChecked(): Promise<void>
 }
 
-/** Per-request audit context, filled as the request progresses. */
-export interface AuditContext {
-  identity?: CallerIdentity
-  request?: MintRequest
-  decision?: Decision
-  tokenId?: string
-  reason?: string
-  explainOnly?: boolean
-  minted?: MintedToken & { clamped: boolean }
-}
+/** The body, read and validated only when the service is ready for it. */
+export type ParseRequest = () => Promise<MintRequest> | MintRequest
 
 export interface MintOutcome extends MintedToken {
   repos: string[]
-  permission: MintRequest['permission']
+  permission: Permission
   rule: string
   requestedTtlSeconds: number
+  /** The policy shortened the requested TTL. */
+  clamped: boolean
 }
 
-/** A whole audited mint: `parse` reads and validates the body first, so a bad body burns no OIDC token. */
-export function mintAudited(d: ResolvedDeps, call: TokenCall, parse: () => Promise<MintRequest> | MintRequest): Promise<MintOutcome> {
-  return audited(d, call, 'token.mint', async (a) => {
-    const request = await parse()
-    a.request = request
-    return mintFor(d, call, a, request)
-  })
+export type Explanation =
+  | { dryRun: true; allowed: false; reason: string; request: MintRequest }
+  | {
+      dryRun: true
+      allowed: boolean
+      rule?: string
+      reason: string
+      request: MintRequest
+      ttlSeconds?: number
+      clamped?: boolean
+      grant?: Grant
+      trace: RuleTrace[]
+    }
+
+export interface TokenService {
+  /** The limiter the edge starts per source address before anything else. */
+  readonly ipRateLimiter: RateLimiter
+  mint(call: TokenCall, parse: ParseRequest): Promise<MintOutcome>
+  explain(call: TokenCall, parse: ParseRequest): Promise<Explanation>
+  revoke(call: TokenCall, tokenId: string): Promise<void>
 }
 
-export async function mintFor(d: ResolvedDeps, call: TokenCall, a: AuditContext, request: MintRequest): Promise<MintOutcome> {
+const TOKEN_ID_RE = /^[A-Za-z0-9_-]{1,128}$/
+
+interface Parts {
+  authenticator: Authenticator
+  policy: Policy
+  workspaceToken: SecretSource
+  logger: Logger
+  auditor: Auditor
+  rateLimiter: RateLimiter
+  ownership: OwnershipStore
+  minter: Minter
+}
+
+export function createTokenService(deps: TokenServiceDeps): TokenService {
+  const clock = deps.clock ?? (() => new Date())
+  const d: Parts = {
+    ...deps,
+    rateLimiter: deps.rateLimiter ?? createTokenBucketLimiter({ clock }),
+    ownership: deps.ownership ?? createMemoryOwnershipStore({ clock }),
+    auditor: deps.auditor ?? createAuditor(deps.logger),
+    minter: createMinter({ workspaceToken: deps.workspaceToken, githosted: deps.githosted, clock }),
+  }
+  const readLimited = async (call: TokenCall, a: AuditScope): Promise<CallerIdentity> => {
+    await call.ipChecked()
+    a.identity = await d.authenticator.authenticate(call.authorization, 'read')
+    await enforceRateLimit(d.rateLimiter, rateLimitKey(a.identity), 'token requests')
+    return a.identity
+  }
+
+  return {
+    ipRateLimiter: deps.ipRateLimiter ?? createTokenBucketLimiter({ ...SOURCE_IP_LIMIT, clock }),
+
+    mint: (call, parse) =>
+      audited(
+        d,
+        call,
+        'token.mint',
+        async (a) => mintFor(d, call, a, noteRequest(a, await parse())),
+        (out, a) => ({
+          reason: a.decision?.reason ?? 'allowed',
+          tokenFingerprint: fingerprint(out.token),
+          extra: { method: out.method, clamped: out.clamped, expiresAt: out.expiresAt.toISOString() },
+        }),
+      ),
+
+    explain: (call, parse) =>
+      audited(
+        d,
+        call,
+        'token.explain',
+        async (a) => {
+          const request = noteRequest(a, await parse())
+          // Explaining must not consume a single-use OIDC token: purpose 'read'.
+          const identity = await readLimited(call, a)
+          a.decision = d.policy.authorizeMint(identity, request)
+          return explanation(a.decision, request)
+        },
+        (_, a) => ({
+          reason: `explained: ${a.decision?.reason ?? ''}`,
+          extra: { dryRun: true, wouldAllow: a.decision?.allowed ?? false, trace: a.decision?.trace },
+        }),
+      ),
+
+    revoke: (call, tokenId) =>
+      audited(
+        d,
+        call,
+        'token.revoke',
+        async (a) => {
+          if (!TOKEN_ID_RE.test(tokenId)) throw new ValidationError('Token id has an invalid format.', 'id')
+          a.tokenId = tokenId
+          const identity = await readLimited(call, a)
+          const record = await d.ownership.get(tokenId)
+          if (!record) {
+            throw new NotFoundAppError(
+              `This broker has no live record of token ${tokenId}: it expired, or it was minted by another broker instance or before a restart. It still expires at its TTL.`,
+            )
+          }
+          if (record.owner !== ownerKey(identity)) {
+            throw new ForbiddenError(`Token ${tokenId} was minted by another identity; only that identity may revoke it.`)
+          }
+          await d.minter.revoke(tokenId)
+          await d.ownership.delete(tokenId)
+        },
+        () => ({ reason: 'revoked by its owner' }),
+      ),
+  }
+}
+
+function noteRequest(a: AuditScope, request: MintRequest): MintRequest {
+  a.repos = request.repos
+  a.permission = request.permission
+  a.ttlSeconds = request.ttlSeconds
+  return request
+}
+
+async function mintFor(d: Parts, call: TokenCall, a: AuditScope, request: MintRequest): Promise<MintOutcome> {
   const identity = await authenticateMint(d, call, a)
+  let minted: MintedToken | undefined
   try {
-    return await mintAs(d, a, identity, request)
+    const decision = d.policy.authorizeMint(identity, request)
+    a.decision = decision
+    if (!decision.allowed || !decision.grant) throw new ForbiddenError(decision.reason)
+    const { ttlSeconds, clamped } = grantedTtl(decision, request)
+    minted = await d.minter.mint({
+      repos: request.repos,
+      permission: request.permission,
+      ttlSeconds,
+      maxTtlSeconds: decision.grant.maxTtlSeconds,
+      subject: identity.subject,
+    })
+    a.ttlSeconds = minted.ttlSeconds
+    a.tokenId = minted.record.id
+    await d.ownership.put({ tokenId: minted.record.id, owner: ownerKey(identity), expiresAt: minted.expiresAt })
+    return {
+      ...minted,
+      repos: request.repos,
+      permission: request.permission,
+      rule: decision.rule ?? '',
+      requestedTtlSeconds: request.ttlSeconds,
+      clamped,
+    }
   } catch (err) {
     // Only a minted token makes the single use final: anything else (429, 403,
     // githosted down) gives the OIDC token back so the job can retry with it.
-    if (!a.minted) await releaseMint(d, call, identity)
+    if (!minted) await releaseMint(d, call, identity)
     throw err
   }
 }
@@ -94,7 +220,7 @@ export async function mintFor(d: ResolvedDeps, call: TokenCall, a: AuditContext,
  * authentication from an address over its limit is answered 429, so a
  * flood of forged tokens meets the limit like any other.
  */
-async function authenticateMint(d: ResolvedDeps, call: TokenCall, a: AuditContext): Promise<CallerIdentity> {
+async function authenticateMint(d: Parts, call: TokenCall, a: AuditScope): Promise<CallerIdentity> {
   try {
     return await d.authenticator.authenticate(call.authorization, 'mint', {
       alongside: async (id) => {
@@ -112,7 +238,7 @@ async function authenticateMint(d: ResolvedDeps, call: TokenCall, a: AuditContex
 }
 
 /** Releases a mint claim; a failure is logged and never changes the response. */
-async function releaseMint(d: ResolvedDeps, call: TokenCall, identity: CallerIdentity): Promise<void> {
+async function releaseMint(d: Parts, call: TokenCall, identity: CallerIdentity): Promise<void> {
   if (!d.authenticator.releaseMint) return
   try {
     await d.authenticator.releaseMint(identity)
@@ -124,72 +250,24 @@ async function releaseMint(d: ResolvedDeps, call: TokenCall, identity: CallerIde
   }
 }
 
-async function mintAs(d: ResolvedDeps, a: AuditContext, identity: CallerIdentity, request: MintRequest): Promise<MintOutcome> {
-  const decision = d.policy.authorizeMint(identity, request)
-  a.decision = decision
-  if (!decision.allowed || !decision.grant) throw new ForbiddenError(decision.reason)
-  const maxTtl = decision.grant.maxTtlSeconds
-  const ttlSeconds = Math.min(request.ttlSeconds, maxTtl)
-  const minted = await d.minter.mint({
-    repos: request.repos,
-    permission: request.permission,
-    ttlSeconds,
-    maxTtlSeconds: maxTtl,
-    subject: identity.subject,
-  })
-  a.minted = { ...minted, clamped: ttlSeconds < request.ttlSeconds }
-  await d.ownership.put({ tokenId: minted.record.id, owner: ownerKey(identity), expiresAt: minted.expiresAt })
-  return {
-    ...minted,
-    repos: request.repos,
-    permission: request.permission,
-    rule: decision.rule ?? '',
-    requestedTtlSeconds: request.ttlSeconds,
-  }
+/** The policy's clamp when it gives one; otherwise the request's TTL, capped by the grant. */
+function grantedTtl(decision: Decision, request: MintRequest): { ttlSeconds: number; clamped: boolean } {
+  if (decision.ttlSeconds !== undefined) return { ttlSeconds: decision.ttlSeconds, clamped: decision.clamped ?? false }
+  const max = decision.grant?.maxTtlSeconds ?? request.ttlSeconds
+  return { ttlSeconds: Math.min(request.ttlSeconds, max), clamped: request.ttlSeconds > max }
 }
 
-/** Runs one decision and writes its audit line, whatever the outcome. */
-export async function audited<T>(d: ResolvedDeps, call: TokenCall, event: string, fn: (a: AuditContext) => Promise<T>): Promise<T> {
-  const a: AuditContext = {}
-  const base = () => ({
-    event,
-    requestId: call.requestId,
-    identity: a.identity,
-    rule: a.decision?.rule,
-    repos: a.request?.repos,
-    permission: a.request?.permission,
-    sourceIp: call.sourceIp,
-  })
-  try {
-    const out = await fn(a)
-    d.auditor.record({
-      ...base(),
-      outcome: 'allowed',
-      code: 'OK',
-      reason: a.reason ?? (a.explainOnly ? `explained: ${a.decision?.reason ?? ''}` : a.decision?.reason ?? 'allowed'),
-      ttlSeconds: a.minted?.ttlSeconds ?? a.request?.ttlSeconds,
-      tokenId: a.minted?.record.id ?? a.tokenId,
-      tokenFingerprint: a.minted ? fingerprint(a.minted.token) : undefined,
-      extra: a.minted
-        ? { method: a.minted.method, clamped: a.minted.clamped, expiresAt: a.minted.expiresAt.toISOString() }
-        : a.explainOnly
-          ? { dryRun: true, wouldAllow: a.decision?.allowed ?? false, trace: a.decision?.trace }
-          : undefined,
-    })
-    return out
-  } catch (err) {
-    const app = err instanceof AppError ? err : undefined
-    d.auditor.record({
-      ...base(),
-      outcome: app && app.status < 500 ? 'denied' : 'error',
-      code: app?.code ?? 'INTERNAL',
-      reason: app?.message ?? 'internal error',
-      ttlSeconds: a.request?.ttlSeconds,
-      tokenId: a.tokenId,
-      // The full trace (every rule, with required values) is for operators only.
-      extra: a.decision ? { trace: a.decision.trace } : undefined,
-    })
-    if (!app) d.logger.error('unhandled error', { requestId: call.requestId, err })
-    throw err
+/** A caller no rule is meant for learns nothing about the policy (the audit line has the trace). */
+function explanation(decision: Decision, request: MintRequest): Explanation {
+  if (!decision.identified) return { dryRun: true, allowed: false, reason: decision.reason, request }
+  return {
+    dryRun: true,
+    allowed: decision.allowed,
+    rule: decision.rule,
+    reason: decision.reason,
+    request,
+    ...(decision.allowed ? grantedTtl(decision, request) : {}),
+    grant: decision.grant,
+    trace: callerTrace(decision),
   }
 }
