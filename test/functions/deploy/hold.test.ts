@@ -276,7 +276,8 @@ describe('logs', () => {
     expect(holds.some((a) => a.outcome === 'allowed' && a.reason === 'committed')).toBe(true)
     expect(holds.some((a) => a.outcome === 'allowed' && a.reason === 'already held')).toBe(true)
     expect(holds.some((a) => a.outcome === 'denied' && a.code === 'FORBIDDEN')).toBe(true)
-    expect(holds.some((a) => a.outcome === 'error' && a.code === 'VALIDATION_FAILED')).toBe(true)
+    // A bad request is refused, not failed: 4xx is 'denied' in every function (lib/audit/audited.ts).
+    expect(holds.some((a) => a.outcome === 'denied' && a.code === 'VALIDATION_FAILED')).toBe(true)
     const releases = audits.filter((a) => a.event === 'deploy.release')
     expect(releases.some((a) => a.outcome === 'allowed' && a.reason === 'not held')).toBe(true)
     expect(releases.some((a) => a.outcome === 'denied')).toBe(true)

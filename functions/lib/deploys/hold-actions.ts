@@ -10,13 +10,13 @@
  * Writes are whole-file and unconditional: two people holding at once is
  * last-writer-wins, which is what a hold means (whoever pinned last says why).
  */
-import { DEFAULT_AUTHOR } from '../lib/deploys/apply.js'
-import { type ConfigLayout, DEFAULT_LAYOUT, environmentPath, holdPath } from '../lib/deploys/change.js'
-import { EnvironmentHeldError, isNotFound } from '../lib/deploys/errors.js'
-import { type Hold, readHoldState, releaseHold, writeHold } from '../lib/deploys/holds.js'
-import { formatDeployMessage } from '../lib/deploys/trailers.js'
-import { NotFoundAppError } from '../lib/errors.js'
-import type { RepoHandle } from '../lib/githosted/types.js'
+import { DEFAULT_AUTHOR } from './apply.js'
+import { type ConfigLayout, DEFAULT_LAYOUT, environmentPath, holdPath } from './change.js'
+import { EnvironmentHeldError, isNotFound } from './errors.js'
+import { type Hold, readHoldState, releaseHold, writeHold } from './holds.js'
+import { formatDeployMessage } from './trailers.js'
+import { NotFoundAppError } from '../errors.js'
+import type { RepoHandle } from '../githosted/types.js'
 
 export interface HoldDeps {
   repo: RepoHandle

@@ -3,12 +3,12 @@
  * deploy core checks values (environment names, pointers, sizes) again,
  * because events and scripts reach it without going through HTTP.
  */
-import { ValidationError } from '../lib/errors.js'
-import type { ConfigChange } from '../lib/deploys/change.js'
-import { validateEnvironmentName, validateRepoRef } from '../lib/deploys/change.js'
-import { rejectUnknownFields } from '../lib/edge/body.js'
-import { checkDigest } from '../lib/deploys/digest.js'
-import { checkName } from '../lib/deploys/verify.js'
+import { ValidationError } from '../errors.js'
+import type { ConfigChange } from './change.js'
+import { validateEnvironmentName, validateRepoRef } from './change.js'
+import { rejectUnknownFields } from '../edge/body.js'
+import { checkDigest } from './digest.js'
+import { checkName } from './verify.js'
 
 export interface DeployBody {
   repo: string
