@@ -7,15 +7,13 @@
 import { createScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { createCallerAuthenticator } from '../lib/lambda/caller-auth.js'
-import { envVars, perMinuteLimit, type Env } from '../lib/lambda/env.js'
+import { readLimits, readTokenConfig, type Env } from '../lib/lambda/config.js'
 import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
 import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import { sharedCoordination } from '../lib/deploys/coordination.js'
-import { RATE_LIMITS } from '../lib/state/rate-limit.js'
-import { sharedStateFor } from '../lib/lambda/shared-state.js'
-import { readTokenConfig } from '../token/deps.js'
+import { sharedLimiters, sharedStateFor } from '../lib/lambda/shared-state.js'
 import type { DeployAppDeps } from './app.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
@@ -29,8 +27,7 @@ export function buildDeployDeps(env: Env, policy: LoadedPolicy, options: BuildOp
   return {
     // Purpose 'deploy' does not consume OIDC tokens; the store is there for the interface.
     authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
-    rateLimiter: state.rateLimiter({ ...RATE_LIMITS.deploy, limit: perMinuteLimit(envVars(env), 'DEPLOY_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.deploy.limit) }),
-    ipRateLimiter: state.sourceIpLimiter(perMinuteLimit(envVars(env), 'SOURCE_IP_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.sourceIp.limit)),
+    ...sharedLimiters(state, readLimits(env, 'deploy')),
     coordination: sharedCoordination(state),
     policy,
     repos: createScopedRepoProvider({

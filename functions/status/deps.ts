@@ -9,43 +9,35 @@ import { ConfigError } from '../lib/errors.js'
 import { Client } from '../lib/githosted/index.js'
 import type { GithostedClientFactory } from '../lib/githosted/types.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
-import { brokerKeysSecretArn, createCallerAuthenticator, requiredOidcAudience } from '../lib/lambda/caller-auth.js'
-import { envVars, githostedUrl, perMinuteLimit, secretCacheTtlMs, type Env } from '../lib/lambda/env.js'
-import { sharedStateFor } from '../lib/lambda/shared-state.js'
-import { readStateConfig, type StateConfig } from '../lib/state/index.js'
-import { RATE_LIMITS } from '../lib/state/rate-limit.js'
+import { createCallerAuthenticator } from '../lib/lambda/caller-auth.js'
+import { brokerKeysSecretArn, envVars, readBaseConfig, readLimits, requiredOidcAudience, type BaseConfig, type Env } from '../lib/lambda/config.js'
+import { sharedLimiters, sharedStateFor } from '../lib/lambda/shared-state.js'
+import { isRepoSlug } from '../lib/repo-ref.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import { createViewerAccess } from '../lib/status/viewer-access.js'
 import { DEFAULT_STATUS_REPO, type StatusAppDeps } from './app.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
-export type { Env } from '../lib/lambda/env.js'
+export type { Env } from '../lib/lambda/config.js'
 
-export interface StatusConfig {
+export interface StatusConfig extends BaseConfig {
   dashboardTokenSecretArn: string
   brokerKeysSecretArn?: string
   oidcAudience?: string
   viewerCredentialSecretArn?: string
   repo: string
-  githostedUrl: string
-  secretCacheTtlMs: number
-  state: StateConfig
 }
 
 /** Reads and checks the environment; messages name the variable, never a value. */
 export function readStatusConfig(env: Env, policy: LoadedPolicy): StatusConfig {
   const vars = envVars(env)
-  const ttlMs = secretCacheTtlMs(vars)
-  const url = githostedUrl(vars)
   const repo = vars.optional('STATUS_REPO') ?? DEFAULT_STATUS_REPO
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(repo)) throw new ConfigError('STATUS_REPO is not a repo slug.')
+  if (!isRepoSlug(repo)) throw new ConfigError('STATUS_REPO is not a repo slug.')
   const config: StatusConfig = {
     dashboardTokenSecretArn: vars.required('DASHBOARD_TOKEN_SECRET_ARN', 'the secret holding the read-only gr_ token'),
     repo,
-    githostedUrl: url,
-    secretCacheTtlMs: ttlMs,
-    state: readStateConfig(vars),
+    ...readBaseConfig(vars),
   }
   const keys = brokerKeysSecretArn(vars, policy)
   if (keys) config.brokerKeysSecretArn = keys
@@ -66,8 +58,7 @@ export function buildStatusDeps(env: Env, policy: LoadedPolicy, options: BuildOp
   const state = sharedStateFor(config.state, env)
   const deps: StatusAppDeps = {
     // Limits counted across every container, as for the other functions.
-    rateLimiter: state.rateLimiter({ ...RATE_LIMITS.status, limit: perMinuteLimit(envVars(env), 'STATUS_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.status.limit) }),
-    ipRateLimiter: state.sourceIpLimiter(perMinuteLimit(envVars(env), 'SOURCE_IP_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.sourceIp.limit)),
+    ...sharedLimiters(state, readLimits(env, 'status')),
     readToken: cached(config.dashboardTokenSecretArn, 'dashboard read token'),
     githosted: readClientFactory(config.githostedUrl),
     // Reads never consume an OIDC token; the replay store is there for the interface.

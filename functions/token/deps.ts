@@ -5,46 +5,18 @@
  * a ConfigError naming it, which the app answers as a 500 problem.
  */
 import type { BuildOptions } from '../lib/lambda/build-options.js'
-import { brokerKeysSecretArn, createCallerAuthenticator, requiredOidcAudience } from '../lib/lambda/caller-auth.js'
-import { envVars, githostedUrl, perMinuteLimit, secretCacheTtlMs, type Env } from '../lib/lambda/env.js'
+import { createCallerAuthenticator } from '../lib/lambda/caller-auth.js'
+import { readLimits, readTokenConfig, type Env } from '../lib/lambda/config.js'
 import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
 import { functionLoggers } from '../lib/lambda/loggers.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
+import { sharedLimiters, sharedStateFor } from '../lib/lambda/shared-state.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
-import { readStateConfig, type StateConfig } from '../lib/state/index.js'
-import { sharedStateFor } from '../lib/lambda/shared-state.js'
-import { RATE_LIMITS } from '../lib/state/rate-limit.js'
 import type { TokenAppDeps } from './app.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
-export type { Env } from '../lib/lambda/env.js'
-
-export interface TokenConfig {
-  workspaceTokenSecretArn: string
-  brokerKeysSecretArn?: string
-  oidcAudience?: string
-  githostedUrl: string
-  secretCacheTtlMs: number
-  state: StateConfig
-}
-
-/** Reads and checks the environment; messages name the variable, never a value. */
-export function readTokenConfig(env: Env, policy: LoadedPolicy): TokenConfig {
-  const vars = envVars(env)
-  const ttlMs = secretCacheTtlMs(vars)
-  const url = githostedUrl(vars)
-  const config: TokenConfig = {
-    workspaceTokenSecretArn: vars.required('WORKSPACE_TOKEN_SECRET_ARN', 'the secret holding the workspace token'),
-    githostedUrl: url,
-    secretCacheTtlMs: ttlMs,
-    state: readStateConfig(vars),
-  }
-  const keys = brokerKeysSecretArn(vars, policy)
-  if (keys) config.brokerKeysSecretArn = keys
-  const audience = requiredOidcAudience(vars, policy)
-  if (audience) config.oidcAudience = audience
-  return config
-}
+export type { Env } from '../lib/lambda/config.js'
+export { readTokenConfig, type TokenConfig } from '../lib/lambda/config.js'
 
 /** Dependencies for createTokenApp, built from env and the compiled-in policy. */
 export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOptions = {}): TokenAppDeps {
@@ -54,8 +26,7 @@ export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOpt
   const state = sharedStateFor(config.state, env)
   return {
     authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
-    rateLimiter: state.rateLimiter({ ...RATE_LIMITS.token, limit: perMinuteLimit(envVars(env), 'TOKEN_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.token.limit) }),
-    ipRateLimiter: state.sourceIpLimiter(perMinuteLimit(envVars(env), 'SOURCE_IP_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.sourceIp.limit)),
+    ...sharedLimiters(state, readLimits(env, 'token')),
     ownership: state.ownership(),
     policy,
     workspaceToken: cached(config.workspaceTokenSecretArn, 'workspace token'),

@@ -10,15 +10,13 @@ import type { Permission } from '../lib/githosted/types.js'
 import { rejectUnknownFields } from '../lib/edge/body.js'
 import { checkSeconds, parseRequestDuration as parseDuration } from '../lib/duration.js'
 import type { MintRequest } from '../lib/policy/types.js'
+import { isRepoRef, REPO_REF_RULE } from '../lib/repo-ref.js'
 
 /** githosted clamps ExchangeToken TTLs to 24 h; asking for more is a mistake worth reporting. */
 export const MAX_TTL_SECONDS = 24 * 3600
 export const DEFAULT_TTL_SECONDS = 3600
 export const MAX_REPOS = 20
 
-// Slugs as githosted shows them (lower-case, digits, '-', '_', '.'), or stable rp_ ids.
-const SLUG_RE = /^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?$/
-const REPO_ID_RE = /^rp_[0-9a-z]{20}$/
 
 const FIELDS = ['repo', 'repos', 'ttl', 'ttlSeconds', 'permission'] as const
 
@@ -65,10 +63,10 @@ function checkRepo(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new ValidationError(`${field} must be a repo slug such as "deploy-configs".`, field)
   }
-  if (REPO_ID_RE.test(value) || (SLUG_RE.test(value) && !value.includes('..'))) return value
+  if (isRepoRef(value)) return value
   const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value
   throw new ValidationError(
-    `${field} "${shown}" is not a repo slug (lower-case letters, digits, '-', '_', '.'; e.g. "deploy-configs") or an rp_ id.`,
+    `${field} "${shown}" is not ${REPO_REF_RULE}.`,
     field,
   )
 }

@@ -6,6 +6,7 @@
  */
 import { ValidationError } from '../errors.js'
 import { formatPointer, parsePointer, pointerContains } from './json-pointer.js'
+import { isRepoRef, REPO_REF_RULE } from '../repo-ref.js'
 
 /** Where environments, holds and the optional schema live in the config repo. */
 export interface ConfigLayout {
@@ -57,10 +58,8 @@ export function validateEnvironmentName(env: unknown, field = 'environment'): st
 
 /** Checks a repo slug or rp_ id (also a path component on the server). */
 export function validateRepoRef(repo: unknown, field = 'repo'): string {
-  if (typeof repo !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(repo) || repo.includes('..')) {
-    throw new ValidationError('repo must be a repo slug or rp_ id (letters, digits, ".", "_", "-").', field)
-  }
-  return repo
+  if (!isRepoRef(repo)) throw new ValidationError(`${field} must be ${REPO_REF_RULE}.`, field)
+  return repo as string
 }
 
 export function environmentPath(env: string, layout: ConfigLayout = DEFAULT_LAYOUT): string {

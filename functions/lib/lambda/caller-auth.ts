@@ -1,7 +1,7 @@
 /**
  * How the HTTP functions (token, deploy, status) authenticate their callers:
- * which variables the compiled-in policy makes mandatory, and the
- * authenticator built from them.
+ * the authenticator built from their configuration (config.ts decides which
+ * variables the policy makes mandatory).
  */
 import type { Logger } from '../audit/logger.js'
 import { createAuthenticator } from '../auth/authenticator.js'
@@ -9,20 +9,7 @@ import { storedKeysFromSecret } from '../auth/broker-keys-secret.js'
 import type { ReplayStore } from '../auth/replay.js'
 import type { Authenticator } from '../auth/types.js'
 import type { LoadedPolicy } from '../policy/index.js'
-import type { EnvVars } from './env.js'
 import type { SecretSourceFactory } from './secret-sources.js'
-
-/** BROKER_KEYS_SECRET_ARN: required when the policy has broker-key rules, else used when set. */
-export function brokerKeysSecretArn(vars: EnvVars, policy: LoadedPolicy): string | undefined {
-  return policy.brokerKeyNames.length > 0
-    ? vars.required('BROKER_KEYS_SECRET_ARN', 'the policy has broker-key rules')
-    : vars.optional('BROKER_KEYS_SECRET_ARN')
-}
-
-/** OIDC_AUDIENCE when the policy trusts OIDC issuers (required then); undefined otherwise. */
-export function requiredOidcAudience(vars: EnvVars, policy: LoadedPolicy): string | undefined {
-  return policy.issuers.length > 0 ? vars.required('OIDC_AUDIENCE', 'the policy trusts OIDC issuers') : undefined
-}
 
 export interface CallerAuthOptions {
   policy: LoadedPolicy

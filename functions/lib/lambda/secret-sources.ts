@@ -17,7 +17,7 @@ import { ConfigError } from '../errors.js'
 import { extensionFetcher } from '../secrets/extension.js'
 import { secretsManagerFetcher } from '../secrets/secrets-manager.js'
 import { createCachedSecret, type SecretFetcher, type SecretSource } from '../secrets/source.js'
-import { envVars, type Env } from './env.js'
+import { envVars, type Env } from './config.js'
 
 /** Builds (or returns) the Secrets Manager client to use. */
 export type SecretsManagerProvider = () => SecretsManagerClient | Promise<SecretsManagerClient>

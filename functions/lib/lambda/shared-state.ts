@@ -3,7 +3,8 @@
  * is reused across invocations), for every function's deps.
  */
 import { createSharedState, type SharedState, type StateConfig } from '../state/index.js'
-import type { Env } from './env.js'
+import type { RateLimiter } from '../edge/rate-limit.js'
+import type { Env, FunctionLimits } from './config.js'
 
 let containerState: { key: string; state: SharedState } | undefined
 
@@ -11,4 +12,12 @@ export function sharedStateFor(config: StateConfig, env: Env): SharedState {
   const key = JSON.stringify(config)
   if (containerState?.key !== key) containerState = { key, state: createSharedState(config, { env }) }
   return containerState.state
+}
+
+/** The per-identity and per-source-address limiters of one HTTP function, counted across every container. */
+export function sharedLimiters(state: SharedState, limits: FunctionLimits): { rateLimiter: RateLimiter; ipRateLimiter: RateLimiter } {
+  return {
+    rateLimiter: state.rateLimiter({ scope: limits.scope, limit: limits.perIdentity }),
+    ipRateLimiter: state.sourceIpLimiter(limits.perSourceIp),
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../../functions/lib/errors.js'
-import { brokerKeysSecretArn, requiredOidcAudience } from '../../../../functions/lib/lambda/caller-auth.js'
-import { envVars } from '../../../../functions/lib/lambda/env.js'
+import { brokerKeysSecretArn, requiredOidcAudience } from '../../../../functions/lib/lambda/config.js'
+import { envVars } from '../../../../functions/lib/lambda/config.js'
 import { keysOnlyPolicy as keysOnly, oidcOnlyPolicy as oidcOnly } from '../../../fixtures/policies.js'
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys'

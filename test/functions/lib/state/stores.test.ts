@@ -9,7 +9,7 @@ import { enforceRateLimit } from '../../../../functions/lib/edge/rate-limit.js'
 import { createDynamoDb, StateUnavailableError } from '../../../../functions/lib/state/dynamodb.js'
 import { createSharedState, readStateConfig } from '../../../../functions/lib/state/index.js'
 import { LeaseBusyError, LeaseLostError } from '../../../../functions/lib/state/lease.js'
-import { envVars } from '../../../../functions/lib/lambda/env.js'
+import { envVars } from '../../../../functions/lib/lambda/config.js'
 import { ConfigError } from '../../../../functions/lib/errors.js'
 import { startTestState, type TestState } from '../../../helpers/state-table.js'
 

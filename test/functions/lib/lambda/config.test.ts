@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../../functions/lib/errors.js'
-import { envVars, githostedUrl, secretCacheTtlMs } from '../../../../functions/lib/lambda/env.js'
+import { envVars, githostedUrl, secretCacheTtlMs } from '../../../../functions/lib/lambda/config.js'
 
 describe('envVars', () => {
   it('trims values and treats blank as unset', () => {
