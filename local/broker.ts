@@ -12,15 +12,13 @@ import { generateBrokerKey, hashBrokerKey } from '../functions/lib/auth/broker-k
 import { Client } from '../functions/lib/githosted/index.js'
 import type { GithostedClientFactory } from '../functions/lib/githosted/types.js'
 import { loadPolicyFile, parsePolicyText } from '../functions/lib/policy/load-file.js'
-import { createScopedRepoProvider } from '../functions/lib/deploys/scoped-repo.js'
 import { sharedCoordination } from '../functions/lib/deploys/coordination.js'
 import type { SharedState } from '../functions/lib/state/index.js'
 import { RATE_LIMITS } from '../functions/lib/state/rate-limit.js'
 import { staticSecret } from '../functions/lib/secrets/source.js'
 import { functionForPath, type FunctionName } from '../functions/routes.js'
-import { createDeployApp } from '../functions/deploy/app.js'
 import { createLocalStatus } from '../functions/status/local-setup.js'
-import { createTokenApp } from '../functions/token/app.js'
+import { createFunctionApps } from './function-apps.js'
 import { CI_PROVIDERS, type CiProvider, type LocalOidcIssuer } from './oidc/index.js'
 
 /** What @hono/node-server passes as env: the raw request (for its peer address). */
@@ -82,26 +80,16 @@ export async function createLocalBroker(options: LocalBrokerOptions): Promise<Lo
     limits: { rateLimiter: state.rateLimiter(RATE_LIMITS.status), ipRateLimiter: state.sourceIpLimiter() },
   })
 
-  const workspaceToken = staticSecret(options.workspaceToken)
   const apps: Record<FunctionName, { fetch: (request: Request, env?: { remoteAddress?: string }) => Response | Promise<Response> }> = {
     // The same limits and stores as the Lambda functions (functions/*/deps.ts).
-    token: createTokenApp({
+    ...createFunctionApps({
       authenticator,
       policy,
-      workspaceToken,
+      workspaceToken: staticSecret(options.workspaceToken),
       githosted,
-      logger: logger.child({ fn: 'token' }),
-      rateLimiter: state.rateLimiter(RATE_LIMITS.token),
-      ipRateLimiter: state.sourceIpLimiter(),
+      logger,
+      limits: { token: state.rateLimiter(RATE_LIMITS.token), deploy: state.rateLimiter(RATE_LIMITS.deploy), sourceIp: state.sourceIpLimiter() },
       ownership: state.ownership(),
-    }),
-    deploy: createDeployApp({
-      authenticator,
-      policy,
-      repos: createScopedRepoProvider({ workspaceToken, githosted }),
-      logger: logger.child({ fn: 'deploy' }),
-      rateLimiter: state.rateLimiter(RATE_LIMITS.deploy),
-      ipRateLimiter: state.sourceIpLimiter(),
       coordination: sharedCoordination(state),
     }),
     status: status.app,

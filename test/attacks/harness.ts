@@ -9,14 +9,12 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { expect } from 'vitest'
-import { createDeployApp } from '../../functions/deploy/app.js'
 import { createLogger } from '../../functions/lib/audit/logger.js'
 import { createAuthenticator } from '../../functions/lib/auth/authenticator.js'
 import { generateBrokerKey, hashBrokerKey } from '../../functions/lib/auth/broker-keys.js'
 import type { JwksOptions } from '../../functions/lib/auth/jwks.js'
 import { MemoryReplayStore } from '../../functions/lib/auth/replay.js'
 import { DEFAULT_LAYOUT, type ConfigLayout } from '../../functions/lib/deploys/change.js'
-import { createScopedRepoProvider } from '../../functions/lib/deploys/scoped-repo.js'
 import { Client } from '../../functions/lib/githosted/index.js'
 import { createTokenBucketLimiter, type RateLimiter } from '../../functions/lib/edge/rate-limit.js'
 import type { LoadedPolicy } from '../../functions/lib/policy/index.js'
@@ -26,7 +24,7 @@ import { createViewerAccess, generateViewerCredential } from '../../functions/li
 import { functionForPath } from '../../functions/routes.js'
 import { createStatusApp } from '../../functions/status/app.js'
 import { readClientFactory } from '../../functions/status/deps.js'
-import { createTokenApp } from '../../functions/token/app.js'
+import { createFunctionApps } from '../../local/function-apps.js'
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../local/oidc/index.js'
 import { startTestGithosted, type TestGithosted } from '../helpers/githosted.js'
 import { serveApp, type ServedApp } from '../helpers/serve-app.js'
@@ -94,27 +92,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   })
   const limits = options.limits ?? {}
   const ip = limits.ip ?? generous()
-  const workspaceToken = staticSecret(gh.bootstrapToken)
-  const githosted = (token: string) => new Client({ token, baseUrl: gh.url })
   const readToken = await gh.createToken({ kind: 'repo', permission: 'read', repoAllowlist: [REPO], name: 'attack-dashboard' })
   const viewer = generateViewerCredential()
   const apps = {
-    token: createTokenApp({
+    ...createFunctionApps({
       authenticator,
       policy,
-      workspaceToken,
-      githosted,
-      logger: logger.child({ fn: 'token' }),
-      rateLimiter: limits.token ?? generous(),
-      ipRateLimiter: ip,
-    }),
-    deploy: createDeployApp({
-      authenticator,
-      policy,
-      repos: createScopedRepoProvider({ workspaceToken, githosted }),
-      logger: logger.child({ fn: 'deploy' }),
-      rateLimiter: limits.deploy ?? generous(),
-      ipRateLimiter: ip,
+      workspaceToken: staticSecret(gh.bootstrapToken),
+      githosted: (token: string) => new Client({ token, baseUrl: gh.url }),
+      logger,
+      limits: { token: limits.token ?? generous(), deploy: limits.deploy ?? generous(), sourceIp: ip },
       layout: options.layout ?? DEFAULT_LAYOUT,
     }),
     status: createStatusApp({
