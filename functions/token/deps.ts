@@ -5,12 +5,9 @@
  * a ConfigError naming it, which the app answers as a 500 problem.
  */
 import type { BuildOptions } from '../lib/lambda/build-options.js'
-import { createCallerAuthenticator } from '../lib/lambda/caller-auth.js'
-import { readLimits, readTokenConfig, type Env } from '../lib/lambda/config.js'
+import { callerFunctionBase } from '../lib/lambda/caller-function.js'
+import type { Env } from '../lib/lambda/config.js'
 import { cachedClientFactory } from '../lib/lambda/githosted-clients.js'
-import { functionLoggers } from '../lib/lambda/loggers.js'
-import { secretSources } from '../lib/lambda/secret-sources.js'
-import { sharedLimiters, sharedStateFor } from '../lib/lambda/shared-state.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import type { TokenAppDeps } from './app.js'
 
@@ -20,19 +17,12 @@ export { readTokenConfig, type TokenConfig } from '../lib/lambda/config.js'
 
 /** Dependencies for createTokenApp, built from env and the compiled-in policy. */
 export function buildTokenDeps(env: Env, policy: LoadedPolicy, options: BuildOptions = {}): TokenAppDeps {
-  const config = readTokenConfig(env, policy)
-  const { logger, auditor } = functionLoggers('token', options)
-  const cached = secretSources(config.secretCacheTtlMs, options.secretsManager, env)
-  const state = sharedStateFor(config.state, env)
+  const { config, secrets, state, deps } = callerFunctionBase('token', env, policy, options)
   return {
-    authenticator: createCallerAuthenticator({ policy, config, secrets: cached, replayStore: state.replay(), logger }),
-    ...sharedLimiters(state, readLimits(env, 'token')),
+    ...deps,
     ownership: state.ownership(),
-    policy,
-    workspaceToken: cached(config.workspaceTokenSecretArn, 'workspace token'),
+    workspaceToken: secrets(config.workspaceTokenSecretArn, 'workspace token'),
     // One client per workspace token value (rotation yields a new one).
     githosted: cachedClientFactory(config.githostedUrl, 1),
-    logger,
-    auditor,
   }
 }
