@@ -13,7 +13,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import serverless from 'serverless-http'
 import policyDocument from '../../config/policy.yaml'
 import { toProblem } from '../../functions/lib/edge/problem.js'
-import { beginSourceIpCheck } from '../../functions/lib/edge/rate-limit.js'
+import { beginSourceIpCheck } from '../../functions/lib/limits/rate-limiter.js'
 import { loadPolicy } from '../../functions/lib/policy/index.js'
 import { buildTokenDeps } from '../../functions/token/deps.js'
 import { createTokenService, type TokenService } from '../../functions/lib/tokens/service.js'

@@ -14,7 +14,7 @@
 import type { Context } from 'hono'
 import { callOf, createFunctionApp, lazyDeps, type EdgeEnv } from '../lib/edge/app.js'
 import { limitBody, readFields } from '../lib/edge/body.js'
-import { sourceIpLimit } from '../lib/edge/rate-limit.js'
+import { sourceIpLimit } from '../lib/edge/source-ip.js'
 import type { ApplyResult } from '../lib/deploys/apply.js'
 import type { HoldOutcome } from '../lib/deploys/hold-actions.js'
 import { parseJsonText, stringifyExact } from '../lib/deploys/json-text.js'

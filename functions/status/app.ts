@@ -25,10 +25,9 @@ import {
   enforceRateLimit,
   rateLimitKey,
   SOURCE_IP_LIMIT,
-  sourceIpLimit,
   type RateLimiter,
-  type SourceAddressBindings,
-} from '../lib/edge/rate-limit.js'
+} from '../lib/limits/rate-limiter.js'
+import { sourceIpLimit, type SourceAddressBindings } from '../lib/edge/source-ip.js'
 import type { Policy } from '../lib/policy/types.js'
 import type { SecretSource } from '../lib/secrets/index.js'
 import { etagFor, ifNoneMatchMatches } from '../lib/status/etag.js'

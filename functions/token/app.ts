@@ -13,7 +13,7 @@ import { DEFAULT_MAX_BODY_BYTES, limitBody, readFields } from '../lib/edge/body.
 import { callOf, createFunctionApp, lazyDeps, type EdgeEnv } from '../lib/edge/app.js'
 import { MethodNotAllowedError } from '../lib/edge/errors.js'
 import { problemResponse } from '../lib/edge/problem.js'
-import { ipChecked, startSourceIpCheck } from '../lib/edge/rate-limit.js'
+import { ipChecked, startSourceIpCheck } from '../lib/edge/source-ip.js'
 import { formatDuration } from '../lib/duration.js'
 import { AppError } from '../lib/errors.js'
 import { createTokenService, type MintOutcome, type TokenCall, type TokenService, type TokenServiceDeps } from '../lib/tokens/service.js'

@@ -7,7 +7,7 @@
  * timeout) each.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTokenBucketLimiter } from '../../functions/lib/edge/rate-limit.js'
+import { createTokenBucketLimiter } from '../../functions/lib/limits/rate-limiter.js'
 import { loadPolicy } from '../../functions/lib/policy/index.js'
 import { startLocalOidcIssuer, type CiProvider, type LocalOidcIssuer } from '../../local/oidc/index.js'
 import { AUDIENCE, countingServer, REPO, startHarness, type Harness } from './harness.js'

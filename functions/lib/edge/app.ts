@@ -15,7 +15,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { installRouteFallbacks, type ErrorRenderer } from './fallbacks.js'
 import { problemResponse } from './problem.js'
-import { sourceIpOf, type SourceAddressBindings } from './rate-limit.js'
+import { sourceIpOf, type SourceAddressBindings } from './source-ip.js'
 import type { CallContext } from '../audit/audited.js'
 
 /** What the Lambda adapter (hono/aws-lambda) or the local node adapter binds. */

@@ -8,7 +8,7 @@
 import type { Auditor } from '../audit/audit.js'
 import type { Logger } from '../audit/logger.js'
 import type { Authenticator } from '../auth/types.js'
-import type { RateLimiter } from '../edge/rate-limit.js'
+import type { RateLimiter } from '../limits/rate-limiter.js'
 import type { LoadedPolicy } from '../policy/index.js'
 import type { SharedState } from '../state/index.js'
 import type { BuildOptions } from './build-options.js'

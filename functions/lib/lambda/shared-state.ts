@@ -3,7 +3,7 @@
  * is reused across invocations), for every function's deps.
  */
 import { createSharedState, type SharedState, type StateConfig } from '../state/index.js'
-import type { RateLimiter } from '../edge/rate-limit.js'
+import type { RateLimiter } from '../limits/rate-limiter.js'
 import type { Env, FunctionLimits } from './config.js'
 
 let containerState: { key: string; state: SharedState } | undefined

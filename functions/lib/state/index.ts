@@ -6,7 +6,7 @@
  */
 import type { ReplayStore } from '../auth/replay.js'
 import { ConfigError } from '../errors.js'
-import type { RateLimiter } from '../edge/rate-limit.js'
+import type { RateLimiter } from '../limits/rate-limiter.js'
 import type { EnvVars } from '../lambda/config.js'
 import type { OwnershipStore } from '../tokens/ownership.js'
 import { createDynamoDb, credentialsFromEnv, type DynamoDb, type Operation } from './dynamodb.js'

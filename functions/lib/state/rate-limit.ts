@@ -5,7 +5,7 @@
  * the limit across a window boundary; that is the price of a single round
  * trip, and API Gateway's throttling still bounds the total.
  */
-import type { RateLimiter } from '../edge/rate-limit.js'
+import type { RateLimiter } from '../limits/rate-limiter.js'
 import { ConditionFailed, N, S } from './dynamodb.js'
 import { PK, PREFIX, type StateTable, TTL, epochSeconds, hashKey } from './table.js'
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RateLimitedError } from '../../../../functions/lib/errors.js'
-import { enforceRateLimit } from '../../../../functions/lib/edge/rate-limit.js'
+import { enforceRateLimit } from '../../../../functions/lib/limits/rate-limiter.js'
 import { createDynamoDb, StateUnavailableError } from '../../../../functions/lib/state/dynamodb.js'
 import { createSharedState, readStateConfig } from '../../../../functions/lib/state/index.js'
 import { LeaseBusyError, LeaseLostError } from '../../../../functions/lib/state/lease.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RateLimitedError } from '../../../../functions/lib/errors.js'
-import { createTokenBucketLimiter, enforceRateLimit, rateLimitKey } from '../../../../functions/lib/edge/rate-limit.js'
+import { createTokenBucketLimiter, enforceRateLimit, rateLimitKey } from '../../../../functions/lib/limits/rate-limiter.js'
 import { keyIdentity, oidcIdentity } from '../policy/support.js'
 
 describe('createTokenBucketLimiter', () => {

@@ -5,15 +5,14 @@
  * - per caller, after authentication, keyed by `rateLimitKey(identity)`: the
  *   stable identity (issuer + repository or project id, or the broker key),
  *   never anything that changes per run, attempt, job or environment;
- * - per source IP, before authentication (`sourceIpLimit`), on every route
- *   but /healthz, so unauthenticated floods (forged tokens, bad keys) are
- *   bounded too.
+ * - per source IP, before authentication (the edge's `sourceIpLimit`,
+ *   lib/edge/source-ip.ts), on every route but /healthz, so unauthenticated
+ *   floods (forged tokens, bad keys) are bounded too.
  *
  * In process, a Lambda container serves one request at a time, so an
  * in-memory bucket only bounds one container's share; API Gateway throttling
  * bounds the total.
  */
-import type { MiddlewareHandler } from 'hono'
 import type { CallerIdentity } from '../auth/types.js'
 import { RateLimitedError } from '../errors.js'
 
@@ -101,51 +100,8 @@ export function rateLimitKey(identity: CallerIdentity): string {
   return `oidc:${identity.issuer ?? ''}:${identity.stableId ?? identity.subject}`
 }
 
-/** Where a request came from: API Gateway's sourceIp, or the local server's peer address. */
-export interface SourceAddressBindings {
-  event?: { requestContext?: { http?: { sourceIp?: string } } }
-  remoteAddress?: string
-}
-
-export function sourceIpOf(env: SourceAddressBindings | undefined): string | undefined {
-  return env?.event?.requestContext?.http?.sourceIp ?? env?.remoteAddress
-}
-
 /** Defaults for the per-IP limit: generous for a CI fleet behind one NAT, tight for a flood. */
 export const SOURCE_IP_LIMIT = { capacity: 120, refillPerMinute: 600 } as const
-
-/**
- * Pre-authentication limit per source IP. Requests with no known source
- * address (in-process tests calling `app.request`) are not IP-limited; on
- * Lambda and under `npm start` every request has one.
- */
-export function sourceIpLimit(limiter: () => RateLimiter): MiddlewareHandler<{ Bindings: SourceAddressBindings }> {
-  return async (c, next) => {
-    const ip = sourceIpOf(c.env)
-    if (ip !== undefined) {
-      const r = await limiter().take(`ip:${ip}`)
-      if (!r.allowed) {
-        throw new RateLimitedError(`Too many requests from this address; retry in ${r.retryAfterSeconds} s.`, r.retryAfterSeconds)
-      }
-    }
-    await next()
-  }
-}
-
-/**
- * The per-IP check started but not awaited: the token app sends it together
- * with the single-use claim and the identity's limit (one round trip to a
- * shared store instead of two), and awaits it before anything that counts.
- * The request context holds the pending answer; `ipChecked` rejects with the
- * 429 when the address is over its limit.
- */
-export function startSourceIpCheck(limiter: () => RateLimiter): MiddlewareHandler<{ Bindings: SourceAddressBindings; Variables: { ipCheck?: Promise<void> } }> {
-  return async (c, next) => {
-    const check = beginSourceIpCheck(limiter, sourceIpOf(c.env))
-    if (check) c.set('ipCheck', check)
-    await next()
-  }
-}
 
 /** The per-IP check as a pending answer (undefined without an address), for any framework. */
 export function beginSourceIpCheck(limiter: () => RateLimiter, ip: string | undefined): Promise<void> | undefined {
@@ -158,9 +114,4 @@ export function beginSourceIpCheck(limiter: () => RateLimiter, ip: string | unde
   // Awaited by the route; never an unhandled rejection if the route fails first.
   check.catch(() => undefined)
   return check
-}
-
-/** Waits for the check `startSourceIpCheck` started (a no-op when none was). */
-export async function ipChecked(c: { get(key: 'ipCheck'): Promise<void> | undefined }): Promise<void> {
-  await c.get('ipCheck')
 }
