@@ -8,7 +8,7 @@
  */
 import { ConfigError } from '../errors.js'
 import type { LoadedPolicy } from '../policy/index.js'
-import { readStateConfig, type StateConfig } from '../state/index.js'
+import type { StateConfig } from '../state/index.js'
 import { RATE_LIMITS } from '../state/rate-limit.js'
 
 /** The process environment, or a stand-in for it in tests. */
@@ -128,4 +128,18 @@ export function readLimits(env: Env, fn: keyof typeof LIMIT_VARIABLES): Function
     perIdentity: perMinuteLimit(vars, LIMIT_VARIABLES[fn], RATE_LIMITS[fn].limit),
     perSourceIp: perMinuteLimit(vars, 'SOURCE_IP_RATE_LIMIT_PER_MINUTE', RATE_LIMITS.sourceIp.limit),
   }
+}
+
+/** STATE_TABLE_NAME (required: guarantees across containers depend on it), AWS_REGION, STATE_TABLE_ENDPOINT. */
+export function readStateConfig(vars: EnvVars): StateConfig {
+  const tableName = vars.required('STATE_TABLE_NAME', 'the DynamoDB table for replay, revocation, rate limits, idempotency, event order and write leases')
+  const region = vars.optional('AWS_REGION') ?? vars.optional('AWS_DEFAULT_REGION')
+  if (!region) throw new ConfigError('Missing environment variable AWS_REGION (the state table\'s region).')
+  const endpoint = vars.optional('STATE_TABLE_ENDPOINT')
+  if (endpoint && !URL.canParse(endpoint)) throw new ConfigError('STATE_TABLE_ENDPOINT is not a URL.')
+  const timeout = vars.optional('STATE_TABLE_TIMEOUT_MS')
+  if (timeout !== undefined && (!/^\d+$/.test(timeout) || Number(timeout) < 100 || Number(timeout) > 20_000)) {
+    throw new ConfigError('STATE_TABLE_TIMEOUT_MS must be a whole number of milliseconds between 100 and 20000.')
+  }
+  return { tableName, region, ...(endpoint ? { endpoint } : {}), ...(timeout ? { timeoutMs: Number(timeout) } : {}) }
 }

@@ -5,9 +5,7 @@
  * store opens the one keep-alive connection to DynamoDB.
  */
 import type { ReplayStore } from '../auth/replay.js'
-import { ConfigError } from '../errors.js'
 import type { RateLimiter } from '../limits/rate-limiter.js'
-import type { EnvVars } from '../lambda/config.js'
 import type { OwnershipStore } from '../tokens/ownership.js'
 import { createDynamoDb, credentialsFromEnv, type DynamoDb, type Operation } from './dynamodb.js'
 import { createDynamoIdempotencyStore, type IdempotencyStore } from './idempotency.js'
@@ -31,20 +29,6 @@ export interface StateConfig {
   endpoint?: string
   /** Per call (STATE_TABLE_TIMEOUT_MS). Default 2 s; a local dynalite on a loaded machine needs more. */
   timeoutMs?: number
-}
-
-/** STATE_TABLE_NAME (required: guarantees across containers depend on it), AWS_REGION, STATE_TABLE_ENDPOINT. */
-export function readStateConfig(vars: EnvVars): StateConfig {
-  const tableName = vars.required('STATE_TABLE_NAME', 'the DynamoDB table for replay, revocation, rate limits, idempotency, event order and write leases')
-  const region = vars.optional('AWS_REGION') ?? vars.optional('AWS_DEFAULT_REGION')
-  if (!region) throw new ConfigError('Missing environment variable AWS_REGION (the state table\'s region).')
-  const endpoint = vars.optional('STATE_TABLE_ENDPOINT')
-  if (endpoint && !URL.canParse(endpoint)) throw new ConfigError('STATE_TABLE_ENDPOINT is not a URL.')
-  const timeout = vars.optional('STATE_TABLE_TIMEOUT_MS')
-  if (timeout !== undefined && (!/^\d+$/.test(timeout) || Number(timeout) < 100 || Number(timeout) > 20_000)) {
-    throw new ConfigError('STATE_TABLE_TIMEOUT_MS must be a whole number of milliseconds between 100 and 20000.')
-  }
-  return { tableName, region, ...(endpoint ? { endpoint } : {}), ...(timeout ? { timeoutMs: Number(timeout) } : {}) }
 }
 
 export interface SharedState {

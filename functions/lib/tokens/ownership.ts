@@ -11,7 +11,7 @@
  * implement the same interface to make revocation work across containers.
  */
 import type { CallerIdentity } from '../auth/types.js'
-import { hashKey } from '../state/table.js'
+import { createHash } from 'node:crypto'
 
 export interface OwnershipRecord {
   tokenId: string
@@ -33,7 +33,10 @@ export interface OwnershipStore {
  * identity in clear.
  */
 export function ownerKey(identity: CallerIdentity): string {
-  return hashKey(identity.kind, identity.issuer ?? '', identity.subject)
+  // Each part NUL-terminated, as the state table hashes its keys, so stored records keep matching.
+  const h = createHash('sha256')
+  for (const part of [identity.kind, identity.issuer ?? '', identity.subject]) h.update(part).update('\u0000')
+  return h.digest('hex')
 }
 
 /** In-memory store, bounded: expired records are dropped as new ones arrive. */
