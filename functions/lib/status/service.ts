@@ -18,6 +18,7 @@ import { ForbiddenError, NotFoundAppError, ValidationError } from '../errors.js'
 import { UnauthenticatedError } from '../githosted/errors.js'
 import type { GithostedClient, GithostedClientFactory, RepoHandle } from '../githosted/types.js'
 import type { Policy } from '../policy/types.js'
+import { isRepoSlug } from '../repo-ref.js'
 import type { SecretSource } from '../secrets/index.js'
 import { etagFor, ifNoneMatchMatches } from './etag.js'
 import { assertEnvironmentName, DEFAULT_LAYOUT, type StatusLayout } from './layout.js'
@@ -80,8 +81,6 @@ export interface StatusService {
   dashboard(ifNoneMatch?: string): Promise<ConditionalRead<StatusReport>>
 }
 
-const SLUG_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
-
 export function createStatusService(deps: StatusServiceDeps): StatusService {
   const defaultRepo = deps.repo ?? DEFAULT_STATUS_REPO
   const allowedRepos = new Set(deps.repos ?? [defaultRepo])
@@ -130,7 +129,7 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
   /** The repo an API caller may read: a slug this endpoint serves, allowed by the policy. */
   function readableRepo(read: ApiRead): string {
     const slug = read.repo ?? defaultRepo
-    if (!SLUG_RE.test(slug)) throw new ValidationError('repo must be a repo slug', 'repo')
+    if (!isRepoSlug(slug)) throw new ValidationError('repo must be a repo slug', 'repo')
     if (!allowedRepos.has(slug)) throw new NotFoundAppError(`repo ${slug} is not shown by this status endpoint`)
     const decision = deps.policy?.authorizeRead(read.identity, slug)
     if (decision && !decision.allowed) {
