@@ -2,25 +2,16 @@
  * Lambda entry for the status API and dashboard (API Gateway HTTP API,
  * payload 2.0). Thin on purpose: the policy is compiled in at build time,
  * dependencies are built from the environment on the first request (so a
- * misconfiguration is a 500 naming the variable, not an INIT crash), and
- * nothing touches the network at module load.
+ * misconfiguration is a 500 problem naming the variable, not an INIT crash),
+ * and nothing touches the network at module load.
  */
-import { Hono } from 'hono'
 import { handle } from 'hono/aws-lambda'
 import policyDocument from '../../config/policy.yaml'
-import { problemResponse } from '../lib/edge/problem.js'
 import { observed } from '../lib/observability/invocation.js'
 import { loadPolicy } from '../lib/policy/index.js'
 import { createStatusApp } from './app.js'
 import { buildStatusDeps } from './deps.js'
 
-let app: ReturnType<typeof createStatusApp> | undefined
+const app = createStatusApp(() => buildStatusDeps(process.env, loadPolicy(policyDocument)))
 
-const entry = new Hono()
-entry.all('*', (c) => {
-  app ??= createStatusApp(buildStatusDeps(process.env, loadPolicy(policyDocument)))
-  return app.fetch(c.req.raw, c.env as Parameters<typeof app.fetch>[1])
-})
-entry.onError((err, c) => problemResponse(c, err))
-
-export const handler = observed(handle(entry))
+export const handler = observed(handle(app))

@@ -10,7 +10,8 @@ import { Client } from '../lib/githosted/index.js'
 import type { Policy } from '../lib/policy/types.js'
 import { staticSecret } from '../lib/secrets/index.js'
 import { createViewerAccess, generateViewerCredential } from '../lib/status/viewer-access.js'
-import { createStatusApp, DEFAULT_STATUS_REPO, type StatusAppDeps } from './app.js'
+import { DEFAULT_STATUS_REPO } from '../lib/status/service.js'
+import { createStatusApp, type StatusAppDeps } from './app.js'
 import { readClientFactory } from './deps.js'
 
 export interface LocalStatusOptions {

@@ -37,6 +37,8 @@ export interface FunctionAppOptions<D, V extends object> {
   renderError?: ErrorRenderer<EdgeEnv<D, V>>
   /** Makes request ids where API Gateway gave none (tests pass a counter). Default: random UUID. */
   newRequestId?: () => string
+  /** Runs around everything but the request id, so it sees the response sent, 404/405 included (a request log). */
+  around?: MiddlewareHandler<EdgeEnv<D, V>>
 }
 
 export function createFunctionApp<D, V extends object = object>(options: FunctionAppOptions<D, V>): Hono<EdgeEnv<D, V>> {
@@ -44,6 +46,7 @@ export function createFunctionApp<D, V extends object = object>(options: Functio
   const app = new Hono<E>()
   const render: ErrorRenderer<E> = options.renderError ?? ((c, err) => problemResponse(c, err, c.get('requestId')))
   app.use(requestIds<E>(options.newRequestId ?? (() => crypto.randomUUID())))
+  if (options.around) app.use(options.around)
   installRouteFallbacks(app, render)
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   const withDeps: MiddlewareHandler<E> = async (c, next) => {

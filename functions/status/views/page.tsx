@@ -70,15 +70,10 @@ export function StatusPage(
 ) {
   return (
     <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <title>Deployments · {props.repo}</title>
+      <PageHead title={`Deployments · ${props.repo}`} nonce={props.nonce}>
         {/* No favicon request: the API has no route for one. */}
         <link rel="icon" href="data:," />
-        <style nonce={props.nonce} dangerouslySetInnerHTML={{ __html: STYLES }} />
-      </head>
+      </PageHead>
       <body>
         <header class="top">
           <h1>Deployments</h1>
@@ -96,17 +91,25 @@ export function StatusPage(
   )
 }
 
+/** The `<head>` every page has; `children` go between the title and the styles. */
+function PageHead(props: { title: string; nonce: string; children?: unknown }) {
+  return (
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="referrer" content="no-referrer" />
+      <title>{props.title}</title>
+      {props.children}
+      <style nonce={props.nonce} dangerouslySetInnerHTML={{ __html: STYLES }} />
+    </head>
+  )
+}
+
 /** A small page for 401s and errors on the dashboard routes. */
 export function MessagePage(props: { title: string; nonce: string; children?: unknown }) {
   return (
     <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <title>{props.title}</title>
-        <style nonce={props.nonce} dangerouslySetInnerHTML={{ __html: STYLES }} />
-      </head>
+      <PageHead title={props.title} nonce={props.nonce} />
       <body>
         <main>
           <h1>{props.title}</h1>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../../functions/lib/audit/logger.js'
 import { formatDeployMessage } from '../../../functions/lib/deploys/trailers.js'
+import { ConfigError } from '../../../functions/lib/errors.js'
 import { GithostedUnavailableError } from '../../../functions/lib/githosted/errors.js'
 import { createStatusApp, type StatusAppDeps } from '../../../functions/status/app.js'
 import type { StatusReport } from '../../../functions/lib/status/types.js'
@@ -323,5 +324,39 @@ describe('dashboard page', () => {
     expect((await app.request('http://127.0.0.1/', { headers: { cookie } })).status).toBe(200)
     now = new Date(now.getTime() + 61_000)
     expect((await app.request('http://127.0.0.1/', { headers: { cookie } })).status).toBe(401)
+  })
+})
+
+describe('edge', () => {
+  it('reports a configuration failure as a 500 problem naming the cause on every path, lazily', async () => {
+    let calls = 0
+    const app = createStatusApp(() => {
+      calls++
+      throw new ConfigError('Missing environment variable DASHBOARD_TOKEN_SECRET_ARN.')
+    })
+    expect(calls).toBe(0)
+    for (const path of ['/v1/status', '/', '/openapi.json']) {
+      const res = await app.request(`http://127.0.0.1${path}`, { headers: AUTH })
+      expect(res.status, path).toBe(500)
+      expect(res.headers.get('content-type'), path).toBe('application/problem+json')
+      expect(await res.json(), path).toMatchObject({ code: 'CONFIG_INVALID', detail: expect.stringContaining('DASHBOARD_TOKEN_SECRET_ARN') })
+    }
+    expect(calls).toBe(3)
+  })
+
+  it('logs each request once with the status the caller got, fallbacks included, and answers them as problems', async () => {
+    const { app, lines } = setup()
+    const res = await app.request('/openapi.json', { method: 'OPTIONS' })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+    const nope = await app.request('/nope')
+    expect(nope.status).toBe(404)
+    expect(nope.headers.get('content-type')).toBe('application/problem+json')
+    const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.message === 'status request')
+    expect(logged.map((l) => [l.method, l.path, l.status])).toEqual([
+      ['OPTIONS', '/openapi.json', 405],
+      ['GET', '/nope', 404],
+    ])
+    expect(logged[0].requestId).toBe(res.headers.get('x-request-id'))
   })
 })

@@ -136,4 +136,21 @@ describe('status Lambda bundle', () => {
     const noSession = await handler(loadEvent('status-get-dashboard-session', { cookie: 'v1.1.forged' }), lambdaContext())
     expect(noSession.statusCode).toBe(401)
   })
+
+  it('reports a missing variable as a 500 problem naming it (fresh container), on the API and the page alike', async () => {
+    delete process.env.DASHBOARD_TOKEN_SECRET_ARN
+    try {
+      const fresh = await bundles!.handler('status', '2')
+      for (const event of [loadEvent('status-get-v1-status', { authorization: `Bearer ${brokerKey}` }), loadEvent('status-get-dashboard-login', { key: viewer.credential })]) {
+        const res = await fresh(event, lambdaContext())
+        expect(res.statusCode).toBe(500)
+        expect(res.headers?.['content-type']).toBe('application/problem+json')
+        const problem = JSON.parse(String(res.body)) as { code: string; detail: string }
+        expect(problem.code).toBe('CONFIG_INVALID')
+        expect(problem.detail).toContain('DASHBOARD_TOKEN_SECRET_ARN')
+      }
+    } finally {
+      process.env.DASHBOARD_TOKEN_SECRET_ARN = TOKEN_ARN
+    }
+  })
 })
