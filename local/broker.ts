@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono'
 import { readFileSync } from 'node:fs'
-import { createLogger, type Logger } from '../functions/lib/audit/logger.js'
+import { createLogger, type Logger } from '../functions/lib/observability/logger.js'
 import { createAuthenticator } from '../functions/lib/auth/authenticator.js'
 import { generateBrokerKey, hashBrokerKey } from '../functions/lib/auth/broker-keys.js'
 import { Client } from '../functions/lib/githosted/index.js'

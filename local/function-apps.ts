@@ -5,7 +5,7 @@
  * factory). `npm start` (broker.ts) and the attack harness in test/ build
  * their brokers through here, so the two cannot wire the apps differently.
  */
-import type { Logger } from '../functions/lib/audit/logger.js'
+import type { Logger } from '../functions/lib/observability/logger.js'
 import type { Authenticator } from '../functions/lib/auth/types.js'
 import type { ApplyResult } from '../functions/lib/deploys/apply.js'
 import type { ConfigLayout } from '../functions/lib/deploys/change.js'

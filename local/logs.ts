@@ -5,7 +5,7 @@
  */
 import { createWriteStream, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createLogger, type Logger } from '../functions/lib/audit/logger.js'
+import { createLogger, type Logger } from '../functions/lib/observability/logger.js'
 
 export interface LocalLogs {
   logger: Logger

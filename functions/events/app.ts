@@ -15,7 +15,7 @@
  *    retry and then the DLQ take over; environments already done are
  *    idempotent on the retry (event id in the commit trailers).
  */
-import type { Logger } from '../lib/audit/logger.js'
+import type { Logger } from '../lib/observability/logger.js'
 import { type ApplyResult, applyConfigUpdate } from '../lib/deploys/apply.js'
 import { type ConfigLayout, DEFAULT_LAYOUT } from '../lib/deploys/change.js'
 import type { RecentDeploys } from '../lib/deploys/recent.js'

@@ -3,7 +3,7 @@
  * WORKSPACE_TOKEN_SECRET_ARN, SECRET_CACHE_TTL_SECONDS, GITHOSTED_URL
  * (docs/env-contract.md). Nothing touches the network here.
  */
-import { createLogger } from '../lib/audit/logger.js'
+import { createLogger } from '../lib/observability/logger.js'
 import { createScopedRepoProvider } from '../lib/deploys/scoped-repo.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { envVars, readBaseConfig, readWorkspaceTokenArn, type Env } from '../lib/lambda/config.js'

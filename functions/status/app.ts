@@ -13,7 +13,7 @@
  * exchanged for a session cookie (see lib/status/viewer-access.ts).
  */
 import type { Context, Next } from 'hono'
-import { createLogger, type Logger } from '../lib/audit/logger.js'
+import { createLogger, type Logger } from '../lib/observability/logger.js'
 import type { CallerIdentity } from '../lib/auth/types.js'
 import { callOf, createFunctionApp, lazyDeps, type EdgeEnv } from '../lib/edge/app.js'
 import { MethodNotAllowedError } from '../lib/edge/errors.js'

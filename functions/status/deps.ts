@@ -4,7 +4,7 @@
  * secrets are read on first use. A missing or malformed variable is a
  * ConfigError naming it, which the handler answers as a 500 problem.
  */
-import { createLogger } from '../lib/audit/logger.js'
+import { createLogger } from '../lib/observability/logger.js'
 import { ConfigError } from '../lib/errors.js'
 import { Client } from '../lib/githosted/index.js'
 import type { GithostedClientFactory } from '../lib/githosted/types.js'

@@ -4,7 +4,7 @@
  * fresh viewer credential, and the dashboard URL to print. Not part of the
  * Lambda bundle (handler.ts does not import it).
  */
-import type { Logger } from '../lib/audit/logger.js'
+import type { Logger } from '../lib/observability/logger.js'
 import type { Authenticator } from '../lib/auth/types.js'
 import { Client } from '../lib/githosted/index.js'
 import type { Policy } from '../lib/policy/types.js'

@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { expect } from 'vitest'
-import { createLogger } from '../../functions/lib/audit/logger.js'
+import { createLogger } from '../../functions/lib/observability/logger.js'
 import { createAuthenticator } from '../../functions/lib/auth/authenticator.js'
 import { generateBrokerKey, hashBrokerKey } from '../../functions/lib/auth/broker-keys.js'
 import type { JwksOptions } from '../../functions/lib/auth/jwks.js'

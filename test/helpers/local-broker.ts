@@ -4,7 +4,7 @@
  * githosted server and OIDC issuer, and the local policy.
  */
 import { join } from 'node:path'
-import { createLogger } from '../../functions/lib/audit/logger.js'
+import { createLogger } from '../../functions/lib/observability/logger.js'
 import { createLocalBroker, type LocalBroker } from '../../local/broker.js'
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../local/oidc/index.js'
 import { startTestGithosted, type TestGithosted } from './githosted.js'

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { CallerIdentity } from '../auth/types.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../observability/logger.js'
 
 export type AuditOutcome = 'allowed' | 'denied' | 'error'
 

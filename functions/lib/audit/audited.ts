@@ -11,7 +11,7 @@ import type { CallerIdentity } from '../auth/types.js'
 import { AppError } from '../errors.js'
 import type { Decision } from '../policy/types.js'
 import type { Auditor, AuditRecord } from './audit.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../observability/logger.js'
 
 /** Where the call came from, whatever transport received it. */
 export interface CallContext {

@@ -5,7 +5,7 @@
  * mint are single use, unless the caller releases the claim because nothing
  * was minted.
  */
-import type { Logger } from '../audit/logger.js'
+import type { Logger } from '../observability/logger.js'
 import { AppError } from '../errors.js'
 import { brokerKeyId, matchBrokerKey, type StoredKey } from './broker-keys.js'
 import { AuthFailedError, BrokerKeysUnavailableError, ReplayStoreUnavailableError } from './errors.js'

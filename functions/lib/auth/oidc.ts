@@ -6,7 +6,7 @@
  * pinned.
  */
 import type { JWTPayload, ProtectedHeaderParameters } from 'jose'
-import { redact } from '../audit/logger.js'
+import { redact } from '../observability/logger.js'
 import { AppError, ConfigError } from '../errors.js'
 import { parseDuration } from '../duration.js'
 import { AuthFailedError, JwksUnavailableError } from './errors.js'

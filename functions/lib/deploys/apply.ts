@@ -42,8 +42,8 @@
  * never interleave, and the shared records and event-order marks decide
  * replays and stale events whichever container a request reaches.
  */
-import type { Logger } from '../audit/logger.js'
-import { silentLogger } from '../audit/logger.js'
+import type { Logger } from '../observability/logger.js'
+import { silentLogger } from '../observability/logger.js'
 import { currentDeadline } from '../deadline.js'
 import { ConflictError, DependencyUnavailableError, NotFoundAppError, ValidationError } from '../errors.js'
 import type { RepoHandle } from '../githosted/types.js'

@@ -15,7 +15,7 @@
  */
 import { audited, type AuditScope, type AuditSummary, type CallContext } from '../audit/audited.js'
 import { createAuditor, type Auditor } from '../audit/audit.js'
-import type { Logger } from '../audit/logger.js'
+import type { Logger } from '../observability/logger.js'
 import type { Authenticator, CallerIdentity } from '../auth/types.js'
 import { DEFAULT_REQUEST_BUDGET_MS, Deadline, type DeadlineOptions, withDeadline } from '../deadline.js'
 import { createTokenBucketLimiter, enforceRateLimit, rateLimitKey, SOURCE_IP_LIMIT, type RateLimiter } from '../limits/rate-limiter.js'

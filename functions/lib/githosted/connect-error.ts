@@ -4,7 +4,7 @@
  * page, an empty 502) it comes from the HTTP status, per the Connect protocol's
  * HTTP-to-code table.
  */
-import { redact } from '../audit/logger.js'
+import { redact } from '../observability/logger.js'
 import { decodeBase64 } from './base64.js'
 import type { RepoBusyDetailJson, StaleHeadDetailJson } from './gen/githosted/v1/errors_pb.js'
 import { JsonReader } from './json-reader.js'

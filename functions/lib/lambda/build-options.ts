@@ -1,5 +1,5 @@
 /** Seams every `build<Fn>Deps` accepts, so tests can replace what would reach AWS or stdout. */
-import type { Logger } from '../audit/logger.js'
+import type { Logger } from '../observability/logger.js'
 import type { SecretsManagerProvider } from './secret-sources.js'
 
 export interface BuildOptions {

@@ -3,7 +3,7 @@
  * the authenticator built from their configuration (config.ts decides which
  * variables the policy makes mandatory).
  */
-import type { Logger } from '../audit/logger.js'
+import type { Logger } from '../observability/logger.js'
 import { createAuthenticator } from '../auth/authenticator.js'
 import { storedKeysFromSecret } from '../auth/broker-keys-secret.js'
 import type { ReplayStore } from '../auth/replay.js'

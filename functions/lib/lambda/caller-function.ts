@@ -6,7 +6,7 @@
  * coordination and scoped repos).
  */
 import type { Auditor } from '../audit/audit.js'
-import type { Logger } from '../audit/logger.js'
+import type { Logger } from '../observability/logger.js'
 import type { Authenticator } from '../auth/types.js'
 import type { RateLimiter } from '../limits/rate-limiter.js'
 import type { LoadedPolicy } from '../policy/index.js'

@@ -1,6 +1,6 @@
 /** Loggers of a function that writes audit lines (token, deploy). */
 import { createAuditor, type Auditor } from '../audit/audit.js'
-import { createLogger, type Logger } from '../audit/logger.js'
+import { createLogger, type Logger } from '../observability/logger.js'
 import type { BuildOptions } from './build-options.js'
 
 /**

@@ -19,7 +19,7 @@ let current: Invocation | undefined
 
 /**
  * Adds the invocation's fields to a log record and collects its metrics.
- * Called by the logger for every line (functions/lib/audit/logger.ts).
+ * Called by the logger for every line (logger.ts).
  */
 export function observeLogRecord<T extends Record<string, unknown>>(record: T): T {
   if (!current) return record

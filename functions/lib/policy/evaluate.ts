@@ -10,7 +10,7 @@
  * and pinning claims, or the broker key) the caller meets. Everyone else gets
  * a generic denial; the full trace is for the audit log.
  */
-import { redact } from '../audit/logger.js'
+import { redact } from '../observability/logger.js'
 import type { CallerIdentity } from '../auth/types.js'
 import { formatDuration } from '../duration.js'
 import type { Glob } from './glob.js'

@@ -10,7 +10,7 @@
  * one report never mixes two states (report.ts). Reads change nothing and
  * are not audited; the request log says who asked.
  */
-import { createLogger, type Logger } from '../audit/logger.js'
+import { createLogger, type Logger } from '../observability/logger.js'
 import type { CallContext } from '../audit/audited.js'
 import type { Authenticator, CallerIdentity } from '../auth/types.js'
 import { createTokenBucketLimiter, enforceRateLimit, rateLimitKey, SOURCE_IP_LIMIT, type RateLimiter } from '../limits/rate-limiter.js'

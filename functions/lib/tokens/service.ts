@@ -14,7 +14,7 @@
  */
 import { audited, type AuditScope, type CallContext } from '../audit/audited.js'
 import { createAuditor, fingerprint, type Auditor } from '../audit/audit.js'
-import type { Logger } from '../audit/logger.js'
+import type { Logger } from '../observability/logger.js'
 import type { Authenticator, CallerIdentity } from '../auth/types.js'
 import { createTokenBucketLimiter, enforceRateLimit, rateLimitKey, SOURCE_IP_LIMIT, type RateLimiter } from '../limits/rate-limiter.js'
 import { AppError, ForbiddenError, NotFoundAppError, ValidationError } from '../errors.js'

@@ -4,7 +4,7 @@
  * from the workspace token, and the local githosted server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../functions/lib/observability/logger.js'
 import { createAuthenticator } from '../../../functions/lib/auth/authenticator.js'
 import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { MemoryReplayStore } from '../../../functions/lib/auth/replay.js'

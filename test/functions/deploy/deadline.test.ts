@@ -7,7 +7,7 @@
  * default 20 s budget.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../functions/lib/observability/logger.js'
 import { createAuthenticator } from '../../../functions/lib/auth/authenticator.js'
 import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { MemoryReplayStore } from '../../../functions/lib/auth/replay.js'

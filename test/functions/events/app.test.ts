@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../functions/lib/observability/logger.js'
 import { RecentDeploys } from '../../../functions/lib/deploys/recent.js'
 import { parseDeployTrailers } from '../../../functions/lib/deploys/trailers.js'
 import { DependencyUnavailableError } from '../../../functions/lib/errors.js'

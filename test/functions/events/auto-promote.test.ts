@@ -4,7 +4,7 @@
  * through the promotion core, against the local githosted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../functions/lib/observability/logger.js'
 import { createEventsHandler } from '../../../functions/events/app.js'
 import { loadMapping } from '../../../functions/events/mapping.js'
 import { parseEvent } from '../../../functions/events/parse.js'

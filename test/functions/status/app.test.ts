@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../functions/lib/observability/logger.js'
 import { formatDeployMessage } from '../../../functions/lib/deploys/trailers.js'
 import { ConfigError } from '../../../functions/lib/errors.js'
 import { GithostedUnavailableError } from '../../../functions/lib/githosted/errors.js'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../functions/lib/observability/logger.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { createLocalStatus, type LocalStatus } from '../../../functions/status/local-setup.js'
 import { startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../functions/lib/observability/logger.js'
 import { ConfigError } from '../../../functions/lib/errors.js'
 import { createTokenBucketLimiter } from '../../../functions/lib/limits/rate-limiter.js'
 import { createCachedSecret, staticSecret } from '../../../functions/lib/secrets/source.js'

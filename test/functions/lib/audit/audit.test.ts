@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { auditClaims, createAuditor, fingerprint } from '../../../../functions/lib/audit/audit.js'
-import { createLogger } from '../../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../../functions/lib/observability/logger.js'
 
 describe('audit', () => {
   it('fingerprints are the first 16 hex chars of SHA-256', () => {

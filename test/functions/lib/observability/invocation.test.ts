@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createAuditor } from '../../../../functions/lib/audit/audit.js'
-import { createLogger } from '../../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../../functions/lib/observability/logger.js'
 import { emfLines } from '../../../../functions/lib/observability/emf.js'
 import { observed, traceRoot } from '../../../../functions/lib/observability/invocation.js'
 import { metricsFromRecord } from '../../../../functions/lib/observability/metrics.js'

@@ -3,7 +3,7 @@
  * The HTTP mapping is test/functions/status/app.test.ts.
  */
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../../../../functions/lib/audit/logger.js'
+import { createLogger } from '../../../../functions/lib/observability/logger.js'
 import type { CallerIdentity } from '../../../../functions/lib/auth/types.js'
 import { UnauthenticatedError } from '../../../../functions/lib/githosted/errors.js'
 import type { RuleTrace } from '../../../../functions/lib/policy/types.js'

@@ -4,7 +4,7 @@
  * Lambda bundle carries it. It redacts anything that looks like a credential
  * as a last line of defence; callers must still never pass secrets in.
  */
-import { observeLogRecord } from '../observability/invocation.js'
+import { observeLogRecord } from './invocation.js'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
