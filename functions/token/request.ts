@@ -11,12 +11,10 @@ import { rejectUnknownFields } from '../lib/edge/body.js'
 import { checkSeconds, parseRequestDuration as parseDuration } from '../lib/duration.js'
 import type { MintRequest } from '../lib/policy/types.js'
 import { isRepoRef, REPO_REF_RULE } from '../lib/repo-ref.js'
+import { MAX_TOKEN_TTL_SECONDS } from '../lib/githosted/limits.js'
 
-/** githosted clamps ExchangeToken TTLs to 24 h; asking for more is a mistake worth reporting. */
-export const MAX_TTL_SECONDS = 24 * 3600
 export const DEFAULT_TTL_SECONDS = 3600
 export const MAX_REPOS = 20
-
 
 const FIELDS = ['repo', 'repos', 'ttl', 'ttlSeconds', 'permission'] as const
 
@@ -78,7 +76,7 @@ function parsePermission(value: unknown, fallback: Permission): Permission {
 }
 
 function parseTtl(fields: Record<string, unknown>): number {
-  const limits = { maxSeconds: MAX_TTL_SECONDS }
+  const limits = { maxSeconds: MAX_TOKEN_TTL_SECONDS }
   if (fields.ttl !== undefined && fields.ttlSeconds !== undefined) {
     throw new ValidationError('Give either ttl or ttlSeconds, not both.', 'ttl')
   }

@@ -30,6 +30,6 @@ export function loadPolicy(document: unknown, options: LoadPolicyOptions = {}): 
 export { formatDuration, parseDuration } from '../duration.js'
 export { compileGlob, globProblem } from './glob.js'
 export { callerTrace, GENERIC_DENIAL, MAX_CLAIM_VALUE_LENGTH } from './evaluate.js'
-export { MAX_TTL_SECONDS, type LoadPolicyOptions } from './load.js'
+export type { LoadPolicyOptions } from './load.js'
 export type { PolicyDocument } from './schema.js'
 export type * from './types.js'

@@ -13,11 +13,10 @@ import { ConfigError } from '../errors.js'
 import type { Grant, PromoteGrant } from './types.js'
 import { CHECK_NAME_RE } from './check-name.js'
 import { parseDuration } from '../duration.js'
+import { MAX_TOKEN_TTL_SECONDS } from '../githosted/limits.js'
 import { compileGlob, globProblem, type Glob } from './glob.js'
 import { PolicyDocumentSchema, type PolicyDocument, type RuleDocument } from './schema.js'
 
-/** Longest TTL a policy may grant (githosted's own cap). */
-export const MAX_TTL_SECONDS = 24 * 3600
 
 export interface ClaimCondition {
   claim: string
@@ -249,7 +248,7 @@ function compileRule(
   const maxTtlSeconds = parseDuration(g.maxTtl)
   if (maxTtlSeconds === undefined) fail(`${label} grant.maxTtl: not a duration (use e.g. 15m, 1h, 1h30m)`)
   if (maxTtlSeconds <= 0) fail(`${label} grant.maxTtl: must be more than zero`)
-  if (maxTtlSeconds > MAX_TTL_SECONDS) fail(`${label} grant.maxTtl: at most 24h`)
+  if (maxTtlSeconds > MAX_TOKEN_TTL_SECONDS) fail(`${label} grant.maxTtl: at most 24h`)
   const environments = g.environments ?? []
   const environmentGlobs = environments.map((env, i) => {
     const where = `${label} grant.environments[${i}]`
