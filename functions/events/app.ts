@@ -27,6 +27,7 @@ import { EnvironmentHeldError } from '../lib/deploys/errors.js'
 import { PromotionGateError, promote } from '../lib/deploys/promote.js'
 import { type DeployMapping, allowsDeployRequest, matchEcr, promotionSettingsFor } from './mapping.js'
 import { MalformedEventError, parseEvent } from './parse.js'
+import { lazyDeps } from '../lib/lazy.js'
 
 export interface EventsDeps {
   mapping: DeployMapping
@@ -73,8 +74,7 @@ function permanent(err: unknown): boolean {
 }
 
 export function createEventsHandler(deps: EventsDeps | (() => EventsDeps)) {
-  let resolved: EventsDeps | undefined
-  const get = () => (resolved ??= typeof deps === 'function' ? deps() : deps)
+  const get = lazyDeps(deps, (d) => d)
 
   return async function handleEvent(event: unknown, context?: { awsRequestId?: string }): Promise<EventsResult> {
     const d = get()

@@ -17,6 +17,7 @@ import { installRouteFallbacks, type ErrorRenderer } from './fallbacks.js'
 import { problemResponse } from './problem.js'
 import { sourceIpOf, type SourceAddressBindings } from './source-ip.js'
 import type { CallContext } from '../audit/audited.js'
+export { lazily, lazyDeps } from '../lazy.js'
 
 /** What the Lambda adapter (hono/aws-lambda) or the local node adapter binds. */
 export interface EdgeBindings extends SourceAddressBindings {
@@ -70,20 +71,6 @@ function requestIds<E extends EdgeEnv<unknown>>(generate: () => string): Middlew
     c.header('x-request-id', id)
     await next()
   }
-}
-
-/**
- * Memoizes a successful build; a failed one is tried again on the next
- * request, so fixing a secret or variable needs no cold start.
- */
-export function lazily<T>(build: () => T): () => T {
-  let built: { value: T } | undefined
-  return () => (built ??= { value: build() }).value
-}
-
-/** Dependencies given as a value or as a builder, resolved (defaults filled) once on first use. */
-export function lazyDeps<D extends object, R>(deps: D | (() => D), resolve: (d: D) => R): () => R {
-  return lazily(() => resolve(typeof deps === 'function' ? deps() : deps))
 }
 
 /** The request as the transport-neutral services see it. */
