@@ -29,7 +29,10 @@ export const CUSTOM_SOURCE = 'githosted-ci-broker'
 export const CUSTOM_DETAIL_TYPE = 'Deploy Requested'
 
 /** An event that can never be processed; its reason is logged, and it is not retried. */
-export class MalformedEventError extends ValidationError {}
+export class MalformedEventError extends ValidationError {
+  // Its parent's code: to the sender, a malformed event is invalid input like any other.
+  static override readonly code: string = 'VALIDATION_FAILED'
+}
 
 export type ParsedEvent =
   | { kind: 'ecr-push'; id: string; time: string; push: EcrPush }

@@ -30,7 +30,7 @@ export interface DeadlineOptions {
 
 /** The request ran out of its budget while the upstream stayed busy or kept conflicting. */
 export class RequestDeadlineError extends RetryLaterError {
-  override readonly code = 'REQUEST_DEADLINE'
+  static override readonly code: string = 'REQUEST_DEADLINE'
   constructor(
     message: string,
     retryAfterSeconds: number,

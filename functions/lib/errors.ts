@@ -4,16 +4,25 @@
  * shipped) and the HTTP status the edge answers with. Messages are for humans
  * and must never contain a token, broker key or JWT: build them from ids,
  * slugs and fingerprints only.
+ *
+ * The code belongs to the class, as in jose: each concrete class declares
+ * `static override readonly code`, and every instance's `code` is its class's.
+ * Code that needs to know what went wrong tests `err instanceof SomeError`
+ * (or compares with `SomeError.code` where only the code is at hand, as in an
+ * audit record), never a string literal; the strings are the wire contract.
  */
 export abstract class AppError extends Error {
-  /** Stable code, e.g. `GITHOSTED_STALE_HEAD`. Clients may switch on it. */
-  abstract readonly code: string
+  /** The stable code of this class, e.g. `GITHOSTED_STALE_HEAD`. Every concrete class declares its own. */
+  static readonly code: string
+  /** This error's class's code. Clients may switch on it. */
+  readonly code: string
   /** HTTP status the API edge answers with. */
   abstract readonly status: number
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options)
     this.name = new.target.name
+    this.code = new.target.code
   }
 
   /** Extra fields safe to show to the caller (problem+json extension members). */
@@ -24,7 +33,7 @@ export abstract class AppError extends Error {
 
 /** Bad input: the caller can fix it. `field` names the offending field when known. */
 export class ValidationError extends AppError {
-  readonly code = 'VALIDATION_FAILED'
+  static override readonly code: string = 'VALIDATION_FAILED'
   readonly status = 400
   constructor(
     message: string,
@@ -40,28 +49,28 @@ export class ValidationError extends AppError {
 
 /** The caller could not be authenticated (no, bad, expired or replayed credential). */
 export class AuthenticationError extends AppError {
-  readonly code: string = 'UNAUTHENTICATED'
+  static override readonly code: string = 'UNAUTHENTICATED'
   readonly status = 401
 }
 
 /** Authenticated, but the policy does not allow this. `reason` says what would. */
 export class ForbiddenError extends AppError {
-  readonly code: string = 'FORBIDDEN'
+  static override readonly code: string = 'FORBIDDEN'
   readonly status = 403
 }
 
 export class NotFoundAppError extends AppError {
-  readonly code: string = 'NOT_FOUND'
+  static override readonly code: string = 'NOT_FOUND'
   readonly status = 404
 }
 
 export class ConflictError extends AppError {
-  readonly code: string = 'CONFLICT'
+  static override readonly code: string = 'CONFLICT'
   readonly status = 409
 }
 
 export class RateLimitedError extends AppError {
-  readonly code = 'RATE_LIMITED'
+  static override readonly code: string = 'RATE_LIMITED'
   readonly status = 429
   constructor(
     message: string,
@@ -76,7 +85,7 @@ export class RateLimitedError extends AppError {
 
 /** A dependency we need (Secrets Manager, JWKS endpoint) is not reachable. */
 export class DependencyUnavailableError extends AppError {
-  readonly code: string = 'DEPENDENCY_UNAVAILABLE'
+  static override readonly code: string = 'DEPENDENCY_UNAVAILABLE'
   readonly status = 503
 }
 
@@ -86,6 +95,8 @@ export class DependencyUnavailableError extends AppError {
  * applied.
  */
 export class RetryLaterError extends DependencyUnavailableError {
+  // The parent's code: to a client, "retry later" is one kind of unavailable.
+  static override readonly code: string = 'DEPENDENCY_UNAVAILABLE'
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
@@ -100,6 +111,6 @@ export class RetryLaterError extends DependencyUnavailableError {
 
 /** Misconfiguration detected at load time (bad policy, missing env). Fails closed. */
 export class ConfigError extends AppError {
-  readonly code: string = 'CONFIG_INVALID'
+  static override readonly code: string = 'CONFIG_INVALID'
   readonly status = 500
 }

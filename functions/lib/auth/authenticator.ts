@@ -8,7 +8,15 @@
 import type { Logger } from '../observability/logger.js'
 import { AppError } from '../errors.js'
 import { brokerKeyId, matchBrokerKey, type StoredKey } from './broker-keys.js'
-import { AuthFailedError, BrokerKeysUnavailableError, ReplayStoreUnavailableError } from './errors.js'
+import {
+  BrokerKeyInvalidError,
+  BrokerKeysUnavailableError,
+  CredentialMalformedError,
+  CredentialMissingError,
+  OidcReplayedError,
+  OidcUnknownIssuerError,
+  ReplayStoreUnavailableError,
+} from './errors.js'
 import { createOidcVerifier, type OidcVerifier, type OidcVerifierOptions } from './oidc.js'
 import { presetFor } from './presets.js'
 import { replayKey, type ReplayStore } from './replay.js'
@@ -37,7 +45,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   async function byBrokerKey(key: string): Promise<CallerIdentity> {
     if (!options.brokerKeys) {
-      throw new AuthFailedError('BROKER_KEY_INVALID', 'broker keys are not accepted here')
+      throw new BrokerKeyInvalidError('broker keys are not accepted here')
     }
     let stored: readonly StoredKey[]
     try {
@@ -49,7 +57,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     const match = matchBrokerKey(key, stored)
     if (!match) {
-      throw new AuthFailedError('BROKER_KEY_INVALID', 'broker key is not valid (unknown, revoked or malformed)')
+      throw new BrokerKeyInvalidError('broker key is not valid (unknown, revoked or malformed)')
     }
     return {
       kind: 'broker-key',
@@ -61,7 +69,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }
 
   async function byOidc(token: string, purpose: AuthPurpose, alongside?: (identity: CallerIdentity) => Promise<void>): Promise<CallerIdentity> {
-    if (!verifier) throw new AuthFailedError('OIDC_UNKNOWN_ISSUER', 'OIDC tokens are not accepted here')
+    if (!verifier) throw new OidcUnknownIssuerError('OIDC tokens are not accepted here')
     const verified = await verifier.verify(token)
     const { issuer, claims } = verified
     const preset = presetFor(issuer)
@@ -104,8 +112,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       throw new ReplayStoreUnavailableError('replay store did not answer', { cause: err })
     }
     if (!first) {
-      throw new AuthFailedError(
-        'OIDC_REPLAYED',
+      throw new OidcReplayedError(
         'this OIDC token was already used to mint; request a fresh ID token for each mint',
       )
     }
@@ -114,17 +121,16 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   return {
     async authenticate(authorization, purpose, authOptions) {
       if (authorization === undefined || authorization.trim() === '') {
-        throw new AuthFailedError(
-          'CREDENTIAL_MISSING',
+        throw new CredentialMissingError(
           'missing credential: send "Authorization: Bearer <OIDC ID token or broker key>"',
         )
       }
       if (authorization.length > MAX_CREDENTIAL_LENGTH) {
-        throw new AuthFailedError('CREDENTIAL_MALFORMED', 'Authorization header is too long')
+        throw new CredentialMalformedError('Authorization header is too long')
       }
       const credential = BEARER_RE.exec(authorization)?.[1]
       if (!credential) {
-        throw new AuthFailedError('CREDENTIAL_MALFORMED', 'Authorization must be "Bearer <credential>"')
+        throw new CredentialMalformedError('Authorization must be "Bearer <credential>"')
       }
       try {
         if (credential.startsWith('gbk_')) {
@@ -137,8 +143,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         if (err instanceof AppError) logger?.debug('authentication failed', { code: err.code })
         throw err
       }
-      throw new AuthFailedError(
-        'CREDENTIAL_MALFORMED',
+      throw new CredentialMalformedError(
         'credential is neither a broker key (gbk_…) nor an OIDC ID token (JWT)',
       )
     },

@@ -9,7 +9,21 @@ import type { JWTPayload, ProtectedHeaderParameters } from 'jose'
 import { redact } from '../observability/logger.js'
 import { AppError, ConfigError } from '../errors.js'
 import { parseDuration } from '../duration.js'
-import { AuthFailedError, JwksUnavailableError } from './errors.js'
+import {
+  JwksUnavailableError,
+  OidcAlgNotAllowedError,
+  OidcBadSignatureError,
+  OidcExpiredError,
+  OidcInvalidClaimError,
+  OidcMalformedError,
+  OidcMissingClaimError,
+  OidcNotYetValidError,
+  OidcTooOldError,
+  OidcUnknownIssuerError,
+  OidcUnknownKeyError,
+  OidcWrongAudienceError,
+  OidcWrongIssuerError,
+} from './errors.js'
 import { loadJose, type Jose } from './jose.js'
 import {
   defaultJwksCache,
@@ -87,47 +101,46 @@ function mapJoseError(err: unknown, issuer: IssuerConfig, errors: Jose['errors']
   if (err instanceof AppError) return err
   if (err instanceof errors.JWTExpired) {
     if (err.claim === 'iat') {
-      return new AuthFailedError('OIDC_TOO_OLD', 'OIDC token was issued too long ago; request a fresh one')
+      return new OidcTooOldError('OIDC token was issued too long ago; request a fresh one')
     }
-    return new AuthFailedError('OIDC_EXPIRED', 'OIDC token has expired; request a fresh one')
+    return new OidcExpiredError('OIDC token has expired; request a fresh one')
   }
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.reason === 'missing') {
-      return new AuthFailedError('OIDC_MISSING_CLAIM', `OIDC token lacks the required "${err.claim}" claim`)
+      return new OidcMissingClaimError(`OIDC token lacks the required "${err.claim}" claim`)
     }
     switch (err.claim) {
       case 'aud':
-        return new AuthFailedError('OIDC_WRONG_AUDIENCE', 'OIDC token audience (aud) is not this broker')
+        return new OidcWrongAudienceError('OIDC token audience (aud) is not this broker')
       case 'iss':
-        return new AuthFailedError('OIDC_WRONG_ISSUER', 'OIDC token issuer does not match')
+        return new OidcWrongIssuerError('OIDC token issuer does not match')
       case 'nbf':
-        return new AuthFailedError('OIDC_NOT_YET_VALID', 'OIDC token is not valid yet (nbf)')
+        return new OidcNotYetValidError('OIDC token is not valid yet (nbf)')
       case 'iat':
-        return new AuthFailedError('OIDC_NOT_YET_VALID', 'OIDC token was issued in the future (iat)')
+        return new OidcNotYetValidError('OIDC token was issued in the future (iat)')
       default:
-        return new AuthFailedError('OIDC_INVALID_CLAIM', `OIDC token claim "${err.claim}" is invalid`)
+        return new OidcInvalidClaimError(`OIDC token claim "${err.claim}" is invalid`)
     }
   }
   if (err instanceof errors.JOSEAlgNotAllowed) {
-    return new AuthFailedError('OIDC_ALG_NOT_ALLOWED', 'OIDC token algorithm is not allowed')
+    return new OidcAlgNotAllowedError('OIDC token algorithm is not allowed')
   }
   if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
-    return new AuthFailedError(
-      'OIDC_UNKNOWN_KEY',
+    return new OidcUnknownKeyError(
       `OIDC token is signed with a key (kid) that ${issuer.url} does not publish`,
     )
   }
   if (err instanceof errors.JWSSignatureVerificationFailed) {
-    return new AuthFailedError('OIDC_BAD_SIGNATURE', 'OIDC token signature is invalid')
+    return new OidcBadSignatureError('OIDC token signature is invalid')
   }
   if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) {
-    return new AuthFailedError('OIDC_MALFORMED', 'OIDC token is malformed')
+    return new OidcMalformedError('OIDC token is malformed')
   }
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) {
     return new JwksUnavailableError(`JWKS of ${issuer.url} could not be loaded`, { cause: err })
   }
   if (err instanceof errors.JOSENotSupported || err instanceof errors.JWKInvalid) {
-    return new AuthFailedError('OIDC_ALG_NOT_ALLOWED', 'OIDC token uses an unsupported key or algorithm')
+    return new OidcAlgNotAllowedError('OIDC token uses an unsupported key or algorithm')
   }
   // Anything else (network error, non-200 JWKS, oversized body) is the issuer being unreachable.
   return new JwksUnavailableError(`JWKS of ${issuer.url} could not be loaded`, { cause: err })
@@ -148,7 +161,7 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
     async verify(token) {
       const signature = canonicalSignature(token)
       if (!signature) {
-        throw new AuthFailedError('OIDC_MALFORMED', 'OIDC token is not a well-formed JWT (three canonical base64url segments)')
+        throw new OidcMalformedError('OIDC token is not a well-formed JWT (three canonical base64url segments)')
       }
       const jose = await loadJose()
       let header: ProtectedHeaderParameters
@@ -157,22 +170,20 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
         header = jose.decodeProtectedHeader(token)
         unverified = jose.decodeJwt(token)
       } catch {
-        throw new AuthFailedError('OIDC_MALFORMED', 'OIDC token is not a well-formed JWT')
+        throw new OidcMalformedError('OIDC token is not a well-formed JWT')
       }
       if (typeof header.alg !== 'string' || !allowed.includes(header.alg)) {
-        throw new AuthFailedError(
-          'OIDC_ALG_NOT_ALLOWED',
+        throw new OidcAlgNotAllowedError(
           `OIDC token algorithm ${shown(header.alg)} is not allowed (allowed: ${allowed.join(', ')})`,
         )
       }
       if (header.crit !== undefined) {
         // RFC 7515 §4.1.11: a recipient must refuse extensions it does not understand; we understand none.
-        throw new AuthFailedError('OIDC_MALFORMED', 'OIDC token has a "crit" header; this broker understands no JWS extensions')
+        throw new OidcMalformedError('OIDC token has a "crit" header; this broker understands no JWS extensions')
       }
       const issuer = typeof unverified.iss === 'string' ? byUrl.get(unverified.iss) : undefined
       if (!issuer) {
-        throw new AuthFailedError(
-          'OIDC_UNKNOWN_ISSUER',
+        throw new OidcUnknownIssuerError(
           `OIDC issuer ${shown(unverified.iss ?? '(none)')} is not trusted by this broker`,
         )
       }
@@ -204,11 +215,11 @@ export function createOidcVerifier(options: OidcVerifierOptions): OidcVerifier {
         throw mapped
       }
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > MAX_CLAIM_LENGTH) {
-        throw new AuthFailedError('OIDC_INVALID_CLAIM', 'OIDC token "sub" claim must be a short string')
+        throw new OidcInvalidClaimError('OIDC token "sub" claim must be a short string')
       }
       const jti = payload.jti
       if (jti !== undefined && (typeof jti !== 'string' || jti.length > MAX_CLAIM_LENGTH)) {
-        throw new AuthFailedError('OIDC_INVALID_CLAIM', 'OIDC token "jti" claim must be a short string')
+        throw new OidcInvalidClaimError('OIDC token "jti" claim must be a short string')
       }
       const until = Math.min(payload.exp as number, (payload.iat as number) + maxAge) + tolerance
       return {

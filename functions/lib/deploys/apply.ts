@@ -45,7 +45,7 @@
 import type { Logger } from '../observability/logger.js'
 import { silentLogger } from '../observability/logger.js'
 import { currentDeadline } from '../deadline.js'
-import { ConflictError, DependencyUnavailableError, NotFoundAppError, ValidationError } from '../errors.js'
+import { DependencyUnavailableError, NotFoundAppError, ValidationError } from '../errors.js'
 import type { RepoHandle } from '../githosted/types.js'
 import {
   type ConfigChange,
@@ -58,7 +58,7 @@ import {
   validateEnvironmentName,
 } from './change.js'
 import { unifiedDiff } from './diff.js'
-import { DeployConflictError, EnvironmentHeldError, type ExpectedHeadViolation, IdempotencyKeyReusedError, asExpectedHeadViolation, isNotFound, isRepoBusy, isStaleHead } from './errors.js'
+import { ConfigFileInvalidError, DeployConflictError, DeployContentionError, EnvironmentHeldError, type ExpectedHeadViolation, IdempotencyKeyReusedError, asExpectedHeadViolation, isNotFound, isRepoBusy, isStaleHead } from './errors.js'
 import { type DeployHistory, findReplay, readDeployHistory, watermark } from './history.js'
 import { type Hold, readHold } from './holds.js'
 import { applyAssignments, parseJsonText } from './json-text.js'
@@ -743,14 +743,3 @@ function conflictError(path: string, conflicts: MergeConflict[], theirCommit: st
     theirCommit,
   )
 }
-
-/** The config file in the repo cannot be edited as it is (invalid JSON, too large, unusable schema). */
-export class ConfigFileInvalidError extends ConflictError {
-  override readonly code = 'CONFIG_FILE_INVALID'
-}
-
-/** Too many concurrent writers; the deploy made no lasting change of its own (or says which commit to check). */
-export class DeployContentionError extends DependencyUnavailableError {
-  override readonly code = 'DEPLOY_CONTENTION'
-}
-

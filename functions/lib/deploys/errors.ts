@@ -1,15 +1,15 @@
 /**
  * Deploy-specific errors (extending the one hierarchy in ../errors.ts) and
- * the recognition of the githosted client's errors the deploy core reacts
- * to. Recognition goes by `name`/`code` rather than `instanceof` so that the
- * core works with any client implementing the contract (and with fakes).
+ * the githosted client's errors the deploy core reacts to, recognised by
+ * their classes (test fakes throw the same classes).
  */
-import { ConflictError } from '../errors.js'
+import { ConflictError, DependencyUnavailableError } from '../errors.js'
+import { ExpectedHeadViolationError, NotFoundError, RepoBusyError, StaleHeadError, UnimplementedError } from '../githosted/errors.js'
 import type { MergeConflict } from './merge.js'
 
 /** Another writer changed a key we change to a different value since we read it. */
 export class DeployConflictError extends ConflictError {
-  override readonly code = 'DEPLOY_CONFLICT'
+  static override readonly code: string = 'DEPLOY_CONFLICT'
   constructor(
     message: string,
     readonly conflicts: MergeConflict[],
@@ -24,7 +24,7 @@ export class DeployConflictError extends ConflictError {
 
 /** The environment is held (pinned) and the request did not (or may not) override it. */
 export class EnvironmentHeldError extends ConflictError {
-  override readonly code = 'ENVIRONMENT_HELD'
+  static override readonly code: string = 'ENVIRONMENT_HELD'
   constructor(
     message: string,
     readonly hold: { reason?: string; by?: string; at?: string },
@@ -38,7 +38,7 @@ export class EnvironmentHeldError extends ConflictError {
 
 /** The same idempotency key was used before for a different change. */
 export class IdempotencyKeyReusedError extends ConflictError {
-  override readonly code = 'IDEMPOTENCY_KEY_REUSED'
+  static override readonly code: string = 'IDEMPOTENCY_KEY_REUSED'
   constructor(
     message: string,
     readonly commit: string,
@@ -50,13 +50,19 @@ export class IdempotencyKeyReusedError extends ConflictError {
   }
 }
 
-function field(err: unknown, key: string): unknown {
-  return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[key] : undefined
+/** The config file in the repo cannot be edited as it is (invalid JSON, too large, unusable schema). */
+export class ConfigFileInvalidError extends ConflictError {
+  static override readonly code: string = 'CONFIG_FILE_INVALID'
+}
+
+/** Too many concurrent writers; the deploy made no lasting change of its own (or says which commit to check). */
+export class DeployContentionError extends DependencyUnavailableError {
+  static override readonly code: string = 'DEPLOY_CONTENTION'
 }
 
 /** githosted refused the write because the branch moved (server-side expectedHead). */
-export function isStaleHead(err: unknown): boolean {
-  return field(err, 'name') === 'StaleHeadError' || field(err, 'code') === 'GITHOSTED_STALE_HEAD'
+export function isStaleHead(err: unknown): err is StaleHeadError {
+  return err instanceof StaleHeadError
 }
 
 export interface ExpectedHeadViolation {
@@ -72,41 +78,21 @@ export interface ExpectedHeadViolation {
  * `actualParent` is '' when the client could not check (the caller looks it up).
  */
 export function asExpectedHeadViolation(err: unknown): ExpectedHeadViolation | undefined {
-  const name = field(err, 'name')
-  const code = field(err, 'code')
-  const known =
-    name === 'ExpectedHeadViolationError' ||
-    name === 'ExpectedHeadUnverifiedError' ||
-    code === 'GITHOSTED_EXPECTED_HEAD_VIOLATION' ||
-    code === 'GITHOSTED_EXPECTED_HEAD_UNVERIFIED'
-  if (!known) return undefined
-  const expectedHead = field(err, 'expectedHead')
-  const actualParent = field(err, 'actualParent')
-  const commit = field(err, 'commit')
-  if (typeof expectedHead !== 'string' || typeof actualParent !== 'string' || typeof commit !== 'string') return undefined
-  return { expectedHead, actualParent, commit }
+  if (!(err instanceof ExpectedHeadViolationError)) return undefined
+  return { expectedHead: err.expectedHead, actualParent: err.actualParent, commit: err.commit }
 }
 
 /** githosted's per-repo write lease is taken (the client already retried a few times). Nothing landed. */
-export function isRepoBusy(err: unknown): boolean {
-  return field(err, 'name') === 'RepoBusyError' || field(err, 'code') === 'GITHOSTED_REPO_BUSY'
+export function isRepoBusy(err: unknown): err is RepoBusyError {
+  return err instanceof RepoBusyError
 }
 
 /** A missing repo, ref or file. */
-export function isNotFound(err: unknown): boolean {
-  const code = field(err, 'code')
-  return (
-    field(err, 'status') === 404 ||
-    code === 'NOT_FOUND' ||
-    code === 'not_found' ||
-    code === 5 ||
-    (typeof code === 'string' && code.endsWith('NOT_FOUND')) ||
-    field(err, 'name') === 'NotFoundError'
-  )
+export function isNotFound(err: unknown): err is NotFoundError {
+  return err instanceof NotFoundError
 }
 
 /** The server does not implement the RPC (githosted today for ExchangeToken, for example). */
-export function isUnimplemented(err: unknown): boolean {
-  const code = field(err, 'code')
-  return code === 'unimplemented' || code === 12 || (typeof code === 'string' && code.endsWith('UNIMPLEMENTED'))
+export function isUnimplemented(err: unknown): err is UnimplementedError {
+  return err instanceof UnimplementedError
 }

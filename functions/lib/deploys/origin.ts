@@ -7,6 +7,7 @@
  * It is read from file contents rather than trailers so that hand edits,
  * repairs and servers without full messages give the same answer.
  */
+import { ValidationError } from '../errors.js'
 import type { CommitInfo, RepoHandle } from '../githosted/types.js'
 import { isNotFound } from './errors.js'
 import { HISTORY_LIMIT } from './history.js'
@@ -35,7 +36,7 @@ export async function valueOrigin(
       return input.keys.every((k) => lookupEqual(getAt(doc, k), getAt(input.current, k)))
     } catch (err) {
       // Deleted or broken at that commit: the value was not there.
-      if (isNotFound(err) || err instanceof SyntaxError || (err as { code?: string }).code === 'VALIDATION_FAILED') return false
+      if (isNotFound(err) || err instanceof SyntaxError || err instanceof ValidationError) return false
       throw err
     }
   }

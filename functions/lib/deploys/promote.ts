@@ -62,17 +62,16 @@ export interface PromotionPlan {
 
 /** The policy has no promote path for this caller from → to. */
 export class PromotionForbiddenError extends ForbiddenError {
-  override readonly code = 'PROMOTION_NOT_ALLOWED'
+  static override readonly code: string = 'PROMOTION_NOT_ALLOWED'
   override details() {
     return { gate: 'promote' }
   }
 }
 
-/** A gate refused: the code names it, `gate` in the details too. */
-export class PromotionGateError extends ConflictError {
+/** A gate refused: the class's code names the reason, and `gate` (in the details too) the gate. */
+export abstract class PromotionGateError extends ConflictError {
+  abstract readonly gate: string
   constructor(
-    override readonly code: string,
-    readonly gate: string,
     message: string,
     private readonly extra: Record<string, unknown> = {},
   ) {
@@ -81,6 +80,36 @@ export class PromotionGateError extends ConflictError {
   override details() {
     return { gate: this.gate, ...this.extra }
   }
+}
+
+/** The source names its image without a digest (and tag-only was not allowed), or the digest field is not one. */
+export class PromotionDigestMissingError extends PromotionGateError {
+  static override readonly code: string = 'PROMOTION_DIGEST_MISSING'
+  readonly gate = 'digest'
+}
+
+/** The source pins two different digests (in the reference and in the digest field). */
+export class PromotionDigestMismatchError extends PromotionGateError {
+  static override readonly code: string = 'PROMOTION_DIGEST_MISMATCH'
+  readonly gate = 'digest'
+}
+
+/** githosted gave no commit time, so the soak cannot be measured. */
+export class PromotionSoakUnknownError extends PromotionGateError {
+  static override readonly code: string = 'PROMOTION_SOAK_UNKNOWN'
+  readonly gate = 'minSoak'
+}
+
+/** The value has not been in the source environment for the policy's minimum soak yet. */
+export class PromotionSoakPendingError extends PromotionGateError {
+  static override readonly code: string = 'PROMOTION_SOAK_PENDING'
+  readonly gate = 'minSoak'
+}
+
+/** A check the policy requires has not passed for the commit that set the value. */
+export class PromotionNotVerifiedError extends PromotionGateError {
+  static override readonly code: string = 'PROMOTION_NOT_VERIFIED'
+  readonly gate = 'requireChecks'
 }
 
 export async function planPromotion(repo: RepoHandle, input: PromotionInput): Promise<PromotionPlan> {
@@ -115,9 +144,7 @@ export async function planPromotion(repo: RepoHandle, input: PromotionInput): Pr
     const targetHasDigestKey = getAt(target.doc, parsePointer(digestPointer)) !== ABSENT
     if (!digest) {
       if (!input.allowTagOnly) {
-        throw new PromotionGateError(
-          'PROMOTION_DIGEST_MISSING',
-          'digest',
+        throw new PromotionDigestMissingError(
           `${from} names ${value} without a digest (no ${digestPointer}, no @sha256 in the reference), so production could get other bytes than ${from} ran. Deploy ${from} with a digest, or send allowTagOnly: true.`,
         )
       }
@@ -153,13 +180,11 @@ export async function planPromotion(repo: RepoHandle, input: PromotionInput): Pr
 function sourceDigest(image: string, field: unknown, path: string, digestPointer: string): string | undefined {
   const embedded = splitImage(image).digest
   if (field !== ABSENT && field !== null && (typeof field !== 'string' || !DIGEST_RE.test(field))) {
-    throw new PromotionGateError('PROMOTION_DIGEST_MISSING', 'digest', `${digestPointer} in ${path} is not a sha256 digest; fix the file before promoting it.`)
+    throw new PromotionDigestMissingError(`${digestPointer} in ${path} is not a sha256 digest; fix the file before promoting it.`)
   }
   const fromField = typeof field === 'string' ? field : undefined
   if (fromField && embedded && fromField !== embedded) {
-    throw new PromotionGateError(
-      'PROMOTION_DIGEST_MISMATCH',
-      'digest',
+    throw new PromotionDigestMismatchError(
       `${path} pins two different digests: ${embedded} in the image and ${fromField} in ${digestPointer}; fix the file before promoting it.`,
     )
   }
@@ -172,14 +197,12 @@ function checkSoak(origin: ValueOrigin, input: PromotionInput, from: string): vo
   if (need <= 0) return
   const setAt = origin.commit.committedAt?.getTime()
   if (setAt === undefined) {
-    throw new PromotionGateError('PROMOTION_SOAK_UNKNOWN', 'minSoak', `githosted gave no time for commit ${origin.commit.sha.slice(0, 12)}, so the soak time in ${from} cannot be measured.`)
+    throw new PromotionSoakUnknownError(`githosted gave no time for commit ${origin.commit.sha.slice(0, 12)}, so the soak time in ${from} cannot be measured.`)
   }
   const readyAt = setAt + need * 1000
   if (input.now.getTime() < readyAt) {
     const left = Math.ceil((readyAt - input.now.getTime()) / 1000)
-    throw new PromotionGateError(
-      'PROMOTION_SOAK_PENDING',
-      'minSoak',
+    throw new PromotionSoakPendingError(
       `The value in ${from} was set by ${origin.commit.sha.slice(0, 12)} at ${new Date(setAt).toISOString()}; the policy wants ${need} s in ${from} before promoting (${left} s left).`,
       { setAt: new Date(setAt).toISOString(), readyAt: new Date(readyAt).toISOString(), commit: origin.commit.sha },
     )
@@ -193,9 +216,7 @@ async function checkVerified(repo: RepoHandle, origin: ValueOrigin, input: Promo
   const passed = record && record.commit === origin.commit.sha ? Object.keys(record.checks) : []
   const missing = required.filter((c) => !passed.includes(c))
   if (missing.length > 0) {
-    throw new PromotionGateError(
-      'PROMOTION_NOT_VERIFIED',
-      'requireChecks',
+    throw new PromotionNotVerifiedError(
       `The value in ${from} (commit ${origin.commit.sha.slice(0, 12)}) has no passing ${missing.join(', ')} check; record one with POST /v1/deploys/verify.`,
       { missing, commit: origin.commit.sha },
     )

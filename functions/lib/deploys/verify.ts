@@ -42,7 +42,7 @@ export async function readVerification(repo: RepoHandle, environment: string, op
     return { commit: doc.commit, checks: doc.checks }
   } catch (err) {
     // Not there, or written by hand into something else: no check passed.
-    if (isNotFound(err) || (err as { code?: string }).code === 'VALIDATION_FAILED') return undefined
+    if (isNotFound(err) || err instanceof ValidationError) return undefined
     throw err
   }
 }
@@ -127,7 +127,7 @@ export async function recordVerification(repo: RepoHandle, input: VerifyInput): 
 
 /** The commit the check ran against no longer set the environment's value. */
 export class VerifiedCommitMismatchError extends ConflictError {
-  override readonly code = 'VERIFY_COMMIT_MISMATCH'
+  static override readonly code: string = 'VERIFY_COMMIT_MISMATCH'
   constructor(
     message: string,
     readonly current: string,

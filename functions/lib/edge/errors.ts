@@ -6,7 +6,7 @@ import { AppError } from '../errors.js'
 
 /** The request body is over the endpoint's limit (413). */
 export class PayloadTooLargeError extends AppError {
-  readonly code = 'PAYLOAD_TOO_LARGE'
+  static override readonly code: string = 'PAYLOAD_TOO_LARGE'
   readonly status = 413
   constructor(readonly maxBytes: number) {
     super(`Request body is larger than ${maxBytes} bytes.`)
@@ -18,7 +18,7 @@ export class PayloadTooLargeError extends AppError {
 
 /** The path exists but not with this method (405); `allow` lists what does. */
 export class MethodNotAllowedError extends AppError {
-  readonly code = 'METHOD_NOT_ALLOWED'
+  static override readonly code: string = 'METHOD_NOT_ALLOWED'
   readonly status = 405
   constructor(
     readonly method: string,
@@ -33,7 +33,7 @@ export class MethodNotAllowedError extends AppError {
 
 /** The content type is not one this endpoint reads (415). */
 export class UnsupportedMediaTypeError extends AppError {
-  readonly code = 'UNSUPPORTED_MEDIA_TYPE'
+  static override readonly code: string = 'UNSUPPORTED_MEDIA_TYPE'
   readonly status = 415
 }
 
@@ -43,7 +43,7 @@ export class UnsupportedMediaTypeError extends AppError {
  * request data and are never shown.
  */
 export class UpstreamError extends AppError {
-  readonly code = 'UPSTREAM_FAILED'
+  static override readonly code: string = 'UPSTREAM_FAILED'
   readonly status = 502
   constructor(
     readonly upstreamCode: string,

@@ -11,15 +11,11 @@ import { JsonReader } from './json-reader.js'
 import { decodeStringFields } from './wire-strings.js'
 import {
   CONNECT_CODES,
-  GithostedError,
-  GithostedTimeoutError,
-  GithostedUnavailableError,
-  NotFoundError,
-  PermissionDeniedError,
+  githostedError,
   RepoBusyError,
   StaleHeadError,
-  UnauthenticatedError,
   type ConnectCode,
+  type GithostedError,
   type GithostedErrorInit,
 } from './errors.js'
 
@@ -167,20 +163,9 @@ export function typedError(
   init: GithostedErrorInit,
   details: ConnectErrorDetail[],
 ): GithostedError {
-  switch (init.connectCode) {
-    case 'not_found':
-      return new NotFoundError(message, init)
-    case 'unauthenticated':
-      return new UnauthenticatedError(message, init)
-    case 'permission_denied':
-      return new PermissionDeniedError(message, init)
-    case 'unavailable':
-      return new GithostedUnavailableError(message, init)
-    case 'deadline_exceeded':
-      return new GithostedTimeoutError(message, init)
-    case 'failed_precondition': {
-      const d = decodeDetail(details, STALE_HEAD)
-      if (!d) break
+  if (init.connectCode === 'failed_precondition') {
+    const d = decodeDetail(details, STALE_HEAD)
+    if (d) {
       return new StaleHeadError(message, init, {
         repoId: d.repoId,
         ref: d.ref,
@@ -188,11 +173,10 @@ export function typedError(
         actualHead: d.actualHead,
       })
     }
-    case 'aborted': {
-      const d = decodeDetail(details, REPO_BUSY)
-      if (!d) break
-      return new RepoBusyError(message, init, { repoId: d.repoId, operation: d.operation })
-    }
   }
-  return new GithostedError(message, init)
+  if (init.connectCode === 'aborted') {
+    const d = decodeDetail(details, REPO_BUSY)
+    if (d) return new RepoBusyError(message, init, { repoId: d.repoId, operation: d.operation })
+  }
+  return githostedError(message, init)
 }

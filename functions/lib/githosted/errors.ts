@@ -7,7 +7,7 @@
  * also stay 502: the token the broker presents is the broker's own (or one it
  * minted), so the caller of the broker did nothing wrong and must not be told
  * "your credentials are bad". Callers that use the client with their own
- * token (the CI script) switch on `code` instead of `status`.
+ * token (the CI script) tell these apart by class instead of `status`.
  *
  * Messages are built from the procedure, the Connect code and the upstream
  * message passed through `redact()`; they never contain the token.
@@ -54,9 +54,14 @@ export interface GithostedErrorInit {
   cause?: unknown
 }
 
-/** Any failure talking to githosted. `code` is `GITHOSTED_<CONNECT_CODE>`. */
-export class GithostedError extends AppError {
-  readonly code: string
+/**
+ * Any failure talking to githosted. Abstract: each Connect code has its class
+ * (and so its stable code, `GITHOSTED_<CONNECT_CODE>` unless noted), and
+ * `githostedError` picks it; two more (StaleHead, RepoBusy) refine a code by
+ * its error detail, and two (ExpectedHead*) are detected by the client itself.
+ * `connectCode` is what the wire said; the class is what callers test.
+ */
+export abstract class GithostedError extends AppError {
   readonly status: number = 502
   readonly connectCode: ConnectCode
   readonly procedure: string
@@ -65,7 +70,6 @@ export class GithostedError extends AppError {
 
   constructor(message: string, init: GithostedErrorInit) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause })
-    this.code = `GITHOSTED_${init.connectCode.toUpperCase()}`
     this.connectCode = init.connectCode
     this.procedure = init.procedure
     this.requestId = init.requestId
@@ -77,9 +81,111 @@ export class GithostedError extends AppError {
   }
 }
 
+/** The call was cancelled (by us: the caller's signal). */
+export class GithostedCanceledError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_CANCELED'
+}
+
+/** githosted failed in a way it did not classify. */
+export class GithostedUnknownError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_UNKNOWN'
+}
+
+/** githosted refused the request as malformed. */
+export class InvalidArgumentError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_INVALID_ARGUMENT'
+}
+
+/** No answer within the per-call timeout (or the server's own deadline passed): `deadline_exceeded`. */
+export class GithostedTimeoutError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_TIMEOUT'
+  override readonly status = 504
+}
+
 /** Repo, ref or path does not exist. */
 export class NotFoundError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_NOT_FOUND'
   override readonly status = 404
+}
+
+/** What was to be created exists already (a repo name, for example). */
+export class AlreadyExistsError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_ALREADY_EXISTS'
+}
+
+/** The token is valid but may not do this. 502: see the module comment. */
+export class PermissionDeniedError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_PERMISSION_DENIED'
+}
+
+/** A quota or size limit, githosted's or ours (an answer over the body cap). */
+export class ResourceExhaustedError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_RESOURCE_EXHAUSTED'
+}
+
+/** `failed_precondition` without the StaleHead detail (that one is StaleHeadError). */
+export class FailedPreconditionError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_FAILED_PRECONDITION'
+}
+
+/** `aborted` without the RepoBusy detail (that one is RepoBusyError). */
+export class AbortedError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_ABORTED'
+}
+
+export class OutOfRangeError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_OUT_OF_RANGE'
+}
+
+/** The server does not implement the RPC (githosted today for ExchangeToken, for example). */
+export class UnimplementedError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_UNIMPLEMENTED'
+}
+
+/** githosted failed internally, or answered something the client cannot read. */
+export class GithostedInternalError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_INTERNAL'
+}
+
+/** githosted (or the network in front of it) is unavailable. */
+export class GithostedUnavailableError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_UNAVAILABLE'
+  override readonly status = 503
+}
+
+export class DataLossError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_DATA_LOSS'
+}
+
+/** githosted rejected the token (missing, expired, revoked). 502: see the module comment. */
+export class UnauthenticatedError extends GithostedError {
+  static override readonly code: string = 'GITHOSTED_UNAUTHENTICATED'
+}
+
+type GithostedErrorClass = new (message: string, init: GithostedErrorInit) => GithostedError
+
+const CLASS_BY_CONNECT_CODE: Record<ConnectCode, GithostedErrorClass> = {
+  canceled: GithostedCanceledError,
+  unknown: GithostedUnknownError,
+  invalid_argument: InvalidArgumentError,
+  deadline_exceeded: GithostedTimeoutError,
+  not_found: NotFoundError,
+  already_exists: AlreadyExistsError,
+  permission_denied: PermissionDeniedError,
+  resource_exhausted: ResourceExhaustedError,
+  failed_precondition: FailedPreconditionError,
+  aborted: AbortedError,
+  out_of_range: OutOfRangeError,
+  unimplemented: UnimplementedError,
+  internal: GithostedInternalError,
+  unavailable: GithostedUnavailableError,
+  data_loss: DataLossError,
+  unauthenticated: UnauthenticatedError,
+}
+
+/** The error of `init.connectCode`'s class. */
+export function githostedError(message: string, init: GithostedErrorInit): GithostedError {
+  return new CLASS_BY_CONNECT_CODE[init.connectCode](message, init)
 }
 
 export interface StaleHeadInfo {
@@ -91,7 +197,7 @@ export interface StaleHeadInfo {
 
 /** A write with `expectedHead` was refused because the branch moved. Nothing was written. */
 export class StaleHeadError extends GithostedError {
-  override readonly code = 'GITHOSTED_STALE_HEAD'
+  static override readonly code: string = 'GITHOSTED_STALE_HEAD'
   override readonly status = 409
   readonly repoId: string
   readonly ref: string
@@ -118,7 +224,7 @@ export class StaleHeadError extends GithostedError {
 
 /** Another writer holds the repo's lease. Nothing was written; retried automatically. */
 export class RepoBusyError extends GithostedError {
-  override readonly code = 'GITHOSTED_REPO_BUSY'
+  static override readonly code: string = 'GITHOSTED_REPO_BUSY'
   override readonly status = 503
   readonly repoId: string
   readonly operation: string
@@ -128,23 +234,6 @@ export class RepoBusyError extends GithostedError {
     this.repoId = info.repoId
     this.operation = info.operation
   }
-}
-
-/** githosted rejected the token (missing, expired, revoked). 502: see the module comment. */
-export class UnauthenticatedError extends GithostedError {}
-
-/** The token is valid but may not do this. 502: see the module comment. */
-export class PermissionDeniedError extends GithostedError {}
-
-/** githosted (or the network in front of it) is unavailable. */
-export class GithostedUnavailableError extends GithostedError {
-  override readonly status = 503
-}
-
-/** No answer within the per-call timeout (or the server's own deadline passed). */
-export class GithostedTimeoutError extends GithostedError {
-  override readonly code = 'GITHOSTED_TIMEOUT'
-  override readonly status = 504
 }
 
 export interface ExpectedHeadViolationInfo {
@@ -164,7 +253,7 @@ export interface ExpectedHeadViolationInfo {
  * caller must repair (re-read at `commit`, re-apply what was lost).
  */
 export class ExpectedHeadViolationError extends GithostedError {
-  override readonly code: string = 'GITHOSTED_EXPECTED_HEAD_VIOLATION'
+  static override readonly code: string = 'GITHOSTED_EXPECTED_HEAD_VIOLATION'
   override readonly status: number = 409
   readonly repoRef: string
   readonly branch: string
@@ -207,7 +296,7 @@ export class ExpectedHeadViolationError extends GithostedError {
  * `actualParent` is ''. The underlying failure is the `cause`.
  */
 export class ExpectedHeadUnverifiedError extends ExpectedHeadViolationError {
-  override readonly code = 'GITHOSTED_EXPECTED_HEAD_UNVERIFIED'
+  static override readonly code: string = 'GITHOSTED_EXPECTED_HEAD_UNVERIFIED'
   override readonly status = 502
 
   constructor(init: GithostedErrorInit, info: ExpectedHeadViolationInfo) {

@@ -28,6 +28,8 @@ const MID_FLIGHT = new Set([
 
 /** A transport failure: no response arrived. Code `GITHOSTED_UNAVAILABLE`. */
 export class GithostedNetworkError extends GithostedUnavailableError {
+  // Its parent's code: to a caller, no answer is one kind of unavailable.
+  static override readonly code: string = 'GITHOSTED_UNAVAILABLE'
   /** The system / undici error code, e.g. ECONNRESET. */
   readonly networkCode: string
   /** False only when the connection was provably never established. */

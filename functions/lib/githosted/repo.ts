@@ -22,6 +22,7 @@ import {
   GithostedUnavailableError,
   NotFoundError,
   StaleHeadError,
+  UnimplementedError,
 } from './errors.js'
 import { isUnknownExpectedHead, type ServerCapabilities } from './capabilities.js'
 import { branchInfo, commitInfo } from './mappers.js'
@@ -281,7 +282,7 @@ export class Repo implements RepoHandle {
           sentWithoutExpectedHead = true
           continue
         }
-        if (err.connectCode === 'unimplemented' && kind === 'delete') {
+        if (err instanceof UnimplementedError && kind === 'delete') {
           this.caps.deleteFile = 'no'
           throw err
         }
@@ -382,7 +383,7 @@ function outcomeUnknown(err: GithostedError): boolean {
 }
 
 function unimplemented(procedure: string): GithostedError {
-  return new GithostedError(`githosted ${procedure} failed: unimplemented: the server does not implement it`, {
+  return new UnimplementedError(`githosted ${procedure} failed: unimplemented: the server does not implement it`, {
     connectCode: 'unimplemented',
     procedure,
   })

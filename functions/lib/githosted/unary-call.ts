@@ -11,7 +11,7 @@
  * fields are ignored so a newer server never breaks us.
  */
 import { errorFromResponse, scrub } from './connect-error.js'
-import { GithostedError, GithostedTimeoutError } from './errors.js'
+import { GithostedCanceledError, GithostedInternalError, GithostedTimeoutError, ResourceExhaustedError, type GithostedError } from './errors.js'
 import { JsonReader } from './json-reader.js'
 import { GithostedNetworkError, findNetworkCode } from './network-error.js'
 import type { Procedure, RequestJson, ResponseJson } from './procedures.js'
@@ -89,7 +89,7 @@ export async function unaryCall<P extends Procedure, R>(
   try {
     json = text.trim() === '' ? {} : JSON.parse(text)
   } catch (err) {
-    throw new GithostedError(`githosted ${procedure} failed: internal: response is not JSON`, {
+    throw new GithostedInternalError(`githosted ${procedure} failed: internal: response is not JSON`, {
       ...base,
       connectCode: 'internal',
       httpStatus: status,
@@ -100,7 +100,7 @@ export async function unaryCall<P extends Procedure, R>(
     return decode(new JsonReader<ResponseJson<P>>(json))
   } catch (err) {
     const why = err instanceof Error ? scrub(err.message, cfg.token) : 'invalid message'
-    throw new GithostedError(`githosted ${procedure} failed: internal: bad response: ${why}`, {
+    throw new GithostedInternalError(`githosted ${procedure} failed: internal: bad response: ${why}`, {
       ...base,
       connectCode: 'internal',
       httpStatus: status,
@@ -123,13 +123,13 @@ function transportError(
   }
   if (err instanceof ResponseTooLargeError) {
     // What a Connect client reports for a message over its read limit.
-    return new GithostedError(
+    return new ResourceExhaustedError(
       `githosted ${base.procedure} failed: resource_exhausted: ${err.message}`,
       { ...base, connectCode: 'resource_exhausted', httpStatus: err.status },
     )
   }
   if (name === 'AbortError') {
-    return new GithostedError(`githosted ${base.procedure} failed: canceled`, {
+    return new GithostedCanceledError(`githosted ${base.procedure} failed: canceled`, {
       ...base,
       connectCode: 'canceled',
     })

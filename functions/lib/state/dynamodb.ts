@@ -36,8 +36,7 @@ export type Operation = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'C
 
 /** The table could not answer: throttled, unavailable, unreachable, or too slow. Fail closed. */
 export class StateUnavailableError extends RetryLaterError {
-  static readonly CODE = 'STATE_UNAVAILABLE'
-  override readonly code = StateUnavailableError.CODE
+  static override readonly code: string = 'STATE_UNAVAILABLE'
   constructor(message: string, options?: ErrorOptions) {
     super(message, 1, options)
   }

@@ -40,14 +40,12 @@ export interface LeaseManager {
 
 /** Another writer held the repo until our deadline. Nothing was written. */
 export class LeaseBusyError extends RetryLaterError {
-  static readonly CODE = 'WRITE_LEASE_BUSY'
-  override readonly code = LeaseBusyError.CODE
+  static override readonly code: string = 'WRITE_LEASE_BUSY'
 }
 
 /** Our lease expired and another writer took it before we wrote. Nothing more of ours is written. */
 export class LeaseLostError extends DependencyUnavailableError {
-  static readonly CODE = 'WRITE_LEASE_LOST'
-  override readonly code = LeaseLostError.CODE
+  static override readonly code: string = 'WRITE_LEASE_LOST'
 }
 
 export interface LeaseOptions {

@@ -20,7 +20,7 @@ import { parseDeployTrailers, type DeployTrailers } from '../deploys/trailers.js
 import { shortSha } from './commits.js'
 import { parsePromotedFrom } from './lineage.js'
 import type { Limiter } from './limiter.js'
-import { isNotFound } from './not-found.js'
+import { NotFoundError } from '../githosted/errors.js'
 import type { DeployRecord, KeyChange } from './types.js'
 
 /** How many commits to ask the log for: room for skipped commits, plus the oldest shown entry's predecessor. */
@@ -96,7 +96,7 @@ export async function buildDeployRecords(
         },
         (err: unknown) => {
           // The commit deleted the file: nothing after it.
-          if (isNotFound(err)) return ABSENT
+          if (err instanceof NotFoundError) return ABSENT
           throw err
         },
       )

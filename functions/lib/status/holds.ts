@@ -9,7 +9,7 @@ import { readHold } from '../deploys/holds.js'
 import type { RepoHandle } from '../githosted/types.js'
 import { environmentFromFileName, type StatusLayout } from './layout.js'
 import type { Limiter } from './limiter.js'
-import { isNotFound } from './not-found.js'
+import { NotFoundError } from '../githosted/errors.js'
 import type { HoldInfo } from './types.js'
 
 /** Environment name -> hold, for every hold in force at `ref`. */
@@ -24,7 +24,7 @@ export async function readHolds(
   try {
     entries = await limit(() => repo.ls(layout.holdsDir, { ref }))
   } catch (err) {
-    if (isNotFound(err)) return holds
+    if (err instanceof NotFoundError) return holds
     throw err
   }
   const holdFiles = { ...layout, extension: '.json' }

@@ -22,7 +22,7 @@ import {
   type StatusLayout,
 } from './layout.js'
 import type { Limiter } from './limiter.js'
-import { isNotFound } from './not-found.js'
+import { NotFoundError } from '../githosted/errors.js'
 import type { EnvironmentStatus, HistoryReport, HoldInfo, StatusReport } from './types.js'
 
 export interface ReadOptions {
@@ -43,7 +43,7 @@ export async function readHead(handle: RepoHandle, limit: Limiter): Promise<stri
     const [head] = await limit(() => handle.log({ limit: 1 }))
     return head?.sha ?? null
   } catch (err) {
-    if (isNotFound(err)) return null
+    if (err instanceof NotFoundError) return null
     throw err
   }
 }
@@ -78,7 +78,7 @@ export async function readStatusReport(
   try {
     entries = await limit(() => handle.ls(layout.environmentsDir, { ref: head }))
   } catch (err) {
-    if (!isNotFound(err)) throw err
+    if (!(err instanceof NotFoundError)) throw err
     return {
       ...base,
       problem: {
@@ -170,7 +170,7 @@ export async function readHistoryReport(
       handle.log({ ref: head, path, limit: logLimitFor(options.historyLimit) }),
     )
   } catch (err) {
-    if (isNotFound(err)) commits = []
+    if (err instanceof NotFoundError) commits = []
     else throw err
   }
   if (commits.length === 0) {

@@ -8,7 +8,7 @@
  */
 import { ForbiddenError } from '../errors.js'
 import type { GithostedClient, GithostedClientFactory, Permission, TokenRecord } from '../githosted/types.js'
-import { connectCodeOf } from '../githosted/connect-code.js'
+import { GithostedError, UnauthenticatedError, UnimplementedError } from '../githosted/errors.js'
 import { formatDuration } from '../duration.js'
 import { UpstreamError } from '../edge/errors.js'
 import type { SecretSource } from '../secrets/source.js'
@@ -61,7 +61,7 @@ export function createMinter(deps: MinterDeps): Minter {
         })
         return finish(issued, input.ttlSeconds, 'exchange')
       } catch (err) {
-        if (connectCodeOf(err) !== 'unimplemented') throw err
+        if (!(err instanceof UnimplementedError)) throw err
         exchangeUnsupported = true
       }
     }
@@ -101,12 +101,11 @@ export function createMinter(deps: MinterDeps): Minter {
         return await fn(client)
       } catch (err) {
         if (err instanceof ForbiddenError) throw err
-        const code = connectCodeOf(err)
-        if (code === 'unauthenticated' && attempt === 0) {
+        if (err instanceof UnauthenticatedError && attempt === 0) {
           deps.workspaceToken.invalidate()
           continue
         }
-        throw new UpstreamError(code ?? 'unavailable', action, { cause: err })
+        throw new UpstreamError(err instanceof GithostedError ? err.connectCode : 'unavailable', action, { cause: err })
       }
     }
   }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { AuthPurpose, Authenticator, CallerIdentity } from '../../../functions/lib/auth/types.js'
 import { ReplayStoreUnavailableError } from '../../../functions/lib/auth/errors.js'
 import { AuthenticationError } from '../../../functions/lib/errors.js'
+import { githostedError, type ConnectCode, type GithostedError } from '../../../functions/lib/githosted/errors.js'
 import type {
   CreateTokenInput,
   ExchangeTokenInput,
@@ -16,10 +17,9 @@ import type {
 } from '../../../functions/lib/githosted/types.js'
 import type { Decision, Grant, MintRequest, Policy } from '../../../functions/lib/policy/types.js'
 
-export class FakeConnectError extends Error {
-  constructor(readonly connectCode: string) {
-    super(`fake ${connectCode} (upstream body that must never reach a caller)`)
-  }
+/** What the real client throws for a Connect error with this code. */
+function upstreamError(connectCode: ConnectCode, procedure: string): GithostedError {
+  return githostedError(`fake ${connectCode} (upstream body that must never reach a caller)`, { connectCode, procedure: `fake ${procedure}` })
 }
 
 export interface FakeGithosted {
@@ -28,7 +28,7 @@ export interface FakeGithosted {
   records: Map<string, TokenRecord & { secret: string; subject?: string }>
   calls: string[]
   exchangeUnimplemented: boolean
-  failNext?: string
+  failNext?: ConnectCode
 }
 
 /** A minimal githosted control plane: validates the workspace token, records issued tokens. */
@@ -62,9 +62,9 @@ export function fakeGithosted(validWorkspaceToken: string): FakeGithosted {
       if (state.failNext) {
         const code = state.failNext
         state.failNext = undefined
-        throw new FakeConnectError(code)
+        throw upstreamError(code, op)
       }
-      if (!state.workspaceTokens.has(token)) throw new FakeConnectError('unauthenticated')
+      if (!state.workspaceTokens.has(token)) throw upstreamError('unauthenticated', op)
     }
     const unsupported = () => {
       throw new Error('not used by the token app')
@@ -72,7 +72,7 @@ export function fakeGithosted(validWorkspaceToken: string): FakeGithosted {
     return {
       async exchangeToken(input: ExchangeTokenInput) {
         check('exchange')
-        if (state.exchangeUnimplemented) throw new FakeConnectError('unimplemented')
+        if (state.exchangeUnimplemented) throw upstreamError('unimplemented', 'exchange')
         const issued = issue({ ...input, name: '' }, input.ttlSeconds || 3600)
         state.records.get(issued.record.id)!.subject = input.subject
         return issued
@@ -84,7 +84,7 @@ export function fakeGithosted(validWorkspaceToken: string): FakeGithosted {
       async revokeToken(id: string) {
         check('revoke')
         const r = state.records.get(id)
-        if (!r) throw new FakeConnectError('not_found')
+        if (!r) throw upstreamError('not_found', 'revoke')
         r.revokedAt = new Date()
       },
       async listTokens() {

@@ -7,6 +7,7 @@
  * yields to the event loop so concurrent callers interleave.
  */
 import { createHash } from 'node:crypto'
+import { ExpectedHeadViolationError, NotFoundError, StaleHeadError } from '../../../../functions/lib/githosted/errors.js'
 import type { CommitInfo, FileContent, FileEntry, RepoHandle, WriteOptions, WriteResult } from '../../../../functions/lib/githosted/types.js'
 
 interface Commit {
@@ -18,30 +19,16 @@ interface Commit {
   changed: string[]
 }
 
-export class StaleHeadError extends Error {
-  override name = 'StaleHeadError'
-  constructor(
-    readonly expectedHead: string,
-    readonly actualHead: string,
-  ) {
-    super(`stale head: expected ${expectedHead.slice(0, 8)}, tip is ${actualHead.slice(0, 8)}`)
-  }
+function staleHead(ref: string, expectedHead: string, actualHead: string): StaleHeadError {
+  return new StaleHeadError(
+    `stale head: expected ${expectedHead.slice(0, 8)}, tip is ${actualHead.slice(0, 8)}`,
+    { connectCode: 'failed_precondition', procedure: 'fake WriteFile' },
+    { repoId: 'fake', ref, expectedHead, actualHead },
+  )
 }
 
-export class ExpectedHeadViolationError extends Error {
-  override name = 'ExpectedHeadViolationError'
-  constructor(
-    readonly expectedHead: string,
-    readonly actualParent: string,
-    readonly commit: string,
-  ) {
-    super('write landed on an unexpected parent')
-  }
-}
-
-export class NotFoundError extends Error {
-  override name = 'NotFoundError'
-  readonly code = 'NOT_FOUND'
+function notFound(what: string): NotFoundError {
+  return new NotFoundError(what, { connectCode: 'not_found', procedure: 'fake' })
 }
 
 export class FakeRepo implements RepoHandle {
@@ -113,23 +100,23 @@ export class FakeRepo implements RepoHandle {
     await this.tick('read')
     const ref = options?.ref ?? this.tip
     const c = this.commits.get(ref)
-    if (!c) throw new NotFoundError(`no ref ${ref}`)
+    if (!c) throw notFound(`no ref ${ref}`)
     const content = c.files.get(path)
-    if (content === undefined) throw new NotFoundError(`no file ${path}`)
+    if (content === undefined) throw notFound(`no file ${path}`)
     return { path, content, rawContent: Buffer.from(content), headSha: ref, blobSha: '' }
   }
 
   async write(path: string, content: string | Uint8Array, options: WriteOptions): Promise<WriteResult> {
     if (this.precheck && this.mode === 'compat' && options.expectedHead) {
       await this.tick('precheck')
-      if (options.expectedHead !== this.tip) throw new StaleHeadError(options.expectedHead, this.tip)
+      if (options.expectedHead !== this.tip) throw staleHead(this.ref, options.expectedHead, this.tip)
     }
     await this.tick('write')
     this.writes++
     const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8')
     const parent = this.tip
     if (options.expectedHead && options.expectedHead !== parent && this.mode === 'enforce') {
-      throw new StaleHeadError(options.expectedHead, parent)
+      throw staleHead(this.ref, options.expectedHead, parent)
     }
     const files = new Map(this.commits.get(parent)!.files)
     files.set(path, text)
@@ -138,7 +125,11 @@ export class FakeRepo implements RepoHandle {
     // The after-the-fact parent check is a separate call: other writes can land meanwhile.
     await this.tick('check')
     if (options.expectedHead && options.expectedHead !== parent) {
-      throw new ExpectedHeadViolationError(options.expectedHead, parent, c.sha)
+      throw new ExpectedHeadViolationError(
+        { connectCode: 'failed_precondition', procedure: 'fake WriteFile' },
+        { repoRef: this.ref, branch: 'main', path, expectedHead: options.expectedHead, actualParent: parent, commit: c.sha },
+        'write landed on an unexpected parent',
+      )
     }
     return { branch: 'main', commit: c.sha }
   }
@@ -146,7 +137,7 @@ export class FakeRepo implements RepoHandle {
   async delete(path: string, options: WriteOptions): Promise<WriteResult> {
     await this.tick()
     const files = new Map(this.commits.get(this.tip)!.files)
-    if (!files.has(path)) throw new NotFoundError(`no file ${path}`)
+    if (!files.has(path)) throw notFound(`no file ${path}`)
     files.delete(path)
     const c = this.commit(this.tip, files, options.message, [path])
     this.tip = c.sha

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
-  GithostedError,
   GithostedUnavailableError,
+  InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
   RepoBusyError,
@@ -31,7 +31,7 @@ describe('isRetryable', () => {
     ['StaleHead', stale, { idempotent: false, write: false, 'guarded-write': false }],
     ['NotFound', () => new NotFoundError('n', { ...init, connectCode: 'not_found' }), { idempotent: false, write: false, 'guarded-write': false }],
     ['PermissionDenied', () => new PermissionDeniedError('p', { ...init, connectCode: 'permission_denied' }), { idempotent: false, write: false, 'guarded-write': false }],
-    ['invalid_argument', () => new GithostedError('i', { ...init, connectCode: 'invalid_argument' }), { idempotent: false, write: false, 'guarded-write': false }],
+    ['invalid_argument', () => new InvalidArgumentError('i', { ...init, connectCode: 'invalid_argument' }), { idempotent: false, write: false, 'guarded-write': false }],
     ['timeout', () => new GithostedTimeoutError('t', { ...init, connectCode: 'deadline_exceeded' }), { idempotent: false, write: false, 'guarded-write': false }],
     ['unavailable answer', unavailable, { idempotent: true, write: false, 'guarded-write': true }],
     ['ECONNREFUSED', () => net('ECONNREFUSED'), { idempotent: true, write: true, 'guarded-write': true }],
