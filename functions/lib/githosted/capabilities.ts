@@ -14,6 +14,8 @@
  * could have skipped), never less; so a server that is upgraded in place is
  * still handled correctly.
  */
+import { InvalidArgumentError } from './errors.js'
+
 export type Tri = 'unknown' | 'yes' | 'no'
 
 export interface ServerCapabilities {
@@ -49,8 +51,7 @@ export function forgetCapabilities(baseUrl?: string): void {
  * not know: protobuf-es fromJson's `key "expectedHead" is unknown`, or any
  * invalid_argument naming the field as unknown.
  */
-export function isUnknownExpectedHead(err: { connectCode?: string; message?: string }): boolean {
-  if (err.connectCode !== 'invalid_argument') return false
-  const m = err.message ?? ''
-  return /expected_?head/i.test(m) && /unknown/i.test(m)
+export function isUnknownExpectedHead(err: unknown): boolean {
+  if (!(err instanceof InvalidArgumentError)) return false
+  return /expected_?head/i.test(err.message) && /unknown/i.test(err.message)
 }
