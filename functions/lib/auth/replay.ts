@@ -4,6 +4,7 @@
  * fail closed: if one cannot answer, the caller is not authenticated.
  */
 import { createHash } from 'node:crypto'
+import { BoundedTtlCache } from '../cache/bounded-ttl-cache.js'
 import { ReplayStoreUnavailableError } from './errors.js'
 
 export interface ReplayStore {
@@ -68,13 +69,14 @@ export interface MemoryReplayStoreOptions {
  * DynamoDB store (REPLAY_TABLE_NAME).
  */
 export class MemoryReplayStore implements ReplayStore {
-  private readonly entries = new Map<string, number>()
+  // Values unused: a key is claimed while its entry lives.
+  private readonly entries: BoundedTtlCache<string, true>
   private readonly maxEntries: number
-  private readonly clock: () => Date
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? 10_000
-    this.clock = options.clock ?? (() => new Date())
+    const clock = options.clock ?? (() => new Date())
+    this.entries = new BoundedTtlCache({ maxEntries: this.maxEntries, now: () => clock().getTime() })
   }
 
   get size(): number {
@@ -82,25 +84,19 @@ export class MemoryReplayStore implements ReplayStore {
   }
 
   async claim(key: string, expiresAt: Date): Promise<boolean> {
-    const now = this.clock().getTime()
-    const existing = this.entries.get(key)
-    if (existing !== undefined && existing > now) return false
-    if (existing === undefined && this.entries.size >= this.maxEntries) {
-      this.evictExpired(now)
-      // Evicting a live key would let its token be replayed: refuse instead.
+    if (this.entries.has(key)) return false
+    if (this.entries.size >= this.maxEntries) {
+      this.entries.pruneExpired()
+      // The cache would make room by forgetting a live key, whose token could then be replayed: refuse instead.
       if (this.entries.size >= this.maxEntries) {
         throw new ReplayStoreUnavailableError('replay store is full; try again shortly')
       }
     }
-    this.entries.set(key, expiresAt.getTime())
+    this.entries.set(key, true, expiresAt.getTime())
     return true
   }
 
   async release(key: string): Promise<void> {
     this.entries.delete(key)
-  }
-
-  private evictExpired(now: number) {
-    for (const [key, expiry] of this.entries) if (expiry <= now) this.entries.delete(key)
   }
 }

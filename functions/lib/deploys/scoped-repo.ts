@@ -7,6 +7,7 @@
  * who each write was for. Tokens are cached per (repo, subject) until shortly
  * before they expire.
  */
+import { BoundedTtlCache } from '../cache/bounded-ttl-cache.js'
 import type { GithostedClientFactory, RepoHandle } from '../githosted/types.js'
 import type { SecretSource } from '../secrets/source.js'
 import { createMinter } from '../tokens/mint.js'
@@ -31,7 +32,8 @@ export function createScopedRepoProvider(options: ScopedRepoOptions): ScopedRepo
   const ttlSeconds = options.ttlSeconds ?? 900
   const max = options.maxEntries ?? 100
   const minter = createMinter({ workspaceToken: options.workspaceToken, githosted: options.githosted, clock })
-  const cache = new Map<string, Promise<{ token: string; expiresAt: Date }>>()
+  // No TTL here: a token's expiry is known only once it is minted, so it is checked on use.
+  const cache = new BoundedTtlCache<string, Promise<{ token: string; expiresAt: Date }>>({ maxEntries: max })
 
   return async (repo, subject) => {
     const key = `${repo}\u0000${subject}`
@@ -39,19 +41,17 @@ export function createScopedRepoProvider(options: ScopedRepoOptions): ScopedRepo
     if (entry) {
       const e = await entry.catch(() => undefined)
       if (!e || e.expiresAt.getTime() - RENEW_BEFORE_MS <= clock().getTime()) {
-        if (cache.get(key) === entry) cache.delete(key)
+        cache.deleteIf(key, entry)
         entry = undefined
       }
     }
     if (!entry) {
-      entry = minter
-        .mint({ repos: [repo], permission: 'write', ttlSeconds, maxTtlSeconds: Math.max(ttlSeconds, 3600), subject })
-        .then((m) => ({ token: m.token, expiresAt: m.expiresAt }))
-      cache.set(key, entry)
-      entry.catch(() => {
-        if (cache.get(key) === entry) cache.delete(key)
-      })
-      while (cache.size > max) cache.delete(cache.keys().next().value as string)
+      entry = cache.setPending(
+        key,
+        minter
+          .mint({ repos: [repo], permission: 'write', ttlSeconds, maxTtlSeconds: Math.max(ttlSeconds, 3600), subject })
+          .then((m) => ({ token: m.token, expiresAt: m.expiresAt })),
+      )
     }
     const { token } = await entry
     return options.githosted(token).repo(repo)

@@ -1,4 +1,5 @@
 /** githosted clients per token for a Lambda container. */
+import { BoundedTtlCache } from '../cache/bounded-ttl-cache.js'
 import { Client } from '../githosted/index.js'
 import type { GithostedClient, GithostedClientFactory } from '../githosted/types.js'
 
@@ -8,13 +9,12 @@ import type { GithostedClient, GithostedClientFactory } from '../githosted/types
  * requests; a rotated token simply gets a new client.
  */
 export function cachedClientFactory(baseUrl: string, max: number): GithostedClientFactory {
-  const clients = new Map<string, GithostedClient>()
+  const clients = new BoundedTtlCache<string, GithostedClient>({ maxEntries: max })
   return (token) => {
     let c = clients.get(token)
     if (!c) {
       c = new Client({ token, baseUrl, clientName: 'githosted-ci-broker' })
       clients.set(token, c)
-      while (clients.size > max) clients.delete(clients.keys().next().value as string)
     }
     return c
   }

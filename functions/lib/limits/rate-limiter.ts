@@ -14,6 +14,7 @@
  * bounds the total.
  */
 import type { CallerIdentity } from '../auth/types.js'
+import { BoundedTtlCache } from '../cache/bounded-ttl-cache.js'
 import { RateLimitedError } from '../errors.js'
 
 export interface RateLimitResult {
@@ -48,7 +49,8 @@ export function createTokenBucketLimiter(options: TokenBucketOptions = {}): Rate
   const perMs = (options.refillPerMinute ?? 30) / 60_000
   const maxKeys = options.maxKeys ?? 10_000
   const now = () => (options.clock ? options.clock().getTime() : Date.now())
-  const buckets = new Map<string, Bucket>()
+  // Buckets never expire; the least recently used ones make room.
+  const buckets = new BoundedTtlCache<string, Bucket>({ maxEntries: maxKeys, touchOnGet: true })
 
   return {
     async take(key) {
@@ -57,16 +59,10 @@ export function createTokenBucketLimiter(options: TokenBucketOptions = {}): Rate
       if (b) {
         b.tokens = Math.min(capacity, b.tokens + (t - b.at) * perMs)
         b.at = t
-        // Re-insert so Map order stays least-recently-used first.
-        buckets.delete(key)
       } else {
         b = { tokens: capacity, at: t }
-        if (buckets.size >= maxKeys) {
-          const oldest = buckets.keys().next().value
-          if (oldest !== undefined) buckets.delete(oldest)
-        }
+        buckets.set(key, b)
       }
-      buckets.set(key, b)
       if (b.tokens >= 1) {
         b.tokens -= 1
         return { allowed: true, retryAfterSeconds: 0 }

@@ -5,6 +5,7 @@
  * the limit across a window boundary; that is the price of a single round
  * trip, and API Gateway's throttling still bounds the total.
  */
+import { BoundedTtlCache } from '../cache/bounded-ttl-cache.js'
 import type { RateLimiter } from '../limits/rate-limiter.js'
 import { ConditionFailed, N, S } from './dynamodb.js'
 import { PK, PREFIX, type StateTable, TTL, epochSeconds, hashKey } from './table.js'
@@ -36,19 +37,17 @@ export const RATE_LIMITS = {
  * request.
  */
 export function withLocalDenials(limiter: RateLimiter, clock: () => Date = () => new Date(), maxKeys = 10_000): RateLimiter {
-  const deniedUntil = new Map<string, number>()
+  // Each denial lives until its window ends; past `maxKeys`, ended ones and then the oldest make room.
+  const deniedUntil = new BoundedTtlCache<string, number>({ maxEntries: maxKeys, now: () => clock().getTime() })
   return {
     async take(key) {
-      const now = clock().getTime()
       const until = deniedUntil.get(key)
-      if (until !== undefined) {
-        if (until > now) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) }
-        deniedUntil.delete(key)
-      }
+      const now = clock().getTime()
+      if (until !== undefined) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) }
       const r = await limiter.take(key)
       if (!r.allowed) {
-        if (deniedUntil.size >= maxKeys) deniedUntil.clear()
-        deniedUntil.set(key, now + r.retryAfterSeconds * 1000)
+        const end = now + r.retryAfterSeconds * 1000
+        deniedUntil.set(key, end, end)
       }
       return r
     },

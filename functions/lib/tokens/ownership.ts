@@ -12,6 +12,7 @@
  */
 import type { CallerIdentity } from '../auth/types.js'
 import { createHash } from 'node:crypto'
+import { BoundedTtlCache } from '../cache/bounded-ttl-cache.js'
 
 export interface OwnershipRecord {
   tokenId: string
@@ -39,36 +40,22 @@ export function ownerKey(identity: CallerIdentity): string {
   return h.digest('hex')
 }
 
-/** In-memory store, bounded: expired records are dropped as new ones arrive. */
+/**
+ * In-memory store, bounded: expired records make room first; past the bound
+ * the oldest go, whose tokens still expire on their own.
+ */
 export function createMemoryOwnershipStore(options: { clock?: () => Date; maxRecords?: number } = {}): OwnershipStore {
-  const now = () => (options.clock ? options.clock().getTime() : Date.now())
-  const max = options.maxRecords ?? 50_000
-  const records = new Map<string, OwnershipRecord>()
-
-  const prune = () => {
-    const t = now()
-    for (const [id, r] of records) if (r.expiresAt.getTime() <= t) records.delete(id)
-    // Still full: drop the oldest insertions; their tokens still expire on their own.
-    while (records.size >= max) {
-      const oldest = records.keys().next().value
-      if (oldest === undefined) break
-      records.delete(oldest)
-    }
-  }
-
+  const clock = options.clock
+  const records = new BoundedTtlCache<string, OwnershipRecord>({
+    maxEntries: options.maxRecords ?? 50_000,
+    ...(clock ? { now: () => clock().getTime() } : {}),
+  })
   return {
     async put(record) {
-      if (records.size >= max / 2) prune()
-      records.set(record.tokenId, record)
+      records.set(record.tokenId, record, record.expiresAt.getTime())
     },
     async get(tokenId) {
-      const r = records.get(tokenId)
-      if (!r) return undefined
-      if (r.expiresAt.getTime() <= now()) {
-        records.delete(tokenId)
-        return undefined
-      }
-      return r
+      return records.get(tokenId)
     },
     async delete(tokenId) {
       records.delete(tokenId)
