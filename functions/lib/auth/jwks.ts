@@ -11,7 +11,7 @@
 import type { JWTVerifyGetKey } from 'jose'
 import { loadJose } from './jose.js'
 import { nodeFetch } from '../net/http-client.js'
-import { boundedFetch, MAX_METADATA_BYTES } from './bounded-fetch.js'
+import { cappedFetch } from '../net/capped-body.js'
 import { JwksUnavailableError } from './errors.js'
 import type { IssuerConfig } from './presets.js'
 
@@ -37,6 +37,13 @@ export interface IssuerKeys {
 }
 
 export type JwksCache = Map<string, Promise<IssuerKeys>>
+
+/**
+ * Default body cap for discovery documents and JWKS, so a hostile or broken
+ * issuer cannot make a Lambda buffer megabytes of "JWKS" (octo-sts caps
+ * discovery at 100 KiB for the same reason).
+ */
+export const MAX_METADATA_BYTES = 100 * 1024
 
 /** The container-wide cache used when none is injected. */
 export const defaultJwksCache: JwksCache = new Map()
@@ -110,7 +117,7 @@ export function isAcceptableJwksUri(jwksUri: string, issuerUrl: string): boolean
  * starts on this path.
  */
 function metadataFetch(fetchImpl: typeof fetch | undefined, maxBytes: number, timeoutMs: number): typeof fetch {
-  if (fetchImpl) return boundedFetch(fetchImpl, maxBytes)
+  if (fetchImpl) return cappedFetch(fetchImpl, maxBytes)
   return nodeFetch({
     maxBodyBytes: maxBytes,
     timeoutMs,

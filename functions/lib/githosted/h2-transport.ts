@@ -7,7 +7,8 @@
  */
 import type * as http2 from 'node:http2'
 import type { TransportRequest, TransportResponse } from './transport.js'
-import { ResponseTooLargeError, abortError, timeoutError } from './transport.js'
+import { CappedBody, ResponseTooLargeError, declaredOver } from '../net/capped-body.js'
+import { abortError, timeoutError } from './transport.js'
 
 /** Sessions per origin, plus how to close them all. */
 export interface H2Sessions {
@@ -114,21 +115,17 @@ export function h2Post(sessions: H2Sessions, req: TransportRequest): Promise<Tra
     const timer = setTimeout(() => finish(timeoutError(req.timeoutMs)), req.timeoutMs)
 
     let status = 0
-    const chunks: Buffer[] = []
-    let size = 0
+    const chunks = new CappedBody(req.maxBodyBytes)
     stream.on('response', (h) => {
       status = Number(h[':status'] ?? 0)
-      const declared = Number(h['content-length'] ?? Number.NaN)
-      if (declared > req.maxBodyBytes) finish(new ResponseTooLargeError(status, req.maxBodyBytes))
+      if (declaredOver(h['content-length'], req.maxBodyBytes)) finish(new ResponseTooLargeError(req.maxBodyBytes, status))
     })
     stream.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > req.maxBodyBytes) finish(new ResponseTooLargeError(status, req.maxBodyBytes))
-      else chunks.push(chunk)
+      if (!chunks.add(chunk)) finish(new ResponseTooLargeError(req.maxBodyBytes, status))
     })
     stream.on('end', () => {
       if (status === 0) return finish(Object.assign(new Error('stream ended without a response'), { code: 'ECONNRESET' }))
-      finish(undefined, { status, text: Buffer.concat(chunks, size).toString('utf8') })
+      finish(undefined, { status, text: chunks.bytes().toString('utf8') })
     })
     stream.on('error', (err) => finish(err))
     stream.on('close', () => {

@@ -11,10 +11,10 @@
  * We never ask for compression; a proxy that compresses anyway is decoded
  * (node:zlib loaded then), within the same size cap.
  */
+import { ResponseTooLargeError } from '../net/capped-body.js'
 import { closePools, createPools, exchange, type ExchangeErrors, type Pools } from '../net/http-client.js'
 import { createH2Sessions, h2Post, speaksH2, type H2Sessions } from './h2-transport.js'
 import {
-  ResponseTooLargeError,
   abortError,
   timeoutError,
   type Transport,
@@ -62,7 +62,6 @@ const H2_PROBE_MS = 2_000
 const TRANSPORT_ERRORS: ExchangeErrors = {
   timeout: timeoutError,
   abort: abortError,
-  tooLarge: (status, limit) => new ResponseTooLargeError(status, limit),
 }
 
 async function post(req: TransportRequest, pools: Pools): Promise<TransportResponse> {

@@ -8,10 +8,11 @@
  * Failure contract, which unary-call.ts maps to typed errors:
  * - no answer within `timeoutMs` → an error named 'TimeoutError';
  * - `signal` aborted → an error named 'AbortError';
- * - body over `maxBodyBytes` → ResponseTooLargeError;
+ * - body over `maxBodyBytes` → ResponseTooLargeError (lib/net/capped-body.ts);
  * - anything else (refused, reset, DNS) → the system error, its `code`
  *   somewhere on it or its `cause` chain (network-error.ts reads it).
  */
+import { ResponseTooLargeError, readCappedBody } from '../net/capped-body.js'
 
 /** One request. */
 export interface TransportRequest {
@@ -43,17 +44,6 @@ export type Transport = (req: TransportRequest) => Promise<TransportResponse>
 /** Default response body cap: far above any githosted message we read, far below memory trouble. */
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 
-/** The server answered with a body larger than the caller accepts. */
-export class ResponseTooLargeError extends Error {
-  override name = 'ResponseTooLargeError'
-  constructor(
-    readonly status: number,
-    readonly limit: number,
-  ) {
-    super(`response body exceeds ${limit} bytes`)
-  }
-}
-
 /** An error named like the DOMException that `AbortSignal.timeout` produces. */
 export function timeoutError(ms: number): Error {
   return Object.assign(new Error(`no response within ${ms} ms`), { name: 'TimeoutError' })
@@ -71,16 +61,8 @@ export function fetchTransport(f: typeof fetch): Transport {
     const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout
     try {
       const res = await f(req.url, { method: 'POST', headers: req.headers, body: req.body, signal })
-      const declared = Number(res.headers?.get?.('content-length') ?? Number.NaN)
-      if (declared > req.maxBodyBytes) {
-        await res.body?.cancel().catch(() => {})
-        throw new ResponseTooLargeError(res.status, req.maxBodyBytes)
-      }
-      const text = await res.text()
-      if (text.length > req.maxBodyBytes || Buffer.byteLength(text) > req.maxBodyBytes) {
-        throw new ResponseTooLargeError(res.status, req.maxBodyBytes)
-      }
-      return { status: res.status, text }
+      // TextDecoder, as Response.text() decodes: UTF-8, a leading BOM dropped.
+      return { status: res.status, text: new TextDecoder().decode(await readCappedBody(res, req.maxBodyBytes)) }
     } catch (err) {
       if (err instanceof ResponseTooLargeError) throw err
       // Which signal fired decides the meaning, whatever the implementation rejected with.

@@ -15,7 +15,8 @@ import { GithostedCanceledError, GithostedInternalError, GithostedTimeoutError, 
 import { JsonReader } from './json-reader.js'
 import { GithostedNetworkError, findNetworkCode } from './network-error.js'
 import type { Procedure, RequestJson, ResponseJson } from './procedures.js'
-import { ResponseTooLargeError, type Transport } from './transport.js'
+import { ResponseTooLargeError } from '../net/capped-body.js'
+import type { Transport } from './transport.js'
 
 export interface CallConfig {
   baseUrl: string

@@ -18,27 +18,21 @@
 import http from 'node:http'
 import type https from 'node:https'
 import type zlib from 'node:zlib'
+import { CappedBody, ResponseTooLargeError, declaredOver } from './capped-body.js'
 
-/** The server answered with a body larger than the caller accepts. */
-export class ResponseTooLargeError extends Error {
-  override name = 'ResponseTooLargeError'
-  constructor(readonly limit: number) {
-    super(`response larger than ${limit} bytes`)
-  }
-}
-
-/** How failures are reported; callers with their own error contract pass their constructors. */
+/**
+ * How a timeout or an abort is reported; callers with their own error contract
+ * pass their constructors. An oversized body is always a ResponseTooLargeError.
+ */
 export interface ExchangeErrors {
   timeout(ms: number): Error
   abort(reason: unknown): Error
-  tooLarge(status: number, limit: number): Error
 }
 
 const DEFAULT_ERRORS: ExchangeErrors = {
   timeout: (ms) => Object.assign(new Error(`no response within ${ms} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' }),
   abort: (reason) =>
     reason instanceof Error ? reason : Object.assign(new Error('the request was aborted'), { name: 'AbortError' }),
-  tooLarge: (_status, limit) => new ResponseTooLargeError(limit),
 }
 
 /** One exchange. */
@@ -202,28 +196,25 @@ function exchangeOnce(req: ExchangeRequest, pools: Pools): Promise<ExchangeRespo
     request.on('response', (res) => {
       responded = true
       const status = res.statusCode ?? 0
-      const declared = Number(res.headers['content-length'] ?? Number.NaN)
-      if (declared > req.maxBodyBytes) return finish(errors.tooLarge(status, req.maxBodyBytes))
+      const tooLarge = () => new ResponseTooLargeError(req.maxBodyBytes, status)
+      if (declaredOver(res.headers['content-length'], req.maxBodyBytes)) return finish(tooLarge())
       const coding = res.headers['content-encoding']?.trim().toLowerCase()
       const decoder = coding && coding !== 'identity' ? decoderFor(coding, req.decompress === true) : undefined
       if (decoder instanceof Error) return finish(decoder)
-      const chunks: Buffer[] = []
-      let size = 0
+      const chunks = new CappedBody(req.maxBodyBytes)
       res.on('data', (chunk: Buffer) => {
-        size += chunk.length
-        if (size > req.maxBodyBytes) finish(errors.tooLarge(status, req.maxBodyBytes))
-        else chunks.push(chunk)
+        if (!chunks.add(chunk)) finish(tooLarge())
       })
       res.on('error', (err) => finish(err))
       res.on('end', () => {
         if (done) return
-        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+        const raw = chunks.bytes()
         let body: Buffer
         try {
           body = decoder ? decoder(raw, { maxOutputLength: req.maxBodyBytes }) : raw
         } catch (err) {
-          const tooLarge = (err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE'
-          return finish(tooLarge ? errors.tooLarge(status, req.maxBodyBytes) : (err as Error))
+          // Node's name for an output over maxOutputLength: the body decoded to more than the cap.
+          return finish((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge() : (err as Error))
         }
         finish(undefined, { status, statusText: res.statusMessage ?? '', rawHeaders: res.rawHeaders, body })
       })

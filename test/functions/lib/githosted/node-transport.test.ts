@@ -19,10 +19,10 @@ import {
   type NodeTransport,
 } from '../../../../functions/lib/githosted/node-transport.js'
 import {
-  ResponseTooLargeError,
   fetchTransport,
   type TransportRequest,
 } from '../../../../functions/lib/githosted/transport.js'
+import { ResponseTooLargeError } from '../../../../functions/lib/net/capped-body.js'
 import { virtualTime } from './fake-connect.js'
 
 const TOKEN = ['gw', 'N'.repeat(12) + 'secretpart' + 'x'.repeat(12)].join('_')

@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { nodeFetch, nodeGet, ResponseTooLargeError } from '../../../../functions/lib/net/http-client.js'
+import { ResponseTooLargeError } from '../../../../functions/lib/net/capped-body.js'
+import { nodeFetch, nodeGet } from '../../../../functions/lib/net/http-client.js'
 
 let server: Server
 let base: string
