@@ -6,8 +6,8 @@
  * default is 502. `unauthenticated` and `permission_denied` from githosted
  * also stay 502: the token the broker presents is the broker's own (or one it
  * minted), so the caller of the broker did nothing wrong and must not be told
- * "your credentials are bad". Callers that use the client with their own
- * token (the CI script) tell these apart by class instead of `status`.
+ * "your credentials are bad". A caller that uses the client with its own
+ * token should tell these apart by class, not by `status`.
  *
  * Messages are built from the procedure, the Connect code and the upstream
  * message passed through `redact()`; they never contain the token.

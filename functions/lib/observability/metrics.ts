@@ -7,18 +7,16 @@
  * ('githosted' | 'dynamodb') and a numeric `latencyMs` becomes a
  * DependencyLatency point; a numeric `leaseWaitMs` becomes a LeaseWait point.
  */
-import { DeployConflictError, DeployContentionError } from '../deploys/errors.js'
-import { UpstreamError } from '../edge/errors.js'
-import { ConflictError } from '../errors.js'
-import { GithostedTimeoutError, GithostedUnavailableError, RepoBusyError, StaleHeadError } from '../githosted/errors.js'
 import type { MetricPoint } from './emf.js'
 
 /** CloudWatch namespace of the broker's metrics (infra/alarms.ts and infra/dashboard.ts read the same). */
 export const METRICS_NAMESPACE = 'GithostedCiBroker'
 
-// githosted's own failures; a stale head or an expectedHead mismatch is contention, not an outage.
-const GITHOSTED_FAILURE = new Set([GithostedTimeoutError.code, RepoBusyError.code, GithostedUnavailableError.code, UpstreamError.code])
-const CONFLICT = new Set([ConflictError.code, DeployConflictError.code, DeployContentionError.code, StaleHeadError.code])
+// Codes as logged (the wire strings): the error classes live in folders that log through this one,
+// so importing them here would be a cycle. githosted's own failures; a stale head or an
+// expectedHead mismatch is contention, not an outage.
+const GITHOSTED_FAILURE = /^(GITHOSTED_(TIMEOUT|REPO_BUSY|UNAVAILABLE|ERROR)|UPSTREAM_FAILED)$/
+const CONFLICT = new Set(['CONFLICT', 'DEPLOY_CONFLICT', 'DEPLOY_CONTENTION', 'GITHOSTED_STALE_HEAD'])
 
 const count = (name: string, dimensions?: Record<string, string>): MetricPoint => ({ name, unit: 'Count', value: 1, ...(dimensions ? { dimensions } : {}) })
 
@@ -30,7 +28,7 @@ export function metricsFromRecord(record: Record<string, unknown>): MetricPoint[
     const event = record.event
     const outcome = record.outcome
     points.push(count('Operations'))
-    if (GITHOSTED_FAILURE.has(code)) points.push(count('GithostedErrors'))
+    if (GITHOSTED_FAILURE.test(code)) points.push(count('GithostedErrors'))
     if (event === 'token.mint') {
       if (outcome === 'allowed' && record.dryRun !== true) points.push(count('TokensIssued'))
       else if (outcome !== 'allowed') points.push(count('TokensDenied', { Reason: code || 'UNKNOWN' }))
