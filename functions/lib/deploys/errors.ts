@@ -4,7 +4,7 @@
  * to. Recognition goes by `name`/`code` rather than `instanceof` so that the
  * core works with any client implementing the contract (and with fakes).
  */
-import { ConflictError } from '../errors.js'
+import { ConflictError, DependencyUnavailableError } from '../errors.js'
 import type { MergeConflict } from './merge.js'
 
 /** Another writer changed a key we change to a different value since we read it. */
@@ -48,6 +48,27 @@ export class IdempotencyKeyReusedError extends ConflictError {
   override details() {
     return { commit: this.commit }
   }
+}
+
+/** The config file in the repo cannot be edited as it is (invalid JSON, too large, unusable schema). */
+export class ConfigFileInvalidError extends ConflictError {
+  override readonly code = 'CONFIG_FILE_INVALID'
+}
+
+/** Too many concurrent writers; the deploy made no lasting change of its own (or says which commit to check). */
+export class DeployContentionError extends DependencyUnavailableError {
+  override readonly code = 'DEPLOY_CONTENTION'
+}
+
+/** The 409 for a same-key conflict: it names the first key and both values, so the caller can decide. */
+export function deployConflictError(path: string, conflicts: MergeConflict[], theirCommit: string | undefined): DeployConflictError {
+  const c = conflicts[0]!
+  const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more key(s))` : ''
+  return new DeployConflictError(
+    `Conflict in ${path}: another deploy${theirCommit ? ` (${theirCommit.slice(0, 12)})` : ''} changed ${c.pointer} to ${JSON.stringify(c.theirs ?? null)} while this one was setting it to ${JSON.stringify(c.ours ?? null)}${more}. Nothing of this change was kept; read the current value and retry if it should still apply.`,
+    conflicts,
+    theirCommit,
+  )
 }
 
 function field(err: unknown, key: string): unknown {
