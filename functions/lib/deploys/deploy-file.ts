@@ -13,7 +13,7 @@ import type { Lease } from '../state/lease.js'
 import { type ApplyDeps, DEFAULT_AUTHOR, DEFAULT_RETRY, type RetryPolicy } from './apply-types.js'
 import { type ConfigLayout, LIMITS, environmentPath } from './change.js'
 import { ConfigFileInvalidError, DeployContentionError, type ExpectedHeadViolation, asExpectedHeadViolation, isNotFound } from './errors.js'
-import { parseJsonText } from './json-text.js'
+import { parseJsonText } from './json-parse.js'
 import { checkSchema } from './schema.js'
 
 /** A write must not outlive the lease it is sent under: renew first when less than this is left. */

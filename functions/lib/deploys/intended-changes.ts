@@ -25,7 +25,7 @@
 import type { CommitInfo, RepoHandle } from '../githosted/types.js'
 import { isRepairSubject, markedBase } from './deploy-message.js'
 import { formatPointer, parsePointer, pointerContains } from './json-pointer.js'
-import { parseJsonText } from './json-text.js'
+import { parseJsonText } from './json-parse.js'
 import { ABSENT, type Lookup, getAt, keyDiff, lookupEqual, setAt } from './json-values.js'
 import { isNotFound } from './errors.js'
 import type { MergeConflict } from './merge.js'

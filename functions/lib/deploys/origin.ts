@@ -10,7 +10,7 @@
 import type { CommitInfo, RepoHandle } from '../githosted/types.js'
 import { isNotFound } from './errors.js'
 import { HISTORY_LIMIT } from './history.js'
-import { parseJsonText } from './json-text.js'
+import { parseJsonText } from './json-parse.js'
 import { getAt, lookupEqual } from './json-values.js'
 import { type DeployTrailers, parseDeployTrailers } from './trailers.js'
 

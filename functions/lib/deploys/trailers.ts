@@ -7,7 +7,7 @@
  * Values are single-line; anything else (newlines, control characters) is
  * escaped as JSON string content so a trailer can never inject another one.
  */
-import { parseJsonText, stringifyExact } from './json-text.js'
+import { parseJsonText, stringifyExact } from './json-parse.js'
 
 export interface DeployTrailers {
   environment: string

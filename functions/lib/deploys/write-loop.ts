@@ -12,7 +12,7 @@ import type { NormalizedAssignment } from './change.js'
 import type { DeployFile } from './deploy-file.js'
 import type { DeployMessages } from './deploy-message.js'
 import { deployConflictError, isRepoBusy, isStaleHead } from './errors.js'
-import { parseJsonText } from './json-text.js'
+import { parseJsonText } from './json-parse.js'
 import { merge3 } from './merge.js'
 import { settle } from './repair.js'
 
