@@ -17,7 +17,7 @@ import { limitBody, readFields } from '../lib/edge/body.js'
 import { sourceIpLimit } from '../lib/edge/source-ip.js'
 import type { ApplyResult } from '../lib/deploys/apply.js'
 import type { HoldOutcome } from '../lib/deploys/hold-actions.js'
-import { parseJsonText, stringifyExact } from '../lib/deploys/json-text.js'
+import { parseJsonText, stringifyExact } from '../lib/deploys/json-parse.js'
 import {
   parseDeployBody,
   parseHoldBody,

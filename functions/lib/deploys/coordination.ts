@@ -12,6 +12,7 @@
  * expectedHead and the after-the-fact parent check stay: they guard against
  * writers outside the broker.
  */
+import type { Logger } from '../observability/logger.js'
 import type { IdempotencyStore } from '../state/idempotency.js'
 import { createMemoryIdempotencyStore } from '../state/idempotency.js'
 import { createMemoryLeaseManager, type LeaseManager } from '../state/lease.js'
@@ -37,4 +38,17 @@ export function sharedCoordination<R>(state: SharedState): DeployCoordination<R>
 /** One process's coordination: unit tests and single-process tools only. */
 export function inProcessCoordination<R>(): DeployCoordination<R> {
   return { leases: createMemoryLeaseManager({ durationMs: DEFAULT_LEASE_MS }), idempotency: createMemoryIdempotencyStore<R>(), watermarks: createMemoryWatermarkStore() }
+}
+
+/**
+ * Bookkeeping after the change is in the file: a failure here must not turn
+ * the answer into an error (a 5xx says nothing was applied). The Git
+ * trailers stay as the fallback for idempotency and ordering.
+ */
+export async function afterLanding(logger: Logger, what: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn()
+  } catch (err) {
+    logger.warn(`deploy landed but could not ${what}; the commit trailers stand in for it`, { code: (err as { code?: string }).code })
+  }
 }

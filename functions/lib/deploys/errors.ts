@@ -60,6 +60,17 @@ export class DeployContentionError extends DependencyUnavailableError {
   static override readonly code: string = 'DEPLOY_CONTENTION'
 }
 
+/** The 409 for a same-key conflict: it names the first key and both values, so the caller can decide. */
+export function deployConflictError(path: string, conflicts: MergeConflict[], theirCommit: string | undefined): DeployConflictError {
+  const c = conflicts[0]!
+  const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more key(s))` : ''
+  return new DeployConflictError(
+    `Conflict in ${path}: another deploy${theirCommit ? ` (${theirCommit.slice(0, 12)})` : ''} changed ${c.pointer} to ${JSON.stringify(c.theirs ?? null)} while this one was setting it to ${JSON.stringify(c.ours ?? null)}${more}. Nothing of this change was kept; read the current value and retry if it should still apply.`,
+    conflicts,
+    theirCommit,
+  )
+}
+
 /** githosted refused the write because the branch moved (server-side expectedHead). */
 export function isStaleHead(err: unknown): err is StaleHeadError {
   return err instanceof StaleHeadError

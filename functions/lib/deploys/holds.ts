@@ -12,7 +12,7 @@
  */
 import type { RepoHandle, WriteResult } from '../githosted/types.js'
 import { type ConfigLayout, DEFAULT_LAYOUT, holdPath } from './change.js'
-import { isNotFound, isUnimplemented } from './errors.js'
+import { EnvironmentHeldError, isNotFound, isUnimplemented } from './errors.js'
 
 export interface Hold {
   reason: string
@@ -38,6 +38,29 @@ export async function readHold(
   options: { layout?: ConfigLayout; ref?: string } = {},
 ): Promise<Hold | undefined> {
   return (await readHoldState(repo, environment, options)).hold
+}
+
+/**
+ * What a hold means for one deploy, as above: an event skips the environment
+ * (`skip`, never an error); an explicit deploy goes ahead only with an
+ * override the policy allowed, and says so in its commit (`note`). Throws
+ * EnvironmentHeldError for an explicit deploy without that override.
+ * Undefined when nothing is held.
+ */
+export function holdVerdict(
+  hold: Hold | undefined,
+  environment: string,
+  request: { source: string; overrideHold?: boolean },
+): { skip: string } | { note: string } | undefined {
+  if (!hold) return undefined
+  if (request.source === 'event') return { skip: `${environment} is held: ${hold.reason}` }
+  if (!request.overrideHold) {
+    throw new EnvironmentHeldError(
+      `${environment} is held${hold.by ? ` by ${hold.by}` : ''}: ${hold.reason}. Release the hold, or pass overrideHold where the policy allows it.`,
+      hold,
+    )
+  }
+  return { note: `overrides hold on ${environment} (${hold.reason})` }
 }
 
 /**

@@ -96,3 +96,11 @@ export function setAt(doc: unknown, tokens: readonly string[], value: Lookup): u
   else obj[head] = setAt(obj[head], rest, value)
   return obj
 }
+
+/** A missing key as trailers and results show it: JSON null. */
+export const orNull = (v: unknown): unknown => (v === ABSENT || v === undefined ? null : v)
+
+/** The assignments that change `doc` (the rest are already in place). */
+export function changesTo<A extends { tokens: readonly string[]; value: Lookup }>(doc: unknown, assignments: readonly A[]): A[] {
+  return assignments.filter((a) => !lookupEqual(getAt(doc, a.tokens), a.value))
+}

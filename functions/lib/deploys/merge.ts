@@ -6,7 +6,8 @@
  * editing *their* text, so their formatting and their changes survive.
  */
 import { formatPointer } from './json-pointer.js'
-import { type Assignment, applyAssignments, parseJsonText } from './json-text.js'
+import { type Assignment, applyAssignments } from './json-text.js'
+import { parseJsonText } from './json-parse.js'
 import { ABSENT, type Lookup, getAt, keyDiff, lookupEqual } from './json-values.js'
 
 export interface MergeConflict {

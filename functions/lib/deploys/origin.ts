@@ -11,7 +11,7 @@ import { ValidationError } from '../errors.js'
 import type { CommitInfo, RepoHandle } from '../githosted/types.js'
 import { isNotFound } from './errors.js'
 import { HISTORY_LIMIT } from './history.js'
-import { parseJsonText } from './json-text.js'
+import { parseJsonText } from './json-parse.js'
 import { getAt, lookupEqual } from './json-values.js'
 import { type DeployTrailers, parseDeployTrailers } from './trailers.js'
 

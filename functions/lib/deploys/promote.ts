@@ -23,7 +23,7 @@ import { type ConfigLayout, DEFAULT_LAYOUT, environmentPath, validateEnvironment
 import { DEFAULT_PROMOTION_SETTINGS, DIGEST_RE, type PromotionSettings, digestPointerFor, pinnedReference, splitImage } from './digest.js'
 import { isNotFound } from './errors.js'
 import { formatPointer, parsePointer } from './json-pointer.js'
-import { parseJsonText } from './json-text.js'
+import { parseJsonText } from './json-parse.js'
 import { ABSENT, getAt } from './json-values.js'
 import { type ValueOrigin, valueOrigin } from './origin.js'
 import { readVerification } from './verify.js'

@@ -11,7 +11,7 @@ import { type ConfigChange, type ConfigLayout, DEFAULT_LAYOUT, environmentPath }
 import { isNotFound } from './errors.js'
 import { HISTORY_LIMIT } from './history.js'
 import { formatPointer, parsePointer } from './json-pointer.js'
-import { parseJsonText } from './json-text.js'
+import { parseJsonText } from './json-parse.js'
 import { ABSENT, getAt, lookupEqual } from './json-values.js'
 import { valueOrigin } from './origin.js'
 

@@ -7,7 +7,7 @@
  * Values are single-line; anything else (newlines, control characters) is
  * escaped as JSON string content so a trailer can never inject another one.
  */
-import { parseJsonText, stringifyExact } from './json-text.js'
+import { parseJsonText, stringifyExact } from './json-parse.js'
 
 export interface DeployTrailers {
   environment: string
@@ -93,6 +93,12 @@ export function formatDeployMessage(subject: string, trailers: DeployTrailers, b
   return parts.join('\n\n') + '\n'
 }
 
+/** Every trailer but Deploy-Change holds one string field, named as in KEYS. */
+type StringField = Exclude<keyof typeof KEYS, 'change'>
+const FIELD_BY_KEY = new Map<string, StringField>(
+  (Object.keys(KEYS) as Array<keyof typeof KEYS>).filter((f): f is StringField => f !== 'change').map((f) => [KEYS[f], f]),
+)
+
 /**
  * Reads deploy trailers back from a full commit message. Returns undefined
  * when the message carries none (not a deploy commit, or the server gave only
@@ -115,31 +121,19 @@ export function parseDeployTrailers(message: string | undefined): DeployTrailers
         return raw
       }
     })()
-    switch (key) {
-      case KEYS.environment: out.environment = value; break
-      case KEYS.source: out.source = value; break
-      case KEYS.requester: out.requester = value; break
-      case KEYS.runUrl: out.runUrl = value; break
-      case KEYS.eventId: out.eventId = value; break
-      case KEYS.eventTime: out.eventTime = value; break
-      case KEYS.imageDigest: out.imageDigest = value; break
-      case KEYS.idempotencyKey: out.idempotencyKey = value; break
-      case KEYS.reason: out.reason = value; break
-      case KEYS.baseCommit: out.baseCommit = value; break
-      case KEYS.promotedFrom: out.promotedFrom = value; break
-      case KEYS.verifiedBy: out.verifiedBy = value; break
-      case KEYS.verifiedCommit: out.verifiedCommit = value; break
-      case KEYS.change:
-        try {
-          const c = parseJsonText(raw) as { pointer?: unknown; previous?: unknown; current?: unknown; removed?: unknown }
-          if (typeof c.pointer === 'string') {
-            out.changes.push({ pointer: c.pointer, previous: c.previous, current: c.current, ...(c.removed === true ? { removed: true } : {}) })
-          }
-        } catch {
-          // A hand-written or truncated change line: keep the rest of the trailers.
+    if (key === KEYS.change) {
+      try {
+        const c = parseJsonText(raw) as { pointer?: unknown; previous?: unknown; current?: unknown; removed?: unknown }
+        if (typeof c.pointer === 'string') {
+          out.changes.push({ pointer: c.pointer, previous: c.previous, current: c.current, ...(c.removed === true ? { removed: true } : {}) })
         }
-        break
+      } catch {
+        // A hand-written or truncated change line: keep the rest of the trailers.
+      }
+      continue
     }
+    const field = FIELD_BY_KEY.get(key)
+    if (field) out[field] = value
   }
   if (!out.environment || !out.source) return undefined
   return out as DeployTrailers

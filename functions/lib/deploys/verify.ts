@@ -14,7 +14,7 @@ import { DEFAULT_AUTHOR } from './apply.js'
 import { type ConfigLayout, DEFAULT_LAYOUT, environmentPath, validateEnvironmentName } from './change.js'
 import { isNotFound, isRepoBusy, isStaleHead } from './errors.js'
 import { parsePointer } from './json-pointer.js'
-import { parseJsonText } from './json-text.js'
+import { parseJsonText } from './json-parse.js'
 import { valueOrigin } from './origin.js'
 import { formatDeployMessage } from './trailers.js'
 

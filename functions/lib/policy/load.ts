@@ -4,6 +4,9 @@
  * the caller is, catch-all patterns, zero or over-long TTLs. Every error names
  * the rule and the field, and is a ConfigError (the bundle build runs this, so
  * a bad policy never ships).
+ *
+ * Over 300 lines as one algorithm: a single compile pass whose checks are
+ * read together to see that nothing fails open.
  */
 import * as v from 'valibot'
 import { isValidKeyName } from '../auth/broker-keys.js'

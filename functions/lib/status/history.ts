@@ -33,7 +33,7 @@ const ABSENT = Symbol('absent')
 const INVALID = Symbol('invalid')
 type FileState = unknown
 
-/** Subjects of repair commits where the server returns no full message (deploys/apply.ts repairMessage). */
+/** Subjects of repair commits where the server returns no full message (deploys/deploy-message.ts, DeployMessages.repair). */
 const REPAIR_SUBJECT = /^(?:Restore changes to \S+ overwritten by [0-9a-f]{7,}|Revert [0-9a-f]{7,}: conflicting deploy to )/
 
 function isRepair(commit: CommitInfo, trailers: DeployTrailers | null | undefined): boolean {

@@ -226,7 +226,7 @@ describe('history: one row per change to the environment', () => {
         const doc = JSON.parse(file.content) as Record<string, unknown>
         // Same values, other formatting: not a change to the environment.
         await repo.write('environments/staging.json', JSON.stringify(doc) + '\n', { message: 'Reformat staging' })
-        // A repair commit (as deploys/apply.ts names them) is bookkeeping, not a deploy.
+        // A repair commit (as deploys/deploy-message.ts names them) is bookkeeping, not a deploy.
         await repo.write('environments/staging.json', JSON.stringify({ ...doc, replicas: 7 }, null, 2) + '\n', {
           message: `Restore changes to staging overwritten by ${'a'.repeat(12)}`,
         })

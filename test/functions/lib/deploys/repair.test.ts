@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { baseMarker, clobberedChanges, divergence } from '../../../../functions/lib/deploys/repair.js'
+import { baseMarker } from '../../../../functions/lib/deploys/deploy-message.js'
+import { clobberedChanges, divergence } from '../../../../functions/lib/deploys/repair.js'
 import { formatDeployMessage } from '../../../../functions/lib/deploys/trailers.js'
 import { FakeRepo } from './fake-repo.js'
 
