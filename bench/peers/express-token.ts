@@ -18,6 +18,7 @@ import { loadPolicy } from '../../functions/lib/policy/index.js'
 import { buildTokenDeps } from '../../functions/token/deps.js'
 import { createTokenService, type TokenService } from '../../functions/lib/tokens/service.js'
 import { parseApiTokenRequest } from '../../functions/token/request.js'
+import { mintResponse } from '../../functions/token/response.js'
 
 const policy = loadPolicy(policyDocument, { issuerUrls: JSON.parse(process.env.BENCH_OIDC_ISSUER_URLS ?? '{}') })
 
@@ -46,15 +47,7 @@ app.post('/v1/tokens', async (req: LambdaRequest, res: Response, next: NextFunct
       },
       () => parseApiTokenRequest((req.body ?? {}) as Record<string, unknown>),
     )
-    res.set('cache-control', 'no-store').status(201).json({
-      token: minted.token,
-      tokenId: minted.record.id,
-      expiresAt: minted.expiresAt.toISOString(),
-      repos: minted.repos,
-      permission: minted.permission,
-      rule: minted.rule,
-      ttlSeconds: minted.ttlSeconds,
-    })
+    res.set('cache-control', 'no-store').status(201).json(mintResponse(minted))
   } catch (err) {
     next(err)
   }

@@ -14,10 +14,10 @@ import { callOf, createFunctionApp, lazyDeps, type EdgeEnv } from '../lib/edge/a
 import { MethodNotAllowedError } from '../lib/edge/errors.js'
 import { problemResponse } from '../lib/edge/problem.js'
 import { ipChecked, startSourceIpCheck } from '../lib/edge/source-ip.js'
-import { formatDuration } from '../lib/duration.js'
 import { AppError } from '../lib/errors.js'
-import { createTokenService, type MintOutcome, type TokenCall, type TokenService, type TokenServiceDeps } from '../lib/tokens/service.js'
+import { createTokenService, type TokenCall, type TokenService, type TokenServiceDeps } from '../lib/tokens/service.js'
 import { parseApiTokenRequest, parseCiTokenRequest } from './request.js'
+import { mintResponse } from './response.js'
 
 export type TokenAppDeps = TokenServiceDeps & {
   /** Request ids where API Gateway gives none (tests pass a counter). Default: random UUID. */
@@ -75,25 +75,6 @@ export function createTokenApp(deps: TokenAppDeps | (() => TokenAppDeps), option
   })
 
   return app
-}
-
-function mintResponse(minted: MintOutcome) {
-  const requested = minted.requestedTtlSeconds
-  return {
-    token: minted.token,
-    tokenId: minted.record.id,
-    expiresAt: minted.expiresAt.toISOString(),
-    repos: minted.repos,
-    permission: minted.permission,
-    rule: minted.rule,
-    ttlSeconds: minted.ttlSeconds,
-    ...(minted.clamped
-      ? { clamped: true, note: `Requested ${formatDuration(requested)}; the policy allows at most ${formatDuration(minted.ttlSeconds)}.` }
-      : {}),
-    ...(minted.method === 'create' && minted.ttlSeconds > requested
-      ? { note: `This githosted server mints whole hours only; the token lives ${formatDuration(minted.ttlSeconds)}.` }
-      : {}),
-  }
 }
 
 function tokenCall(c: C): TokenCall {
