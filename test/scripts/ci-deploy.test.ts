@@ -12,21 +12,17 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { createLogger } from '../../functions/lib/observability/logger.js'
-import { createAuthenticator } from '../../functions/lib/auth/authenticator.js'
-import { generateBrokerKey, hashBrokerKey } from '../../functions/lib/auth/broker-keys.js'
-import { MemoryReplayStore } from '../../functions/lib/auth/replay.js'
-import { createScopedRepoProvider } from '../../functions/lib/deploys/scoped-repo.js'
+import { generateBrokerKey } from '../../functions/lib/auth/broker-keys.js'
 import { parseDeployTrailers } from '../../functions/lib/deploys/trailers.js'
 import { Client } from '../../functions/lib/githosted/index.js'
 import { loadPolicy } from '../../functions/lib/policy/index.js'
-import { staticSecret } from '../../functions/lib/secrets/source.js'
-import { createDeployApp } from '../../functions/deploy/app.js'
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../local/oidc/index.js'
 import { ciDeploy } from '../../scripts/ci-deploy.js'
 import { updateDeployConfig } from '../../scripts/update-deploy-config.js'
 import { findSecrets } from '../setup/secret-patterns.js'
 import { startTestGithosted, type TestGithosted } from '../helpers/githosted.js'
 import { serveApp, type ServedApp } from '../helpers/serve-app.js'
+import { createTestDeployApp } from '../helpers/deploy-app.js'
 
 const run = promisify(execFile)
 
@@ -45,17 +41,7 @@ beforeAll(async () => {
   admin = new Client({ token: gh.bootstrapToken, baseUrl: gh.url })
   const policy = loadPolicy(parseYaml(readFileSync(new URL('../../local/policy.yaml', import.meta.url), 'utf8')), { issuerUrls: oidc.policyIssuerUrls })
   const logger = createLogger({ level: 'warn' })
-  const app = createDeployApp({
-    authenticator: createAuthenticator({
-      oidc: { issuers: policy.issuers, audience: 'githosted-ci-broker' },
-      brokerKeys: () => [{ name: 'local', sha256: hashBrokerKey(brokerKey) }],
-      replayStore: new MemoryReplayStore(),
-      logger,
-    }),
-    policy,
-    repos: createScopedRepoProvider({ workspaceToken: staticSecret(gh.bootstrapToken), githosted: (t) => new Client({ token: t, baseUrl: gh.url }) }),
-    logger,
-  })
+  const app = createTestDeployApp({ gh, policy, logger, keys: { local: brokerKey }, oidc: { issuers: policy.issuers, audience: 'githosted-ci-broker' } })
   served = await serveApp(app.fetch)
   // GitHub Actions' ID token endpoint: checks its bearer and hands out a token for the asked audience.
   actions = createServer(async (req, res) => {

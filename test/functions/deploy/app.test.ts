@@ -5,19 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../functions/lib/observability/logger.js'
-import { createAuthenticator } from '../../../functions/lib/auth/authenticator.js'
-import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
-import { MemoryReplayStore } from '../../../functions/lib/auth/replay.js'
-import { createScopedRepoProvider } from '../../../functions/lib/deploys/scoped-repo.js'
+import { generateBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { releaseHold } from '../../../functions/lib/deploys/holds.js'
 import { parseDeployTrailers } from '../../../functions/lib/deploys/trailers.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { loadPolicy } from '../../../functions/lib/policy/index.js'
-import { staticSecret } from '../../../functions/lib/secrets/source.js'
-import { createDeployApp } from '../../../functions/deploy/app.js'
 import { findSecrets } from '../../setup/secret-patterns.js'
 import { gitMessage, plainSubject, startTestGithosted, type TestGithosted } from '../../helpers/githosted.js'
 import { serveApp, type ServedApp } from '../../helpers/serve-app.js'
+import { createTestDeployApp } from '../../helpers/deploy-app.js'
 
 let gh: TestGithosted
 let served: ServedApp
@@ -40,20 +36,7 @@ beforeAll(async () => {
     ],
   })
   const logger = createLogger({ level: 'info', sink: (l) => (lines.push(l), process.stdout.write(l + '\n')) })
-  const app = createDeployApp({
-    authenticator: createAuthenticator({
-      brokerKeys: () => [
-        { name: 'deployer', sha256: hashBrokerKey(deployer) },
-        { name: 'staging-only', sha256: hashBrokerKey(stagingOnly) },
-        { name: 'releaser', sha256: hashBrokerKey(releaser) },
-      ],
-      replayStore: new MemoryReplayStore(),
-      logger,
-    }),
-    policy,
-    repos: createScopedRepoProvider({ workspaceToken: staticSecret(gh.bootstrapToken), githosted: (t) => new Client({ token: t, baseUrl: gh.url }) }),
-    logger,
-  })
+  const app = createTestDeployApp({ gh, policy, logger, keys: { deployer, 'staging-only': stagingOnly, releaser } })
   served = await serveApp(app.fetch)
   await admin.repo('deploy-configs').write('environments/broken.json', '{"image": ', { message: 'broken file' })
 })

@@ -8,17 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../functions/lib/observability/logger.js'
-import { createAuthenticator } from '../../../functions/lib/auth/authenticator.js'
-import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
-import { MemoryReplayStore } from '../../../functions/lib/auth/replay.js'
+import { generateBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { DEFAULT_REQUEST_BUDGET_MS } from '../../../functions/lib/deadline.js'
-import { createScopedRepoProvider } from '../../../functions/lib/deploys/scoped-repo.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { loadPolicy } from '../../../functions/lib/policy/index.js'
-import { staticSecret } from '../../../functions/lib/secrets/source.js'
-import { createDeployApp } from '../../../functions/deploy/app.js'
 import { startTestGithosted, testProfile, type TestGithosted } from '../../helpers/githosted.js'
 import { serveApp, type ServedApp } from '../../helpers/serve-app.js'
+import { createTestDeployApp } from '../../helpers/deploy-app.js'
 
 let gh: TestGithosted
 let served: ServedApp
@@ -28,10 +24,10 @@ let virtualMs = 0
 beforeAll(async () => {
   gh = await startTestGithosted()
   const logger = createLogger({ level: 'warn', sink: () => {} })
-  const app = createDeployApp({
-    authenticator: createAuthenticator({ brokerKeys: () => [{ name: 'ci', sha256: hashBrokerKey(key) }], replayStore: new MemoryReplayStore(), logger }),
+  const app = createTestDeployApp({
+    gh,
+    keys: { ci: key },
     policy: loadPolicy({ version: 1, rules: [{ name: 'ci', match: { brokerKey: 'ci' }, grant: { repos: ['deploy-configs'], permission: 'write', maxTtl: '1h', environments: ['staging'] } }] }),
-    repos: createScopedRepoProvider({ workspaceToken: staticSecret(gh.bootstrapToken), githosted: (t) => new Client({ token: t, baseUrl: gh.url }) }),
     logger,
     requestBudget: {
       ms: DEFAULT_REQUEST_BUDGET_MS,

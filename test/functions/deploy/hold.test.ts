@@ -8,22 +8,18 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../functions/lib/observability/logger.js'
-import { createAuthenticator } from '../../../functions/lib/auth/authenticator.js'
-import { generateBrokerKey, hashBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
-import { MemoryReplayStore } from '../../../functions/lib/auth/replay.js'
+import { generateBrokerKey } from '../../../functions/lib/auth/broker-keys.js'
 import { RecentDeploys } from '../../../functions/lib/deploys/recent.js'
-import { createScopedRepoProvider } from '../../../functions/lib/deploys/scoped-repo.js'
 import { parseDeployTrailers } from '../../../functions/lib/deploys/trailers.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { loadPolicy } from '../../../functions/lib/policy/index.js'
-import { staticSecret } from '../../../functions/lib/secrets/source.js'
-import { createDeployApp } from '../../../functions/deploy/app.js'
 import { functionForPath, ROUTES } from '../../../functions/routes.js'
 import { createEventsHandler } from '../../../functions/events/app.js'
 import { loadMapping } from '../../../functions/events/mapping.js'
 import { findSecrets } from '../../setup/secret-patterns.js'
 import { gitMessage, plainSubject, startTestGithosted, testProfile, type TestGithosted } from '../../helpers/githosted.js'
 import { serveApp, type ServedApp } from '../../helpers/serve-app.js'
+import { createTestDeployApp } from '../../helpers/deploy-app.js'
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../fixtures/eventbridge/${name}.json`, import.meta.url), 'utf8'))
 const mapping = loadMapping(JSON.parse(readFileSync(new URL('../../../config/deploy-mapping.json', import.meta.url), 'utf8')))
@@ -50,20 +46,7 @@ beforeAll(async () => {
     ],
   })
   const logger = createLogger({ level: 'info', sink: (l) => (lines.push(l), process.stdout.write(l + '\n')) })
-  const app = createDeployApp({
-    authenticator: createAuthenticator({
-      brokerKeys: () => [
-        { name: 'deployer', sha256: hashBrokerKey(deployer) },
-        { name: 'staging-only', sha256: hashBrokerKey(stagingOnly) },
-        { name: 'no-override', sha256: hashBrokerKey(noOverride) },
-      ],
-      replayStore: new MemoryReplayStore(),
-      logger,
-    }),
-    policy,
-    repos: createScopedRepoProvider({ workspaceToken: staticSecret(gh.bootstrapToken), githosted: (t) => new Client({ token: t, baseUrl: gh.url }) }),
-    logger,
-  })
+  const app = createTestDeployApp({ gh, policy, logger, keys: { deployer, 'staging-only': stagingOnly, 'no-override': noOverride } })
   served = await serveApp(app.fetch)
 })
 

@@ -14,13 +14,11 @@ import { MemoryReplayStore } from '../../../functions/lib/auth/replay.js'
 import { sharedCoordination } from '../../../functions/lib/deploys/coordination.js'
 import type { PromotionSettings } from '../../../functions/lib/deploys/digest.js'
 import { RecentDeploys } from '../../../functions/lib/deploys/recent.js'
-import { createScopedRepoProvider } from '../../../functions/lib/deploys/scoped-repo.js'
 import { parseDeployTrailers } from '../../../functions/lib/deploys/trailers.js'
 import { Client } from '../../../functions/lib/githosted/index.js'
 import { createTokenBucketLimiter } from '../../../functions/lib/limits/rate-limiter.js'
 import { loadPolicy } from '../../../functions/lib/policy/index.js'
 import { staticSecret } from '../../../functions/lib/secrets/source.js'
-import { createDeployApp } from '../../../functions/deploy/app.js'
 import type { StatusReport } from '../../../functions/lib/status/types.js'
 import { createStatusApp } from '../../../functions/status/app.js'
 import { readClientFactory } from '../../../functions/status/deps.js'
@@ -31,6 +29,7 @@ import { profileNamed } from '../../../local/githosted/profiles.js'
 import { gitMessage, plainSubject, startTestGithosted, testProfile, type TestGithosted } from '../../helpers/githosted.js'
 import { serveApp, type ServedApp } from '../../helpers/serve-app.js'
 import { startTestState, type TestState } from '../../helpers/state-table.js'
+import { createTestDeployApp } from '../../helpers/deploy-app.js'
 
 /** Whether Log returns full messages (trailers) in the githosted profile under test. */
 const fullMessages = profileNamed(testProfile()).extensions
@@ -68,15 +67,11 @@ beforeAll(async () => {
     ],
   })
   const logger = createLogger({ level: 'info', sink: (l) => (lines.push(l), process.stdout.write(l + '\n')) })
-  const app = createDeployApp({
-    authenticator: createAuthenticator({
-      brokerKeys: () => Object.entries(keys).map(([name, key]) => ({ name, sha256: hashBrokerKey(key) })),
-      replayStore: new MemoryReplayStore(),
-      logger,
-    }),
+  const app = createTestDeployApp({
+    gh,
     policy,
-    repos: createScopedRepoProvider({ workspaceToken: staticSecret(gh.bootstrapToken), githosted: (t) => new Client({ token: t, baseUrl: gh.url }) }),
     logger,
+    keys,
     clock: () => new Date(Date.now() + clockOffsetMs),
     coordination: sharedCoordination(st.state()),
     promotions: () => settings,
