@@ -5,51 +5,21 @@
  * ConfigError naming it, which the handler answers as a 500 problem.
  */
 import { createLogger } from '../lib/observability/logger.js'
-import { ConfigError } from '../lib/errors.js'
 import { Client } from '../lib/githosted/index.js'
 import type { GithostedClientFactory } from '../lib/githosted/types.js'
 import type { BuildOptions } from '../lib/lambda/build-options.js'
 import { createCallerAuthenticator } from '../lib/lambda/caller-auth.js'
-import { brokerKeysSecretArn, envVars, readBaseConfig, readLimits, requiredOidcAudience, type BaseConfig, type Env } from '../lib/lambda/config.js'
+import { envVars, readLimits, readStatusConfig, type Env } from '../lib/lambda/config.js'
 import { sharedLimiters, sharedStateFor } from '../lib/lambda/shared-state.js'
-import { isRepoSlug } from '../lib/repo-ref.js'
 import { secretSources } from '../lib/lambda/secret-sources.js'
 import type { LoadedPolicy } from '../lib/policy/index.js'
 import { createViewerAccess } from '../lib/status/viewer-access.js'
-import { DEFAULT_STATUS_REPO } from '../lib/status/service.js'
 import type { StatusAppDeps } from './app.js'
 
 export type { BuildOptions } from '../lib/lambda/build-options.js'
 export type { Env } from '../lib/lambda/config.js'
 
-export interface StatusConfig extends BaseConfig {
-  dashboardTokenSecretArn: string
-  brokerKeysSecretArn?: string
-  oidcAudience?: string
-  viewerCredentialSecretArn?: string
-  repo: string
-}
-
-/** Reads and checks the environment; messages name the variable, never a value. */
-export function readStatusConfig(env: Env, policy: LoadedPolicy): StatusConfig {
-  const vars = envVars(env)
-  const repo = vars.optional('STATUS_REPO') ?? DEFAULT_STATUS_REPO
-  if (!isRepoSlug(repo)) throw new ConfigError('STATUS_REPO is not a repo slug.')
-  const config: StatusConfig = {
-    dashboardTokenSecretArn: vars.required('DASHBOARD_TOKEN_SECRET_ARN', 'the secret holding the read-only gr_ token'),
-    repo,
-    ...readBaseConfig(vars),
-  }
-  const keys = brokerKeysSecretArn(vars, policy)
-  if (keys) config.brokerKeysSecretArn = keys
-  // Unlike token/deploy, an audience set without trusted issuers is still passed on.
-  const audience = vars.optional('OIDC_AUDIENCE') ?? requiredOidcAudience(vars, policy)
-  if (audience) config.oidcAudience = audience
-  // Optional: without it the dashboard page stays closed (the JSON API still works).
-  const viewer = vars.optional('VIEWER_CREDENTIAL_SECRET_ARN')
-  if (viewer) config.viewerCredentialSecretArn = viewer
-  return config
-}
+export { readStatusConfig, type StatusConfig } from '../lib/lambda/config.js'
 
 /** Dependencies for createStatusApp, built from env and the compiled-in policy. */
 export function buildStatusDeps(env: Env, policy: LoadedPolicy, options: BuildOptions = {}): StatusAppDeps {

@@ -10,6 +10,8 @@ import { ConfigError } from '../errors.js'
 import type { LoadedPolicy } from '../policy/index.js'
 import type { StateConfig } from '../state/index.js'
 import { RATE_LIMITS } from '../state/rate-limit.js'
+import { isRepoSlug } from '../repo-ref.js'
+import { DEFAULT_STATUS_REPO } from '../status/service.js'
 
 /** The process environment, or a stand-in for it in tests. */
 export type Env = Record<string, string | undefined>
@@ -142,4 +144,34 @@ export function readStateConfig(vars: EnvVars): StateConfig {
     throw new ConfigError('STATE_TABLE_TIMEOUT_MS must be a whole number of milliseconds between 100 and 20000.')
   }
   return { tableName, region, ...(endpoint ? { endpoint } : {}), ...(timeout ? { timeoutMs: Number(timeout) } : {}) }
+}
+
+/** The status function: its read token, the repo it shows, and the optional dashboard credential. */
+export interface StatusConfig extends BaseConfig {
+  dashboardTokenSecretArn: string
+  brokerKeysSecretArn?: string
+  oidcAudience?: string
+  viewerCredentialSecretArn?: string
+  repo: string
+}
+
+/** Reads and checks the environment; messages name the variable, never a value. */
+export function readStatusConfig(env: Env, policy: LoadedPolicy): StatusConfig {
+  const vars = envVars(env)
+  const repo = vars.optional('STATUS_REPO') ?? DEFAULT_STATUS_REPO
+  if (!isRepoSlug(repo)) throw new ConfigError('STATUS_REPO is not a repo slug.')
+  const config: StatusConfig = {
+    dashboardTokenSecretArn: vars.required('DASHBOARD_TOKEN_SECRET_ARN', 'the secret holding the read-only gr_ token'),
+    repo,
+    ...readBaseConfig(vars),
+  }
+  const keys = brokerKeysSecretArn(vars, policy)
+  if (keys) config.brokerKeysSecretArn = keys
+  // Unlike token/deploy, an audience set without trusted issuers is still passed on.
+  const audience = vars.optional('OIDC_AUDIENCE') ?? requiredOidcAudience(vars, policy)
+  if (audience) config.oidcAudience = audience
+  // Optional: without it the dashboard page stays closed (the JSON API still works).
+  const viewer = vars.optional('VIEWER_CREDENTIAL_SECRET_ARN')
+  if (viewer) config.viewerCredentialSecretArn = viewer
+  return config
 }
