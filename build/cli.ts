@@ -34,7 +34,7 @@ export async function bundleCli(outdir = CLI_OUTDIR): Promise<Record<keyof typeo
     platform: 'node',
     format: 'esm',
     mainFields: ['module', 'main'],
-    // Actions runs node20 (runs.using); Lambda's node22 is not involved here.
+    // The Action runs on node24 (runs.using; GitHub removed node20 from its runners in September 2026) and the CLI on any Node 20+: node20 syntax serves both.
     target: 'node20',
     minify: true,
     legalComments: 'none',

@@ -90,7 +90,7 @@ function runStep(inputs: Record<string, string>, extra: Record<string, string> =
 }
 
 describe('the GitHub Action (action.yml on the bundled entry)', () => {
-  it('declares the inputs and outputs it reads and writes, on node20 with a post step', () => {
+  it('declares the inputs and outputs it reads and writes, on node24 with a post step', () => {
     const spec = parseYaml(readFileSync(join(root, 'action.yml'), 'utf8')) as {
       inputs: Record<string, unknown>
       outputs: Record<string, unknown>
@@ -99,7 +99,7 @@ describe('the GitHub Action (action.yml on the bundled entry)', () => {
     expect(Object.keys(spec.inputs)).toEqual(expect.arrayContaining(['broker-url', 'audience', 'repo', 'permission', 'ttl', 'environment', 'image', 'set', 'reason']))
     expect(Object.keys(spec.inputs)).toEqual(expect.arrayContaining(['promote-from', 'allow-tag-only']))
     expect(Object.keys(spec.outputs).sort()).toEqual(['changed', 'commit', 'promoted-from', 'token', 'token-id'])
-    expect(spec.runs).toMatchObject({ using: 'node20', main: 'dist/cli/action.mjs', post: 'dist/cli/action.mjs' })
+    expect(spec.runs).toMatchObject({ using: 'node24', main: 'dist/cli/action.mjs', post: 'dist/cli/action.mjs' })
   })
 
   it('runs the committed bundle, which is what a fresh build of cli/ makes (else: commit the rebuilt dist/cli/action.mjs)', async () => {
