@@ -59,8 +59,8 @@ export const warmOverhead: Scenario = {
         'After a warm-up (JWKS, secrets, JIT and keep-alive connections all warm), each request is timed; ' +
         '**overhead = handler time − upstream time**, where upstream time is what the servers themselves ' +
         'spent on the outbound calls the request made (their `Server-Timing`, injected latency included) plus ' +
-        'the loopback round trip (measured once per process with a raw socket, no HTTP client), placed at the ' +
-        'end of each call and unioned. All client-side work of a call — building and writing the request, ' +
+        'the loopback round trip (measured once per process with a raw socket, no HTTP client), placed so that ' +
+        'each ends where the client saw its response end, and unioned. All client-side work of a call — building and writing the request, ' +
         'parsing the response — counts as the broker\'s, whichever HTTP client makes it (node:http publishes ' +
         'its start channel only after the request is written, undici before, so client-observed intervals are ' +
         'not comparable across clients; the client-observed figure is noted for reference). "CPU per request" is the ' +
