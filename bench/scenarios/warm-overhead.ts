@@ -232,7 +232,7 @@ function overheadWhy(r: LambdaResult, shares: CpuShare[] | undefined): string {
   }
   parts.push(
     'A mint makes five outbound calls (the single-use claim and two rate limits in parallel, ExchangeToken, the ' +
-      'ownership record), all over one keep-alive node:http stack, with SigV4 by aws4 on node:crypto; with upstream ' +
+      'ownership record), all over one keep-alive node:http stack, with SigV4 on node:crypto (lib/state/sigv4.ts); with upstream ' +
       'counted as the servers saw it, all client work of those calls (request writing, the HTTP parser, loopback ' +
       'socket writes, which on one machine also run the receiving side in the kernel) is overhead, and so is any ' +
       "wait for the bench process's event loop to pick a request up. The figure is inflated by the shared machine " +
