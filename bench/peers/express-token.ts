@@ -11,15 +11,15 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express'
 import serverless from 'serverless-http'
-import policyDocument from '../../config/policy.yaml'
+import builtPolicy from '../../config/policy.yaml'
 import { toProblem } from '../../functions/lib/edge/problem.js'
 import { beginSourceIpCheck } from '../../functions/lib/edge/rate-limit.js'
-import { loadPolicy } from '../../functions/lib/policy/index.js'
+import { policyFromBuild } from '../../functions/lib/policy/compiled.js'
 import { buildTokenDeps } from '../../functions/token/deps.js'
 import { mintAudited, resolveTokenDeps, type ResolvedDeps } from '../../functions/lib/tokens/service.js'
 import { parseApiTokenRequest } from '../../functions/token/request.js'
 
-const policy = loadPolicy(policyDocument, { issuerUrls: JSON.parse(process.env.BENCH_OIDC_ISSUER_URLS ?? '{}') })
+const policy = policyFromBuild(builtPolicy, { issuerUrls: JSON.parse(process.env.BENCH_OIDC_ISSUER_URLS ?? '{}') })
 
 // Built on the first request, as the Hono app does, so INIT stays free of configuration work.
 let deps: ResolvedDeps | undefined

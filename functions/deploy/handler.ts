@@ -6,11 +6,11 @@
  */
 import { handle } from 'hono/aws-lambda'
 import mappingDocument from '../../config/deploy-mapping.json' with { type: 'json' }
-import policyDocument from '../../config/policy.yaml'
+import builtPolicy from '../../config/policy.yaml'
 import { imagePointersOf, loadMapping, promotionSettingsFor } from '../events/mapping.js'
 import { DEFAULT_LAYOUT } from '../lib/deploys/change.js'
 import { observed } from '../lib/observability/invocation.js'
-import { loadPolicy } from '../lib/policy/index.js'
+import { policyFromBuild } from '../lib/policy/compiled.js'
 import { createDeployApp } from './app.js'
 import { buildDeployDeps } from './deps.js'
 
@@ -18,6 +18,6 @@ const mapping = loadMapping(mappingDocument)
 // Keys the mapping fills with image references get the image check on `set` too.
 const layout = { ...DEFAULT_LAYOUT, imagePointers: imagePointersOf(mapping) }
 
-const app = createDeployApp(() => ({ ...buildDeployDeps(process.env, loadPolicy(policyDocument)), layout, promotions: (repo: string) => promotionSettingsFor(mapping, repo) }))
+const app = createDeployApp(() => ({ ...buildDeployDeps(process.env, policyFromBuild(builtPolicy)), layout, promotions: (repo: string) => promotionSettingsFor(mapping, repo) }))
 
 export const handler = observed(handle(app))

@@ -7,10 +7,10 @@
  */
 import { Hono } from 'hono'
 import { handle } from 'hono/aws-lambda'
-import policyDocument from '../../config/policy.yaml'
+import builtPolicy from '../../config/policy.yaml'
 import { problemResponse } from '../lib/edge/problem.js'
 import { observed } from '../lib/observability/invocation.js'
-import { loadPolicy } from '../lib/policy/index.js'
+import { policyFromBuild } from '../lib/policy/compiled.js'
 import { createStatusApp } from './app.js'
 import { buildStatusDeps } from './deps.js'
 
@@ -18,7 +18,7 @@ let app: ReturnType<typeof createStatusApp> | undefined
 
 const entry = new Hono()
 entry.all('*', (c) => {
-  app ??= createStatusApp(buildStatusDeps(process.env, loadPolicy(policyDocument)))
+  app ??= createStatusApp(buildStatusDeps(process.env, policyFromBuild(builtPolicy)))
   return app.fetch(c.req.raw, c.env as Parameters<typeof app.fetch>[1])
 })
 entry.onError((err, c) => problemResponse(c, err))

@@ -6,12 +6,12 @@
  * touches the network at module load.
  */
 import { handle } from 'hono/aws-lambda'
-import policyDocument from '../../config/policy.yaml'
+import builtPolicy from '../../config/policy.yaml'
 import { observed } from '../lib/observability/invocation.js'
-import { loadPolicy } from '../lib/policy/index.js'
+import { policyFromBuild } from '../lib/policy/compiled.js'
 import { createTokenApp } from './app.js'
 import { buildTokenDeps } from './deps.js'
 
-const app = createTokenApp(() => buildTokenDeps(process.env, loadPolicy(policyDocument)))
+const app = createTokenApp(() => buildTokenDeps(process.env, policyFromBuild(builtPolicy)))
 
 export const handler = observed(handle(app))
