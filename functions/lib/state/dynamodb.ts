@@ -20,6 +20,7 @@
  */
 import { RetryLaterError } from '../errors.js'
 import { createPools, exchange, type Pools } from '../net/http-client.js'
+import { warmPool } from '../net/warm.js'
 import { createSigV4Signer } from './sigv4.js'
 
 /** DynamoDB's typed attribute values, as far as the stores use them. */
@@ -74,6 +75,12 @@ export interface DynamoDbOptions {
 
 export interface DynamoDb {
   call<T = Record<string, unknown>>(op: Operation, input: Record<string, unknown>): Promise<T>
+  /**
+   * Opens the keep-alive connection ahead of the first call (an unsigned GET of `/`, which
+   * DynamoDB answers with a health line); calls made meanwhile wait for it instead of opening
+   * a second one. Never rejects; once per client.
+   */
+  warm(timeoutMs: number): Promise<void>
   readonly endpoint: string
   close(): void
 }
@@ -110,19 +117,22 @@ export function createDynamoDb(options: DynamoDbOptions): DynamoDb {
   const timeoutMs = options.timeoutMs ?? 2_000
   const retryDelayMs = options.retryDelayMs ?? 25
   let pools: Pools | undefined
+  const poolsOf = () => (pools ??= createPools({ maxSockets: 16, maxFreeSockets: 4, idleTimeoutMs: 4_000 }))
+  let warming: Promise<void> | undefined
+  let warmed = false
 
   async function once(op: Operation, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
+    if (warming) await warming
     const creds = options.credentials()
     const payload = Buffer.from(body)
     const headers = signer.sign(
       { host: target.host, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': TARGET_PREFIX + op }, body: payload },
       creds,
     )
-    pools ??= createPools({ maxSockets: 16, maxFreeSockets: 4, idleTimeoutMs: 4_000 })
     options.onCall?.(op)
     const res = await exchange(
       { url: target, method: 'POST', headers, body: payload, timeoutMs, maxBodyBytes: MAX_RESPONSE_BYTES },
-      pools,
+      poolsOf(),
     )
     let json: Record<string, unknown> = {}
     try {
@@ -135,6 +145,14 @@ export function createDynamoDb(options: DynamoDbOptions): DynamoDb {
 
   return {
     endpoint,
+    warm(warmUpTimeoutMs) {
+      if (warmed) return warming ?? Promise.resolve()
+      warmed = true
+      warming = warmPool(poolsOf(), target, warmUpTimeoutMs).finally(() => {
+        warming = undefined
+      })
+      return warming
+    },
     async call<T>(op: Operation, input: Record<string, unknown>): Promise<T> {
       const body = JSON.stringify(input)
       for (let attempt = 1; ; attempt++) {
