@@ -1,14 +1,15 @@
 /**
  * AWS Signature Version 4 for the one request shape the state table client
  * sends: a POST to `/` with no query string, a JSON body and a few headers.
- * A general signer (aws4, the SDK's) spends most of its time on what this
- * shape does not have: path normalization and encoding, query parsing,
- * header filtering and sorting, its own key cache. Here the canonical
- * request is a handful of string joins and three node:crypto calls (the
- * body hash, the canonical request hash, the signature); the derived
- * signing key is cached per secret, day, region and service, as every
- * signer does. The tests check that it signs exactly as aws4 (the signer
- * it replaces) does.
+ * A general signer (aws4 before this) carries code for every other shape
+ * (path normalization and encoding, query parsing, header filtering, its own
+ * key cache): bytes in every bundle and code to load and compile on a cold
+ * start, though a warm signature costs the same either way (the node:crypto
+ * calls dominate: about 12 µs here for both). Here the canonical request is
+ * a handful of string joins and three node:crypto calls (the body hash, the
+ * canonical request hash, the signature); the derived signing key is cached
+ * per secret, day, region and service, as every signer does. The tests check
+ * that it signs exactly as aws4 does.
  */
 import { createHash, createHmac } from 'node:crypto'
 
