@@ -5,7 +5,7 @@
  * left external), the esbuild metafile's top contributors, and the median
  * time for a fresh Node process to import the bundle and serve its first
  * real event, with upstream time (githosted, Secrets Manager, JWKS — all on
- * 127.0.0.1) measured at the server (Server-Timing + loopback round trip, as
+ * 127.0.0.1) measured at the server (Server-Timing + half a loopback round trip, as
  * the warm-overhead scenario does) and subtracted, so an HTTP client's own
  * start-up counts as the function's time whichever client it is. Functions read secrets through
  * the Parameters and Secrets extension as deployed; the token function is
@@ -106,9 +106,10 @@ export const coldStart: Scenario = {
         'built bundle and invokes its handler once with its first real event; times come from ' +
         '`performance.now()` inside the process, so process spawn is excluded. Upstream calls (local ' +
         'githosted, the fake Parameters and Secrets extension or Secrets Manager, OIDC discovery/JWKS — all on ' +
-        '127.0.0.1, no injected latency) count as upstream only for what the servers themselves report ' +
-        '(`Server-Timing`) plus the loopback round trip (measured with a raw socket in the same process after ' +
-        'the first request), as in the warm-overhead scenario: **init + first request** = module import + ' +
+        '127.0.0.1, no injected latency) count as upstream only from the moment a request is on the wire to ' +
+        'the moment its server finished with it, as the server timed it (`Server-Timing`), plus half the ' +
+        'loopback round trip (measured with a raw socket in the same process after the first request), as in ' +
+        'the warm-overhead scenario: **init + first request** = module import + ' +
         "first invocation − upstream time. Everything on the client side of a call — loading and initializing " +
         'the HTTP client, connection setup, writing the request, parsing the response — counts as the ' +
         "function's, whichever client it uses. " +

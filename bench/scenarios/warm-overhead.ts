@@ -3,9 +3,11 @@
  * (one "container", one core) serves /v1/tokens and /v1/deploys through the
  * built Lambda handler, one request at a time as Lambda does, against the
  * local githosted server with a fixed injected latency. Per request:
- * overhead = handler time − upstream time, upstream being what the server
- * reported it spent (Server-Timing) plus the loopback round trip, so client
- * work counts as overhead whichever HTTP client makes the call. Throughput: requests per second served one at a time, the CPU
+ * overhead = handler time − upstream time, upstream being each call from the
+ * moment its request is on the wire to the server's end as the server timed
+ * it (Server-Timing, on the machine-wide clock) plus half the loopback round
+ * trip (harness/upstream-timer.ts), so client work counts as overhead
+ * whichever HTTP client makes the call. Throughput: requests per second served one at a time, the CPU
  * the process spent per request (→ what one core could serve), and a batch
  * with 16 requests in flight.
  */
@@ -57,11 +59,13 @@ export const warmOverhead: Scenario = {
       `One fresh child process per endpoint serves the built Lambda handler in-process, one request at a ` +
         `time, against the local githosted server with **${INJECTED_LATENCY_MS} ms injected latency per call**. ` +
         'After a warm-up (JWKS, secrets, JIT and keep-alive connections all warm), each request is timed; ' +
-        '**overhead = handler time − upstream time**, where upstream time is what the servers themselves ' +
-        'spent on the outbound calls the request made (their `Server-Timing`, injected latency included) plus ' +
-        'the loopback round trip (measured once per process with a raw socket, no HTTP client), placed so that ' +
-        'each ends where the client saw its response end, and unioned. All client-side work of a call — building and writing the request, ' +
-        'parsing the response — counts as the broker\'s, whichever HTTP client makes it (node:http publishes ' +
+        '**overhead = handler time − upstream time**, where upstream time is, for each outbound call of the ' +
+        'request, from the moment its request is on the wire to the moment the server finished with it, as the ' +
+        'server timed it on the clock every process of the machine shares (`Server-Timing`, injected latency ' +
+        'included), plus half the loopback round trip for the answer\'s way back (measured once per process with ' +
+        'a raw socket, no HTTP client), unioned over the calls. All client-side work of a call — building and ' +
+        'writing the request, waking up for the answer, parsing it — counts as the broker\'s unless some ' +
+        'upstream is working for it meanwhile, whichever HTTP client makes it (node:http publishes ' +
         'its start channel only after the request is written, undici before, so client-observed intervals are ' +
         'not comparable across clients; the client-observed figure is noted for reference). "CPU per request" is the ' +
         'process CPU time over the sequential phase ÷ requests; 1000 ÷ it is what one core could serve if ' +
@@ -250,8 +254,8 @@ function overheadWhy(r: LambdaResult, shares: CpuShare[] | undefined): string {
     'A mint makes five outbound calls (the single-use claim and two rate limits in parallel, ExchangeToken, the ' +
       'ownership record), all over one keep-alive node:http stack, with SigV4 on node:crypto (lib/state/sigv4.ts); with upstream ' +
       'counted as the servers saw it, all client work of those calls (request writing, the HTTP parser, loopback ' +
-      'socket writes, which on one machine also run the receiving side in the kernel) is overhead, and so is any ' +
-      "wait for the bench process's event loop to pick a request up.",
+      'socket writes, which on one machine also run the receiving side in the kernel) is overhead, and so is the ' +
+      "wake-up of the function's process when an answer arrives after it went idle.",
   )
   parts.push(waitNote(r))
   return parts.filter(Boolean).join(' ')
