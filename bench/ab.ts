@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/ab.ts <cold|warm|connect-latency> [--rounds N] [--requests N] label=ref ...`
+ * `npx tsx bench/ab.ts <cold|warm|connect-latency> [--rounds N] [--requests N] [--warmup N] [--latency MS] label=ref ...`
  *
  * Side-by-side A/B of the token function as built at several commits (a
  * `ref` is anything `git archive` takes; `.` is the working tree), for the
@@ -13,8 +13,9 @@
  *   (bench issuer) and broker key, with floor (b) beside them; plus the first
  *   request's main-thread time on a CPU.
  * - warm: overhead p50 on /v1/tokens (as the warm-overhead scenario: 30
- *   requests of warm-up, 20 ms injected at githosted), per run, and its
- *   median over the rounds; plus main-thread CPU time per request.
+ *   requests of warm-up, 20 ms injected at githosted; `--warmup N` and
+ *   `--latency MS` change them), per run, and its median over the rounds;
+ *   plus main-thread CPU time per request.
  * - connect-latency: import + first request, nothing subtracted, with every
  *   new connection to githosted and to the state table held back by a TCP
  *   proxy (30 ms and 10 ms): a stand-in for the DNS, TCP and TLS set-up of
@@ -36,21 +37,25 @@ type Mode = 'cold' | 'warm' | 'connect-latency'
 
 function parse(argv: string[]) {
   const mode = argv[0] as Mode
-  if (!['cold', 'warm', 'connect-latency'].includes(mode)) throw new Error('usage: bench/ab.ts <cold|warm|connect-latency> [--rounds N] [--requests N] label=ref ...')
+  if (!['cold', 'warm', 'connect-latency'].includes(mode)) throw new Error('usage: bench/ab.ts <cold|warm|connect-latency> [--rounds N] [--requests N] [--warmup N] [--latency MS] label=ref ...')
   let rounds = mode === 'warm' ? 3 : 11
   let requests = 300
+  let warmup = 30
+  let latency = 20
   const refs: Array<{ label: string; ref: string }> = []
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!
     if (a === '--rounds') rounds = Number(argv[++i])
     else if (a === '--requests') requests = Number(argv[++i])
+    else if (a === '--warmup') warmup = Number(argv[++i])
+    else if (a === '--latency') latency = Number(argv[++i])
     else {
       const [label, ref] = a.split('=')
       if (!label || !ref) throw new Error(`not label=ref: ${a}`)
       refs.push({ label, ref })
     }
   }
-  return { mode, rounds, requests, refs }
+  return { mode, rounds, requests, warmup, latency, refs }
 }
 
 /** Token bundles (bench issuer, as shipped) of `ref`, built by that commit's own bundler. */
@@ -127,11 +132,11 @@ async function cold(world: World, subjects: Subject[], rounds: number, env: Reco
   }
 }
 
-async function warm(world: World, subjects: Subject[], rounds: number, requests: number) {
+async function warm(world: World, subjects: Subject[], rounds: number, requests: number, warmup: number) {
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < subjects.length; i++) {
       const s = subjects[(i + r) % subjects.length]!
-      const warmupEvents = await many(30, async () => (await s.target.event(world)).event)
+      const warmupEvents = await many(warmup, async () => (await s.target.event(world)).event)
       const events = await many(requests, async () => (await s.target.event(world)).event)
       const res = await runInFreshProcess({ bundle: s.bundle, mode: 'warm', warmupEvents, events, serverTimedOrigin: world.githosted.url }, { env: world.env })
       const good = res.samples.filter((x) => s.target.ok.includes(x.status))
@@ -144,7 +149,7 @@ async function warm(world: World, subjects: Subject[], rounds: number, requests:
 }
 
 async function main() {
-  const { mode, rounds, requests, refs } = parse(process.argv.slice(2))
+  const { mode, rounds, requests, warmup, latency, refs } = parse(process.argv.slice(2))
   const tmp = mkdtempSync(join(tmpdir(), 'gcb-ab-'))
   try {
     const subjects: Subject[] = []
@@ -153,13 +158,13 @@ async function main() {
       subjects.push({ label: `${label} OIDC`, target: withSecrets(token, 'extension'), bundle: b.oidc, values: [], cpu: [] })
       if (mode !== 'warm') subjects.push({ label: `${label} broker key`, target: withSecrets(tokenShipped, 'extension'), bundle: b.key, values: [], cpu: [] })
     }
-    const world = await startWorld(mode === 'warm' ? { latencyMs: 20 } : {})
+    const world = await startWorld(mode === 'warm' ? { latencyMs: latency } : {})
     try {
       if (mode === 'cold') {
         subjects.unshift({ label: 'floor (b)', target: floorNecessary, bundle: (await buildPeer('floor-necessary')).outfile, values: [], cpu: [] })
         await cold(world, subjects, rounds)
       } else if (mode === 'warm') {
-        await warm(world, subjects, rounds, requests)
+        await warm(world, subjects, rounds, requests, warmup)
       } else {
         const gh = await delayingProxy(world.githosted.url, 30)
         const ddb = await delayingProxy(world.env.STATE_TABLE_ENDPOINT!, 10)

@@ -156,7 +156,7 @@ export const warmOverhead: Scenario = {
       await world.close()
     }
     s.tables.push({
-      headers: ['endpoint', 'requests', 'handler p50', 'upstream p50 (server-timed + RTT)', 'overhead p50', 'overhead p99', 'main thread on CPU / waiting for a CPU, p50', 'req/s one at a time', 'CPU per request', 'req/s per core (CPU-bound)', `req/s, ${CONCURRENCY} in flight`],
+      headers: ['endpoint', 'requests', 'handler p50', 'upstream p50 (as the servers timed it)', 'overhead p50', 'overhead p99', 'main thread on CPU / waiting for a CPU, p50', 'req/s one at a time', 'CPU per request', 'req/s per core (CPU-bound)', `req/s, ${CONCURRENCY} in flight`],
       rows,
     })
     s.notes.push(

@@ -9,8 +9,8 @@
  * is synchronous on node:crypto with the derived key cached per day; aws4fetch
  * (the first signer) went through WebCrypto, whose per-call job dispatch made
  * SigV4 about 7 ms of CPU per token mint, and aws4 (the second) signed as
- * fast warm but cost 8 KB of every bundle and about 1 ms more on a cold
- * start (BENCHMARKS.md, "What each change gained").
+ * fast warm but cost 8 KB of every bundle and about 3 ms more on a cold
+ * start (bench/micro.ts; BENCHMARKS.md, "What each change gained").
  *
  * Only the single-item operations the state stores use are exposed. Errors
  * are sorted into two kinds the stores act on: a failed condition (an answer,
