@@ -52,6 +52,13 @@ export interface RequestSample {
   /** Upstream time as the client observed it (same as upstreamMs unless the job is server-timed). */
   clientUpstreamMs: number
   status: number | null
+  /**
+   * The main thread's time on a CPU and waiting in the run queue for one during the request
+   * (Linux /proc/thread-self/schedstat; absent elsewhere). The wait is the machine's contention,
+   * not work of the function or of its upstream: reported beside the overhead, never subtracted.
+   */
+  onCpuMs?: number
+  runQueueMs?: number
 }
 
 export interface LambdaResult {
@@ -107,8 +114,20 @@ interface Timed extends RequestSample {
   end: number
 }
 
+/** [on CPU, waiting for a CPU] of this thread so far, ns; undefined where the kernel does not say. */
+function schedstat(): [number, number] | undefined {
+  try {
+    const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')
+    return [Number(run), Number(wait)]
+  } catch {
+    return undefined
+  }
+}
+
 async function invoke(handler: Handler, event: unknown, rec: UpstreamRecorder): Promise<Timed> {
   const context = lambdaContext()
+  // Read outside the timed window, so the reads cost the request nothing.
+  const sched0 = schedstat()
   const start = performance.now()
   let status: number | null
   try {
@@ -118,9 +137,15 @@ async function invoke(handler: Handler, event: unknown, rec: UpstreamRecorder): 
     status = -1
   }
   const end = performance.now()
+  const sched1 = schedstat()
   const clientUpstreamMs = rec.timeWithin(start, end)
   const upstreamMs = basis.kind === 'client' ? clientUpstreamMs : rec.timeWithin(start, end, basis)
-  return { ms: end - start, upstreamMs, clientUpstreamMs, status, start, end }
+  const timed: Timed = { ms: end - start, upstreamMs, clientUpstreamMs, status, start, end }
+  if (sched0 && sched1) {
+    timed.onCpuMs = (sched1[0] - sched0[0]) / 1e6
+    timed.runQueueMs = (sched1[1] - sched0[1]) / 1e6
+  }
+  return timed
 }
 
 /** The sample as reported (the window is only needed to recount upstream time later). */

@@ -5,9 +5,9 @@
  * Node's diagnostics channels. Nothing is wrapped or patched, so the code
  * under test runs exactly as it would on Lambda; we only learn when each call
  * started, when its response body was complete, and what the server said it
- * spent (Server-Timing, added by the bench's servers: server-timing.ts).
- * "Upstream time" is the union of those intervals (see UpstreamBasis), and
- * broker overhead is handler time minus it.
+ * spent and when (Server-Timing, added by the bench's servers:
+ * server-timing.ts). "Upstream time" is the union of those intervals (see
+ * UpstreamBasis), and broker overhead is handler time minus it.
  */
 import dc from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
@@ -23,6 +23,10 @@ export interface UpstreamCall {
   end: number
   /** The server's own handling time from its `Server-Timing: upstream;dur=` header, when it sent one. */
   serverMs?: number
+  /** When the server parsed the request and wrote its answer's head, on this process's performance.now() clock. */
+  serverSpan?: [number, number]
+  /** Which client channel saw the call: node:http publishes its start after writing, undici before. */
+  via: 'http' | 'undici'
 }
 
 /**
@@ -32,10 +36,34 @@ export interface UpstreamCall {
  *   `request:create` before it writes the request, node:http publishes
  *   `http.client.request.start` after, so the same exchange counts more or
  *   less of the client's own work as upstream depending on the transport.
- * - `server`: what the server reported it spent (Server-Timing) plus the
- *   loopback round trip (`rttMs`), placed at the end of the client interval;
- *   every CPU cycle on the client side counts as the caller's, whichever
- *   client it uses. Calls without the header fall back to `client`.
+ * - `server`: the servers' own timing. Each bench server says when it parsed
+ *   the request and when it wrote the answer's head, on the machine-wide
+ *   monotonic clock (server-timing.ts), so that span sits on this process's
+ *   timeline exactly. Upstream per call is then:
+ *   - from the moment the request was on the wire: for node:http its start
+ *     event, which it publishes right after writing the request (the server
+ *     may even begin before it: on a loaded machine the writer is often
+ *     preempted by the server it woke); for undici, which publishes before it
+ *     builds and writes the request (the caller's work), no earlier than the
+ *     server's start less half the loopback round trip;
+ *   - to the server's end plus half the loopback round trip (`rttMs`,
+ *     measured back to back with a raw socket) for the answer's way back.
+ *   The server's wake-up, parsing and handling and the request's transit are
+ *   measured, not estimated; after the answer is on its way, the caller's
+ *   own wake-up and parsing count as the caller's. Every CPU cycle the caller
+ *   spends building, writing or reading a call is outside these intervals
+ *   unless it runs while some upstream works for it (the union is what
+ *   overlaps). A server that reports only a duration gets it placed at the
+ *   end of the call with the whole round trip; one that reports nothing
+ *   falls back to `client`.
+ *
+ *   Why not the server's duration plus the round trip, placed at the end of
+ *   the call (the rule before): the round trip was measured back to back,
+ *   with both processes awake, while each call of a request wakes a server
+ *   that was idle (on this 2-core VM a wake-up from idle took 0.4–0.6 ms
+ *   against 0.1–0.2 ms back to back); and cutting that interval at the
+ *   client's start event (the rule before that) counted the server's time
+ *   before node:http's late start event as the caller's.
  */
 export type UpstreamBasis = { kind: 'client' } | { kind: 'server'; rttMs: number }
 
@@ -46,6 +74,13 @@ export interface UpstreamRecorder {
   /** Union of call intervals inside [from, to], in ms (O(log n + calls in the window)). */
   timeWithin(from: number, to: number, basis?: UpstreamBasis): number
   stop(): void
+}
+
+/** `upstream-span;desc="<ns>-<ns>"` → the two hrtime instants, or undefined. */
+export function parseServerSpan(value: unknown): [bigint, bigint] | undefined {
+  const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : ''
+  const m = /(?:^|,)\s*upstream-span\s*;\s*desc="?(\d+)-(\d+)"?/.exec(text)
+  return m ? [BigInt(m[1]!), BigInt(m[2]!)] : undefined
 }
 
 /** `upstream;dur=12.3` → 12.3 (the metric the bench servers emit; see server-timing.ts). */
@@ -83,6 +118,13 @@ export function createUpstreamRecorder(): UpstreamRecorder {
   // `from` a call overlapping [from, to] can have started, so timeWithin looks at a short window.
   const unfinished = new Set<UpstreamCall>()
   let longest = 0
+  // hrtime and performance.now() read the same monotonic clock: one offset converts the servers' instants.
+  const hrOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now()
+  const noteServerTiming = (call: UpstreamCall, header: unknown) => {
+    call.serverMs = parseServerTiming(header)
+    const span = parseServerSpan(header)
+    if (span) call.serverSpan = [Number(span[0]) / 1e6 - hrOffsetMs, Number(span[1]) / 1e6 - hrOffsetMs]
+  }
   const finish = (key: object) => {
     const call = open.get(key)
     if (call && Number.isNaN(call.end)) {
@@ -117,6 +159,7 @@ export function createUpstreamRecorder(): UpstreamRecorder {
       method: req.method ?? 'GET',
       start: performance.now(),
       end: Number.NaN,
+      via: 'undici',
     }
     record(req, call)
   }
@@ -125,7 +168,7 @@ export function createUpstreamRecorder(): UpstreamRecorder {
     const call = open.get(request)
     const h = response.headers ?? []
     for (let i = 0; call && i + 1 < h.length; i += 2) {
-      if (String(h[i]).toLowerCase() === 'server-timing') call.serverMs = parseServerTiming(String(h[i + 1]))
+      if (String(h[i]).toLowerCase() === 'server-timing') noteServerTiming(call, String(h[i + 1]))
     }
   }
   const onUndiciDone = (msg: unknown) => finish((msg as { request: object }).request)
@@ -139,13 +182,14 @@ export function createUpstreamRecorder(): UpstreamRecorder {
       method: req.method ?? 'GET',
       start: performance.now(),
       end: Number.NaN,
+      via: 'http',
     }
     record(req, call)
   }
   const onHttpResponse = (msg: unknown) => {
     const { request, response } = msg as { request: object; response: IncomingLike }
     const call = open.get(request)
-    if (call) call.serverMs = parseServerTiming(response.headers?.['server-timing'])
+    if (call) noteServerTiming(call, response.headers?.['server-timing'])
     // The channel fires when the response head is parsed; the call is over when the body is.
     if (response.complete) finish(request)
     else {
@@ -176,10 +220,14 @@ export function createUpstreamRecorder(): UpstreamRecorder {
     timeWithin(from, to, basis = { kind: 'client' }) {
       const intervals: Array<[number, number]> = []
       const add = (c: UpstreamCall) => {
-        const end = Number.isNaN(c.end) ? to : c.end
+        let end = Number.isNaN(c.end) ? to : c.end
         let start = c.start
-        if (basis.kind === 'server' && c.serverMs !== undefined && !Number.isNaN(c.end)) {
-          start = Math.max(c.start, end - c.serverMs - basis.rttMs)
+        if (basis.kind === 'server' && c.serverSpan && !Number.isNaN(c.end)) {
+          const [serverStart, serverEnd] = c.serverSpan
+          start = c.via === 'http' ? Math.min(c.start, serverStart) : Math.max(c.start, serverStart - basis.rttMs / 2)
+          end = Math.min(c.end, serverEnd + basis.rttMs / 2)
+        } else if (basis.kind === 'server' && c.serverMs !== undefined && !Number.isNaN(c.end)) {
+          start = end - c.serverMs - basis.rttMs
         }
         const s = Math.max(start, from)
         const e = Math.min(end, to)

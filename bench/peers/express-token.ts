@@ -1,7 +1,7 @@
 /**
  * The comparison a user might pick instead: the same `POST /v1/tokens`
  * endpoint on Express 5 behind serverless-http. It runs the product's own
- * token flow (functions/token/mint-flow.ts: deps with their defaults,
+ * token flow (functions/lib/tokens/service.ts: deps with their defaults,
  * source-address check, single-use claim and identity limit together,
  * policy, mint, ownership record, one audit line), built from the
  * environment by the same buildTokenDeps and policy as the Lambda, so the
@@ -11,16 +11,20 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express'
 import serverless from 'serverless-http'
-import policyDocument from '../../config/policy.yaml'
+import builtPolicy from '../../config/policy.yaml'
 import { toProblem } from '../../functions/lib/edge/problem.js'
 import { beginSourceIpCheck } from '../../functions/lib/limits/rate-limiter.js'
-import { loadPolicy } from '../../functions/lib/policy/index.js'
+import { policyFromBuild } from '../../functions/lib/policy/compiled.js'
+import { warmUpConnections } from '../../functions/lib/lambda/warm-up.js'
 import { buildTokenDeps } from '../../functions/token/deps.js'
 import { createTokenService, type TokenService } from '../../functions/lib/tokens/service.js'
 import { parseApiTokenRequest } from '../../functions/token/request.js'
 import { mintResponse } from '../../functions/token/response.js'
 
-const policy = loadPolicy(policyDocument, { issuerUrls: JSON.parse(process.env.BENCH_OIDC_ISSUER_URLS ?? '{}') })
+// As the Lambda handler does: the comparison is framework against framework, not warm-up against none.
+warmUpConnections(process.env)
+
+const policy = policyFromBuild(builtPolicy, { issuerUrls: JSON.parse(process.env.BENCH_OIDC_ISSUER_URLS ?? '{}') })
 
 // Built on the first request, as the Hono app does, so INIT stays free of configuration work.
 let service: TokenService | undefined

@@ -29,7 +29,7 @@ import { fmtBytes, fmtMs, fmtRatio, median, percentile, ratio } from '../harness
 type Subject = 'floor' | 'ours' | 'sdk'
 const LABEL: Record<Subject, string> = {
   floor: 'floor: one unsigned node:http POST',
-  ours: 'product client (aws4 SigV4 + node:http), bundled',
+  ours: 'product client (SigV4 on node:crypto + node:http), bundled',
   sdk: '@aws-sdk/client-dynamodb from node_modules (as the runtime provides it)',
 }
 
@@ -120,7 +120,7 @@ export const sharedState: Scenario = {
       s.figures.deployBurstP95Ms = Math.round(lat.p95)
       s.budgets.push({ budget: '50 concurrent deploys through 4 processes (hosted-today): p95 well under 10 s, 0 lost', limit: 'p95 < 10 s, 0 lost', measured: `p95 ${fmtMs(lat.p95)}, ${lat.lost} lost`, pass: lat.p95 < 10_000 && lat.lost === 0 })
       s.notes.push(
-        'The product client is chosen: it signs with aws4 (node:crypto) and sends over the same node:http keep-alive stack as every other outbound call, so a function initializes one HTTP client, not two.',
+        'The product client is chosen: it signs with its own SigV4 signer (node:crypto, lib/state/sigv4.ts) and sends over the same node:http keep-alive stack as every other outbound call, so a function initializes one HTTP client, not two.',
         'A mint makes 3 calls but waits for 2: the single-use claim and the rate-limit count go out together.',
       )
     } finally {

@@ -132,7 +132,7 @@ export const throughput: Scenario = {
       s.notes.push(
         `Per core the Hono handler serves ${fmtInt(1000 / product.cpuPer)} mints a second against Express's ` +
           `${fmtInt(1000 / peer.cpuPer)}; both make the same upstream calls per mint (the same token code: ` +
-          'functions/token/mint-flow.ts), so the difference is framework, adapter and body handling.',
+          'functions/lib/tokens/service.ts), so the difference is framework, adapter and body handling.',
       )
     }
     return s

@@ -3,9 +3,11 @@
  * (one "container", one core) serves /v1/tokens and /v1/deploys through the
  * built Lambda handler, one request at a time as Lambda does, against the
  * local githosted server with a fixed injected latency. Per request:
- * overhead = handler time − upstream time, upstream being what the server
- * reported it spent (Server-Timing) plus the loopback round trip, so client
- * work counts as overhead whichever HTTP client makes the call. Throughput: requests per second served one at a time, the CPU
+ * overhead = handler time − upstream time, upstream being each call from the
+ * moment its request is on the wire to the server's end as the server timed
+ * it (Server-Timing, on the machine-wide clock) plus half the loopback round
+ * trip (harness/upstream-timer.ts), so client work counts as overhead
+ * whichever HTTP client makes the call. Throughput: requests per second served one at a time, the CPU
  * the process spent per request (→ what one core could serve), and a batch
  * with 16 requests in flight.
  */
@@ -13,7 +15,7 @@ import { buildReadable, profileJob, type CpuShare } from '../harness/cpu-profile
 import { runInFreshProcess } from '../harness/lambda-runner.js'
 import { many } from '../harness/rounds.js'
 import { localOidcEntry } from '../harness/local-oidc-entry.js'
-import type { LambdaResult } from '../harness/lambda-child.js'
+import type { LambdaResult, RequestSample } from '../harness/lambda-child.js'
 import { reps, section, type Scenario, type Section } from '../harness/scenario.js'
 import { fmtInt, fmtMs, mean, percentile } from '../harness/stats.js'
 import { startWorld, type World } from '../harness/world.js'
@@ -57,11 +59,13 @@ export const warmOverhead: Scenario = {
       `One fresh child process per endpoint serves the built Lambda handler in-process, one request at a ` +
         `time, against the local githosted server with **${INJECTED_LATENCY_MS} ms injected latency per call**. ` +
         'After a warm-up (JWKS, secrets, JIT and keep-alive connections all warm), each request is timed; ' +
-        '**overhead = handler time − upstream time**, where upstream time is what the servers themselves ' +
-        'spent on the outbound calls the request made (their `Server-Timing`, injected latency included) plus ' +
-        'the loopback round trip (measured once per process with a raw socket, no HTTP client), placed at the ' +
-        'end of each call and unioned. All client-side work of a call — building and writing the request, ' +
-        'parsing the response — counts as the broker\'s, whichever HTTP client makes it (node:http publishes ' +
+        '**overhead = handler time − upstream time**, where upstream time is, for each outbound call of the ' +
+        'request, from the moment its request is on the wire to the moment the server finished with it, as the ' +
+        'server timed it on the clock every process of the machine shares (`Server-Timing`, injected latency ' +
+        'included), plus half the loopback round trip for the answer\'s way back (measured once per process with ' +
+        'a raw socket, no HTTP client), unioned over the calls. All client-side work of a call — building and ' +
+        'writing the request, waking up for the answer, parsing it — counts as the broker\'s unless some ' +
+        'upstream is working for it meanwhile, whichever HTTP client makes it (node:http publishes ' +
         'its start channel only after the request is written, undici before, so client-observed intervals are ' +
         'not comparable across clients; the client-observed figure is noted for reference). "CPU per request" is the ' +
         'process CPU time over the sequential phase ÷ requests; 1000 ÷ it is what one core could serve if ' +
@@ -124,6 +128,7 @@ export const warmOverhead: Scenario = {
           fmtMs(percentile(good.map((x) => x.upstreamMs), 50)),
           `**${fmtMs(percentile(over, 50))}**`,
           fmtMs(percentile(over, 99)),
+          runQueue(good),
           fmtInt((r.samples.length * 1000) / seqWall),
           fmtMs(cpuPer),
           fmtInt(1000 / cpuPer),
@@ -132,6 +137,8 @@ export const warmOverhead: Scenario = {
         s.figures[`${c.target.name} overhead p50 ms`] = Number(percentile(over, 50).toFixed(3))
         s.figures[`${c.target.name} overhead p99 ms`] = Number(percentile(over, 99).toFixed(3))
         s.figures[`${c.target.name} cpu ms per request`] = Number(cpuPer.toFixed(3))
+        const waits = good.flatMap((x) => (x.runQueueMs === undefined ? [] : [x.runQueueMs]))
+        if (waits.length > 0) s.figures[`${c.target.name} run-queue wait p50 ms`] = Number(percentile(waits, 50).toFixed(3))
         s.figures[`${c.target.name} upstream calls per request`] = Number(
           (Object.values(r.callCounts).reduce((a, b) => a + b, 0) / (warmup + count + (c.concurrent ? batch : 0))).toFixed(2),
         )
@@ -149,9 +156,15 @@ export const warmOverhead: Scenario = {
       await world.close()
     }
     s.tables.push({
-      headers: ['endpoint', 'requests', 'handler p50', 'upstream p50 (server-timed + RTT)', 'overhead p50', 'overhead p99', 'req/s one at a time', 'CPU per request', 'req/s per core (CPU-bound)', `req/s, ${CONCURRENCY} in flight`],
+      headers: ['endpoint', 'requests', 'handler p50', 'upstream p50 (as the servers timed it)', 'overhead p50', 'overhead p99', 'main thread on CPU / waiting for a CPU, p50', 'req/s one at a time', 'CPU per request', 'req/s per core (CPU-bound)', `req/s, ${CONCURRENCY} in flight`],
       rows,
     })
+    s.notes.push(
+      'The column "main thread on CPU / waiting for a CPU" is the child\'s main thread per request, from ' +
+        '/proc/thread-self/schedstat: time running, and time runnable but waiting in the run queue while other ' +
+        'processes had the cores. The wait is the machine\'s contention, neither the function\'s work nor its ' +
+        'upstream\'s; it is shown to read the overhead by, and is never subtracted from it.',
+    )
     s.notes.push(
       'Deploys are served one at a time only: concurrent image changes to one environment are same-key ' +
         'conflicts (409 by design); the contention scenario measures concurrent deploys of distinct keys.',
@@ -159,6 +172,13 @@ export const warmOverhead: Scenario = {
     budget(s, results, shares)
     return s
   },
+}
+
+/** Median main-thread time on a CPU and waiting for one, per request, where the kernel reports them. */
+function runQueue(samples: RequestSample[]): string {
+  const on = samples.flatMap((x) => (x.onCpuMs === undefined ? [] : [x.onCpuMs]))
+  const wait = samples.flatMap((x) => (x.runQueueMs === undefined ? [] : [x.runQueueMs]))
+  return on.length > 0 ? `${fmtMs(percentile(on, 50))} / ${fmtMs(percentile(wait, 50))}` : 'n/a'
 }
 
 /** A CPU profile of warm token requests, attributed to packages, to explain the overhead. */
@@ -208,7 +228,7 @@ function budget(s: Section, results: Map<string, LambdaResult>, shares: CpuShare
       limit: `≤ ${TOKEN_OVERHEAD_BUDGET_MS} ms`,
       measured: fmtMs(p50),
       pass,
-      ...(pass ? {} : { why: target === token ? overheadWhy(r, shares) : `each deploy costs ${fmtMs((r.cpuMs ?? Number.NaN) / r.samples.length)} of CPU (sequential phase), over several githosted and DynamoDB calls whose client side is all overhead.` }),
+      ...(pass ? {} : { why: target === token ? overheadWhy(r, shares) : `each deploy costs ${fmtMs((r.cpuMs ?? Number.NaN) / r.samples.length)} of CPU (sequential phase), over several githosted and DynamoDB calls whose client side is all overhead. ${waitNote(r)}`.trim() }),
     })
   }
 }
@@ -232,11 +252,21 @@ function overheadWhy(r: LambdaResult, shares: CpuShare[] | undefined): string {
   }
   parts.push(
     'A mint makes five outbound calls (the single-use claim and two rate limits in parallel, ExchangeToken, the ' +
-      'ownership record), all over one keep-alive node:http stack, with SigV4 by aws4 on node:crypto; with upstream ' +
+      'ownership record), all over one keep-alive node:http stack, with SigV4 on node:crypto (lib/state/sigv4.ts); with upstream ' +
       'counted as the servers saw it, all client work of those calls (request writing, the HTTP parser, loopback ' +
-      'socket writes, which on one machine also run the receiving side in the kernel) is overhead, and so is any ' +
-      "wait for the bench process's event loop to pick a request up. The figure is inflated by the shared machine " +
-      '(see the load average in the header).',
+      'socket writes, which on one machine also run the receiving side in the kernel) is overhead, and so is the ' +
+      "wake-up of the function's process when an answer arrives after it went idle.",
   )
-  return parts.join(' ')
+  parts.push(waitNote(r))
+  return parts.filter(Boolean).join(' ')
+}
+
+/** How long the child waited for a core, per request (p50), when the kernel says. */
+function waitNote(r: LambdaResult): string {
+  const waits = r.samples.flatMap((x) => (x.runQueueMs === undefined ? [] : [x.runQueueMs]))
+  if (waits.length === 0) return ''
+  return (
+    `On this machine the child's main thread also waited ${fmtMs(percentile(waits, 50))} per request (p50) in the run ` +
+    'queue for a core held by another process (see the load average in the header).'
+  )
 }

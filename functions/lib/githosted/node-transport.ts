@@ -13,6 +13,7 @@
  */
 import { ResponseTooLargeError } from '../net/capped-body.js'
 import { closePools, createPools, exchange, type ExchangeErrors, type Pools } from '../net/http-client.js'
+import { warmPool } from '../net/warm.js'
 import { createH2Sessions, h2Post, speaksH2, type H2Sessions } from './h2-transport.js'
 import {
   abortError,
@@ -39,6 +40,13 @@ export interface NodeTransport extends Transport {
   close(): void
   /** The HTTP version learned for an origin ('1.1' once one answered, '2' once it needed it). */
   protocolOf(origin: string): HttpVersion | undefined
+  /**
+   * Opens a keep-alive connection to `baseUrl`'s origin ahead of the first call (an HTTP/1.1
+   * GET of `/` without credentials, answer dropped; it teaches the transport nothing about the
+   * origin's protocol); calls to that origin made meanwhile wait for it instead of opening a
+   * second one. Never rejects; once per origin.
+   */
+  warm(baseUrl: string, timeoutMs: number): Promise<void>
 }
 
 export type HttpVersion = '1.1' | '2'
@@ -93,6 +101,8 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
   })
   const h2s: H2Sessions = createH2Sessions(options.idleTimeoutMs ?? 4_000, options.ca)
   const protocols = new Map<string, HttpVersion>()
+  const warming = new Map<string, Promise<void>>()
+  const warmed = new Set<string>()
 
   /**
    * HTTP/1.1 keep-alive first (the cheaper default). An origin that has never
@@ -105,6 +115,8 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
    */
   const send = (async (req: TransportRequest) => {
     const origin = new URL(req.url).origin
+    const opening = warming.get(origin)
+    if (opening) await opening
     const known = protocols.get(origin)
     if (known === '2') return h2Post(h2s, req)
     try {
@@ -123,6 +135,15 @@ export function createNodeTransport(options: NodeTransportOptions = {}): NodeTra
     h2s.close()
   }
   send.protocolOf = (origin) => protocols.get(origin)
+  send.warm = (baseUrl, timeoutMs) => {
+    if (!URL.canParse(baseUrl)) return Promise.resolve()
+    const url = new URL(baseUrl)
+    if (warmed.has(url.origin)) return warming.get(url.origin) ?? Promise.resolve()
+    warmed.add(url.origin)
+    const done = warmPool(pools, url, timeoutMs).finally(() => warming.delete(url.origin))
+    warming.set(url.origin, done)
+    return done
+  }
   return send
 }
 

@@ -10,7 +10,7 @@
  */
 import * as v from 'valibot'
 import { isValidKeyName } from '../auth/broker-keys.js'
-import { isAcceptableJwksUri, isAcceptableMetadataUrl } from '../auth/jwks.js'
+import { isAcceptableMetadataUrl } from '../auth/jwks.js'
 import { PRESETS, type IdentityClaim, type IssuerConfig } from '../auth/presets.js'
 import { ConfigError } from '../errors.js'
 import type { Grant, PromoteGrant } from './types.js'
@@ -18,6 +18,7 @@ import { CHECK_NAME_RE } from './check-name.js'
 import { parseDuration } from '../duration.js'
 import { MAX_TOKEN_TTL_SECONDS } from '../githosted/limits.js'
 import { compileGlob, globProblem, type Glob } from './glob.js'
+import { issuerUrlProblem } from './issuer-url.js'
 import { PolicyDocumentSchema, type PolicyDocument, type RuleDocument } from './schema.js'
 
 
@@ -107,13 +108,8 @@ function compileIssuers(doc: PolicyDocument, options: LoadPolicyOptions): Issuer
     if (!NAME_RE.test(name)) fail(`${at}: issuer names are 1-64 chars of A-Z a-z 0-9 . _ -`)
     const url = options.issuerUrls?.[name] ?? d.url ?? PRESETS[d.preset].defaultUrl
     if (!url) fail(`${at}.url: preset ${d.preset} has no default issuer URL; set url`)
-    if (!isAcceptableMetadataUrl(url)) fail(`${at}.url: must be https (http only on 127.0.0.1/localhost)`)
-    if (d.preset === 'circleci' && !/\/org\/[^/]+$/.test(new URL(url).pathname)) {
-      fail(`${at}.url: CircleCI issuers are per organization: https://oidc.circleci.com/org/<org-id>`)
-    }
-    if (d.jwksUri !== undefined && !isAcceptableJwksUri(d.jwksUri, url)) {
-      fail(`${at}.jwksUri: must be https (http only for a local issuer)`)
-    }
+    const urlProblem = issuerUrlProblem(d, url)
+    if (urlProblem) fail(`${at}.${urlProblem}`)
     if (d.serverUrl !== undefined && !isAcceptableMetadataUrl(d.serverUrl)) {
       fail(`${at}.serverUrl: must be https (http only on 127.0.0.1/localhost)`)
     }

@@ -1,15 +1,16 @@
 /**
  * A small DynamoDB client: the JSON protocol (`X-Amz-Target:
- * DynamoDB_20120810.<Op>`), SigV4 by the `aws4` signer, sent over the
- * function's one node:http keep-alive stack (lib/net/http-client.ts). Chosen
- * over `@aws-sdk/client-dynamodb` by measurement (BENCHMARKS.md, "DynamoDB
- * client"): the state table sits on the first request of every function, and
- * the SDK's module graph and first-call set-up cost more than the whole of
- * this module plus its signer. `aws4` signs synchronously with node:crypto
- * and caches the derived signing key per day; aws4fetch (the signer before
- * it) went through WebCrypto, whose per-call job dispatch made SigV4 about
- * 7 ms of CPU per token mint (four signed calls) and built undici Request
- * objects on the first call (BENCHMARKS.md, "What each change gained").
+ * DynamoDB_20120810.<Op>`), SigV4 by a signer made for this one request
+ * shape (sigv4.ts), sent over the function's one node:http keep-alive stack
+ * (lib/net/http-client.ts). Chosen over `@aws-sdk/client-dynamodb` by
+ * measurement (BENCHMARKS.md, "DynamoDB client"): the state table sits on the
+ * first request of every function, and the SDK's module graph and first-call
+ * set-up cost more than the whole of this module plus its signer. The signer
+ * is synchronous on node:crypto with the derived key cached per day; aws4fetch
+ * (the first signer) went through WebCrypto, whose per-call job dispatch made
+ * SigV4 about 7 ms of CPU per token mint, and aws4 (the second) signed as
+ * fast warm but cost 8 KB of every bundle and about 3 ms more on a cold
+ * start (bench/micro.ts; BENCHMARKS.md, "What each change gained").
  *
  * Only the single-item operations the state stores use are exposed. Errors
  * are sorted into two kinds the stores act on: a failed condition (an answer,
@@ -17,9 +18,10 @@
  * means the table could not be asked (throttled, 5xx, network, deadline):
  * callers fail closed with a StateUnavailableError (503).
  */
-import aws4 from 'aws4'
 import { RetryLaterError } from '../errors.js'
 import { createPools, exchange, type Pools } from '../net/http-client.js'
+import { warmPool } from '../net/warm.js'
+import { createSigV4Signer } from './sigv4.js'
 
 /** DynamoDB's typed attribute values, as far as the stores use them. */
 export type AttributeValue =
@@ -72,6 +74,12 @@ export interface DynamoDbOptions {
 
 export interface DynamoDb {
   call<T = Record<string, unknown>>(op: Operation, input: Record<string, unknown>): Promise<T>
+  /**
+   * Opens the keep-alive connection ahead of the first call (an unsigned GET of `/`, which
+   * DynamoDB answers with a health line); calls made meanwhile wait for it instead of opening
+   * a second one. Never rejects; once per client.
+   */
+  warm(timeoutMs: number): Promise<void>
   readonly endpoint: string
   close(): void
 }
@@ -102,33 +110,28 @@ export function credentialsFromEnv(env: Record<string, string | undefined>): () 
 
 export function createDynamoDb(options: DynamoDbOptions): DynamoDb {
   const endpoint = options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`
+  // Parsed once: every call goes to `/` of this origin.
   const target = new URL('/', endpoint)
-  const url = target.toString()
+  const signer = createSigV4Signer({ region: options.region, service: 'dynamodb' })
   const timeoutMs = options.timeoutMs ?? 2_000
   const retryDelayMs = options.retryDelayMs ?? 25
   let pools: Pools | undefined
+  const poolsOf = () => (pools ??= createPools({ maxSockets: 16, maxFreeSockets: 4, idleTimeoutMs: 4_000 }))
+  let warming: Promise<void> | undefined
+  let warmed = false
 
   async function once(op: Operation, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
+    if (warming) await warming
     const creds = options.credentials()
-    const signed = aws4.sign(
-      {
-        host: target.hostname,
-        ...(target.port ? { port: Number(target.port) } : {}),
-        path: '/',
-        method: 'POST',
-        service: 'dynamodb',
-        region: options.region,
-        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': TARGET_PREFIX + op },
-        body,
-      },
+    const payload = Buffer.from(body)
+    const headers = signer.sign(
+      { host: target.host, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': TARGET_PREFIX + op }, body: payload },
       creds,
     )
-    const headers = signed.headers as Record<string, string>
-    pools ??= createPools({ maxSockets: 16, maxFreeSockets: 4, idleTimeoutMs: 4_000 })
     options.onCall?.(op)
     const res = await exchange(
-      { url, method: 'POST', headers, body: Buffer.from(body), timeoutMs, maxBodyBytes: MAX_RESPONSE_BYTES },
-      pools,
+      { url: target, method: 'POST', headers, body: payload, timeoutMs, maxBodyBytes: MAX_RESPONSE_BYTES },
+      poolsOf(),
     )
     let json: Record<string, unknown> = {}
     try {
@@ -141,6 +144,14 @@ export function createDynamoDb(options: DynamoDbOptions): DynamoDb {
 
   return {
     endpoint,
+    warm(warmUpTimeoutMs) {
+      if (warmed) return warming ?? Promise.resolve()
+      warmed = true
+      warming = warmPool(poolsOf(), target, warmUpTimeoutMs).finally(() => {
+        warming = undefined
+      })
+      return warming
+    },
     async call<T>(op: Operation, input: Record<string, unknown>): Promise<T> {
       const body = JSON.stringify(input)
       for (let attempt = 1; ; attempt++) {
