@@ -62,6 +62,9 @@ async function invoke(asset: Asset, event: unknown, fn: Fn): Promise<{ result: a
       AWS_ACCESS_KEY_ID: 'AKIAINFRATESTFAKE000',
       AWS_SECRET_ACCESS_KEY: 'infra-test-fake-secret',
       ...(dynamo ? { STATE_TABLE_ENDPOINT: dynamo.endpoint } : {}),
+      // The handlers open their githosted connection at INIT: point it at a closed loopback
+      // port so a test run never reaches the real githosted from a machine that has network.
+      ...(asset.env.GITHOSTED_URL !== undefined ? { GITHOSTED_URL: 'http://127.0.0.1:9' } : {}),
     }
     if (asset.env.STATE_TABLE_NAME && dynamo) await ensureStateTable(dynamo.endpoint, asset.env.STATE_TABLE_NAME)
     const { stdout } = await run(process.execPath, [join(here, 'invoke-asset.mjs'), asset.dir, eventFile, resultFile], {
