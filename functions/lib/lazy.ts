@@ -2,7 +2,8 @@
  * Dependencies built on first use. A Lambda builds its dependencies on the
  * first request or event that needs them, not at INIT: a missing variable
  * then becomes an answer naming it (a 500 problem, a logged failure) instead
- * of a crashed container, and nothing touches the network at module load.
+ * of a crashed container, and no secret or dependency is touched at module
+ * load (the one exception, opening connections early, is lambda/warm-up.ts).
  *
  * `lazily` memoizes a successful build; a failed one is tried again on the next
  * request, so fixing a secret or variable needs no cold start.
