@@ -5,7 +5,7 @@
  * prefixes (`dynamodb:LeadingKeys`). Keys hash what they are built from:
  * identities, repo slugs and token ids never appear in the table in clear.
  */
-import { createHash } from 'node:crypto'
+export { hashKey } from '../hash-key.js'
 import type { DynamoDb } from './dynamodb.js'
 
 export const PK = 'pk'
@@ -27,13 +27,6 @@ export interface StateTable {
   db: DynamoDb
   name: string
   clock: () => Date
-}
-
-/** SHA-256 hex over the parts, separated so that ("a","bc") and ("ab","c") differ. */
-export function hashKey(...parts: string[]): string {
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p).update('\u0000')
-  return h.digest('hex')
 }
 
 export const epochSeconds = (ms: number): number => Math.ceil(ms / 1000)

@@ -11,7 +11,7 @@
  * implement the same interface to make revocation work across containers.
  */
 import type { CallerIdentity } from '../auth/types.js'
-import { createHash } from 'node:crypto'
+import { hashKey } from '../hash-key.js'
 import { BoundedTtlCache } from '../cache/bounded-ttl-cache.js'
 
 export interface OwnershipRecord {
@@ -34,10 +34,7 @@ export interface OwnershipStore {
  * identity in clear.
  */
 export function ownerKey(identity: CallerIdentity): string {
-  // Each part NUL-terminated, as the state table hashes its keys, so stored records keep matching.
-  const h = createHash('sha256')
-  for (const part of [identity.kind, identity.issuer ?? '', identity.subject]) h.update(part).update('\u0000')
-  return h.digest('hex')
+  return hashKey(identity.kind, identity.issuer ?? '', identity.subject)
 }
 
 /**
