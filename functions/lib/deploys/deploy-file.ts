@@ -72,16 +72,25 @@ export class DeployFile {
     }
   }
 
-  async checkSchema(doc: unknown, ref: string): Promise<void> {
+  /**
+   * The schema's text at `ref`, or undefined when the layout names none or the
+   * file does not exist there. Separate from the check so that the read can
+   * go out with the deploy's other reads instead of after them.
+   */
+  async readSchema(ref: string): Promise<string | undefined> {
     const schemaPath = this.layout.schemaPath
-    if (!schemaPath) return
-    let schemaText: string
+    if (!schemaPath) return undefined
     try {
-      schemaText = (await this.deps.repo.read(schemaPath, { ref })).content
+      return (await this.deps.repo.read(schemaPath, { ref })).content
     } catch (err) {
-      if (isNotFound(err)) return
+      if (isNotFound(err)) return undefined
       throw err
     }
+  }
+
+  checkSchema(doc: unknown, schemaText: string | undefined): void {
+    const schemaPath = this.layout.schemaPath
+    if (!schemaPath || schemaText === undefined) return
     let errors: string[]
     try {
       errors = checkSchema(JSON.parse(schemaText), doc)

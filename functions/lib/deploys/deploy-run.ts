@@ -71,7 +71,11 @@ export class DeployRun {
     const baseDoc = this.file.parse(current.content)
 
     // Independent reads, sent together: under the repo's write lease every
-    // round trip here is time other deploys wait.
+    // round trip here is time other deploys wait. The schema is read now even
+    // though a held, replayed or stale deploy never needs it: one wasted read
+    // on a rare path against one round trip off every deploy that writes.
+    const schema = this.file.readSchema(current.headSha)
+    schema.catch(() => undefined) // awaited below; this only keeps an early return from leaving it unhandled
     const [hold, history] = await Promise.all([readHold(repo, this.environment, { layout: this.layout, ref: current.headSha }), this.history()])
     const verdict = holdVerdict(hold, this.environment, this.request)
     if (verdict && 'skip' in verdict) {
@@ -102,7 +106,7 @@ export class DeployRun {
       return this.result(current.headSha, false, baseDoc)
     }
     this.file.checkSize(desired.text)
-    await this.file.checkSchema(desired.doc, current.headSha)
+    this.file.checkSchema(desired.doc, await schema)
     if (this.request.dryRun) {
       return this.result(current.headSha, false, baseDoc, { dryRun: true, diff: unifiedDiff(this.file.path, current.content, desired.text) })
     }

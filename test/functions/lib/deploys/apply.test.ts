@@ -142,6 +142,37 @@ describe('applyConfigUpdate', () => {
     expect((await apply({ change: { set: { '/replicas': 4 } } })).changed).toBe(true)
   })
 
+  it('reads the schema together with the hold and the history, not after them', async () => {
+    const schema = JSON.stringify({ type: 'object', properties: { replicas: { type: 'integer', minimum: 1 } } })
+    const { repo, apply } = setup('enforce', { [PROD]: prod, 'schemas/environment.schema.json': schema })
+    const inFlight = new Set<string>()
+    let widest: string[] = []
+    const track = <A extends unknown[], T>(name: (...a: A) => string, fn: (...a: A) => Promise<T>) =>
+      async (...a: A): Promise<T> => {
+        const id = name(...a)
+        inFlight.add(id)
+        if (inFlight.size > widest.length) widest = [...inFlight]
+        try {
+          return await fn(...a)
+        } finally {
+          inFlight.delete(id)
+        }
+      }
+    repo.read = track((path) => `read ${path}`, repo.read.bind(repo))
+    repo.log = track(() => 'log', repo.log.bind(repo))
+    expect((await apply({ change: { set: { '/replicas': 3 } } })).changed).toBe(true)
+    expect(widest).toContain('read schemas/environment.schema.json')
+    expect(widest).toContain('log')
+    expect(widest.length).toBeGreaterThanOrEqual(3)
+    // A schema read that fails does not go unhandled when the deploy returns before needing it.
+    repo.read = async (path, options) => {
+      if (path.startsWith('schemas/')) throw new Error('schema read failed')
+      return FakeRepo.prototype.read.call(repo, path, options)
+    }
+    expect((await apply({ change: { set: { '/replicas': 3 } } })).changed).toBe(false)
+    await expect(apply({ change: { set: { '/replicas': 5 } } })).rejects.toThrow('schema read failed')
+  })
+
   it('falls back to value comparison when Log has no full messages', async () => {
     const { repo, apply } = setup()
     repo.fullMessages = false
