@@ -1,7 +1,9 @@
 /**
  * One synth with real bundling, then each produced asset is loaded with plain
- * `node` (as the Lambda runtime does) and invoked with a real event shape: the
- * deployed artifact is what is tested. Nothing here reaches AWS: the state
+ * `node` of the major the stack pins (as the Lambda runtime does; fetched by
+ * test/helpers/lambda-node.ts when this machine runs another) and invoked with
+ * a real event shape: the deployed artifact is what is tested, on the Node it
+ * ships to. Nothing here reaches AWS: the state
  * table every function uses (limits before authentication included) is a
  * local dynalite, reached through the template's STATE_TABLE_NAME with only
  * the endpoint overridden, and there are no real credentials.
@@ -17,9 +19,11 @@ import { assetMetafilePath } from '../../infra/bundling.js'
 import { createApp, PROJECT_ROOT } from '../../infra/main.js'
 import { cdkJsonContext, synth, type Synthesized } from './synth.js'
 import { ensureStateTable, startDynalite, type LocalDynamo } from '../../local/state.js'
+import { LAMBDA_NODE_MAJOR, lambdaNode } from '../helpers/lambda-node.js'
 
 const run = promisify(execFile)
 let dynamo: LocalDynamo | undefined
+let node = process.execPath
 const here = new URL('.', import.meta.url).pathname
 const fixtures = new URL('../fixtures/', import.meta.url).pathname
 const FUNCTIONS = ['Token', 'Deploy', 'Status', 'Events'] as const
@@ -44,7 +48,7 @@ function literalEnv(variables: Record<string, unknown>): Record<string, string> 
   )
 }
 
-async function invoke(asset: Asset, event: unknown, fn: Fn): Promise<{ result: any; stdout: string }> {
+async function invoke(asset: Asset, event: unknown, fn: Fn): Promise<{ result: any; node: string; stdout: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'broker-invoke-'))
   try {
     const eventFile = join(dir, 'event.json')
@@ -67,7 +71,7 @@ async function invoke(asset: Asset, event: unknown, fn: Fn): Promise<{ result: a
       ...(asset.env.GITHOSTED_URL !== undefined ? { GITHOSTED_URL: 'http://127.0.0.1:9' } : {}),
     }
     if (asset.env.STATE_TABLE_NAME && dynamo) await ensureStateTable(dynamo.endpoint, asset.env.STATE_TABLE_NAME)
-    const { stdout } = await run(process.execPath, [join(here, 'invoke-asset.mjs'), asset.dir, eventFile, resultFile], {
+    const { stdout } = await run(node, [join(here, 'invoke-asset.mjs'), asset.dir, eventFile, resultFile], {
       env,
       cwd: dir,
       timeout: 60_000,
@@ -87,6 +91,7 @@ describe('bundled Lambda assets', () => {
   const assets = {} as Record<Fn, Asset>
 
   beforeAll(async () => {
+    node = lambdaNode()
     dynamo = await startDynalite()
     s = synth({}, { bundle: true })
     const manifest = loadJson(join(s.outdir, `${s.stack.artifactId}.assets.json`))
@@ -136,10 +141,13 @@ describe('bundled Lambda assets', () => {
     }
   })
 
-  it('token: answers GET /healthz', async () => {
+  it('token: answers GET /healthz, on the Node major of the runtime the stack pins', async () => {
+    const runtimes = new Set(Object.values(s.template.findResources('AWS::Lambda::Function')).map((f: any) => f.Properties.Runtime))
+    expect([...runtimes]).toEqual([`nodejs${LAMBDA_NODE_MAJOR}.x`])
     const event = loadJson(join(fixtures, 'apigw-v2', 'get-healthz.json'))
-    const { result } = await invoke(assets.Token, event, 'Token')
+    const { result, node: version } = await invoke(assets.Token, event, 'Token')
     expect(result.statusCode).toBe(200)
+    expect(version).toMatch(new RegExp(`^v${LAMBDA_NODE_MAJOR}\\.`))
   })
 
   it('deploy: rejects an unauthenticated POST /v1/deploys with a 401 problem', async () => {

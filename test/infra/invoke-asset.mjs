@@ -29,4 +29,4 @@ const context = {
 const mod = await import(pathToFileURL(join(assetDir, 'index.mjs')).href)
 if (typeof mod.handler !== 'function') throw new Error('index.mjs exports no handler function')
 const result = await mod.handler(event, context)
-writeFileSync(resultFile, JSON.stringify({ result: result ?? null }))
+writeFileSync(resultFile, JSON.stringify({ result: result ?? null, node: process.version }))
